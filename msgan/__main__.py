@@ -1,0 +1,3 @@
+from msgan.cli import main
+
+main()

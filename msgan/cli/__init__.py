@@ -1,0 +1,68 @@
+"""The ``msgan`` command line: a thin click group over library functions.
+
+Commands are registered in :data:`COMMANDS` as ``name -> "module:function"`` and imported
+only when run (or when ``--help`` lists them), so ``msgan --help`` does not pay for
+importing TensorFlow. Any :class:`~msgan.errors.MsganError` becomes one line
+``error: <file>: <problem>`` and exit code 2; ``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from msgan._version import __version__
+
+#: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
+COMMANDS = {
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each command's module on first use."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="msgan")
+@click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+@click.pass_context
+def cli(ctx, debug, verbose):
+    """msgan: predict missing FLAIR or [11C]PIB PET myelin maps of MS patients from MRI."""
+    ctx.ensure_object(dict)["debug"] = debug
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def main(argv=None):
+    """Console-script entry point: run the group, turning MsganError into one line + exit 2."""
+    from msgan.errors import MsganError
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        cli.main(args=args, prog_name="msgan", standalone_mode=False)
+    except MsganError as exc:
+        if "--debug" in args:
+            raise
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(0)

@@ -1,0 +1,40 @@
+"""msgan: predicting missing MRI/PET images in multiple sclerosis (Wei, thesis)."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).parent
+version = {}
+exec((here / "msgan" / "_version.py").read_text(), version)
+
+setup(
+    name="msgan",
+    version=version["__version__"],
+    description="FLAIR and [11C]PIB PET myelin prediction from multisequence MRI in MS",
+    long_description=(here / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["msgan", "msgan.*", "data_tools", "data_tools.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.0",
+        "keras-tuner>=1.4",
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "pandas>=2.0",
+        "nibabel>=5.0",
+        "nilearn>=0.10",
+        "scikit-image>=0.22",
+        "scikit-learn>=1.3",
+        "statsmodels>=0.14",
+        "matplotlib>=3.7",
+        "click>=8.1",
+        "tqdm>=4.66",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "SimpleITK>=2.3"],
+        "gpu": ["tensorflow[and-cuda]>=2.16"],
+        "preprocess": ["SimpleITK>=2.3"],
+    },
+    entry_points={"console_scripts": ["msgan=msgan.cli:main"]},
+)
