@@ -1,0 +1,178 @@
+"""The report's figures (matplotlib, Agg backend): each function draws one figure to a PNG.
+
+Qualitative panel (Figs. 2.4, 3.4), ROI box plots (Fig. 3.6), Bland-Altman (Fig. 3.7),
+demyelination percentages and agreement overlays (Figs. 3.8, 4.4), longitudinal indices
+per patient (Fig. 4.5) and the thresholding procedure itself.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+
+TRUTH = "truth"
+DPI = 110
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _show(ax, image, title, **kwargs):
+    ax.imshow(np.rot90(image), cmap=kwargs.pop("cmap", "gray"), **kwargs)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def qualitative_panel(example: dict, path: Path) -> Path:
+    """Inputs, truth and each method's prediction (top), absolute differences (bottom)."""
+    inputs, preds, truth = example["inputs"], example["preds"], example["truth"]
+    ncols = max(len(inputs) + 1 + len(preds), 1)
+    fig, axes = plt.subplots(2, ncols, figsize=(2.2 * ncols, 4.6), squeeze=False)
+    vmin, vmax = float(truth.min()), float(truth.max())
+    col = 0
+    for name, image in inputs.items():
+        _show(axes[0, col], image, f"input {name}")
+        col += 1
+    _show(axes[0, col], truth, "truth", vmin=vmin, vmax=vmax)
+    col += 1
+    diff_max = max([float(np.abs(p - truth).max()) for p in preds.values()] + [1e-6])
+    for name, pred in preds.items():
+        _show(axes[0, col], pred, name, vmin=vmin, vmax=vmax)
+        _show(axes[1, col], np.abs(pred - truth), f"|{name} - truth|", cmap="magma", vmin=0, vmax=diff_max)
+        col += 1
+    for ax in axes.ravel():
+        if not ax.images:
+            ax.axis("off")
+    fig.suptitle(f"{example['label']}, axial slice {example['z']}", fontsize=10)
+    return _save(fig, path)
+
+
+def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
+    """Per-subject mean per ROI: truth and each method side by side (Fig. 3.6)."""
+    rois = [r for r in ("WM_HC", "NAWM", "lesions") if r in set(roi.roi)]
+    methods = list(dict.fromkeys(roi.method))
+    sources = [TRUTH, *methods]
+    fig, ax = plt.subplots(figsize=(2.2 + 1.6 * len(rois) * len(sources) / 2, 3.6))
+    width = 0.8 / len(sources)
+    colors = plt.cm.tab10.colors
+    for j, source in enumerate(sources):
+        data, positions = [], []
+        for i, name in enumerate(rois):
+            part = roi[roi.roi == name]
+            values = (part.drop_duplicates(["subject", "session"]).true_mean if source == TRUTH
+                      else part[part.method == source].pred_mean)
+            data.append(values.to_numpy())
+            positions.append(i + (j - (len(sources) - 1) / 2) * width)
+        box = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True, showmeans=True,
+                         meanline=True)
+        for patch in box["boxes"]:
+            patch.set_facecolor(colors[j % 10])
+            patch.set_alpha(0.6)
+        ax.plot([], [], color=colors[j % 10], lw=6, alpha=0.6, label=source)
+    ax.set_xticks(range(len(rois)), rois)
+    ax.set_ylabel(f"mean {unit} per subject")
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title("Mean per region (line: median, dashed: mean)", fontsize=10)
+    return _save(fig, path)
+
+
+def bland_altman_plot(roi: pd.DataFrame, path: Path) -> Path:
+    """Predicted - true vs their average, per subject, WM/NAWM and lesions (Fig. 3.7)."""
+    panels = (("WM/NAWM", ("WM_HC", "NAWM")), ("lesions", ("lesions",)))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    colors = plt.cm.tab10.colors
+    for ax, (title, names) in zip(axes, panels):
+        part = roi[roi.roi.isin(names)]
+        for j, (method, rows) in enumerate(part.groupby("method", sort=False)):
+            diff = rows.pred_mean - rows.true_mean
+            ax.scatter((rows.pred_mean + rows.true_mean) / 2, diff, s=18, color=colors[j % 10], label=method)
+            if len(diff) >= 2:
+                bias, sd = diff.mean(), diff.std(ddof=1)
+                ax.axhline(bias, color=colors[j % 10], lw=1)
+                for limit in (bias - 1.96 * sd, bias + 1.96 * sd):
+                    ax.axhline(limit, color=colors[j % 10], lw=0.8, ls="--")
+        ax.axhline(0, color="black", lw=0.5)
+        ax.set_title(f"{title} (bias solid, 95% limits dashed)", fontsize=9)
+        ax.set_xlabel("(predicted + true) / 2")
+        ax.set_ylabel("predicted - true")
+        ax.legend(fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def percent_bars(demy: pd.DataFrame, path: Path) -> Path:
+    """% demyelinated over lesion load per patient, truth vs methods, one panel per session (Figs. 3.8A, 4.4A)."""
+    sessions = list(dict.fromkeys(demy.session))
+    fig, axes = plt.subplots(len(sessions), 1, figsize=(max(4, 0.7 * demy.subject.nunique() + 2), 2.8 * len(sessions)),
+                             squeeze=False)
+    for ax, session in zip(axes[:, 0], sessions):
+        part = demy[demy.session == session]
+        table = part.pivot_table(index="subject", columns="method", values="percent")
+        cols = [TRUTH, *[c for c in table.columns if c != TRUTH]]
+        table[cols].plot.bar(ax=ax, rot=0)
+        ax.set_ylabel("% demyelinated")
+        ax.set_title(f"ses-{session}", fontsize=9)
+        ax.legend(fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def demyelination_overlays(overlays: list[dict], path: Path, method: str) -> Path:
+    """Agreement of demyelinated voxels in lesions: yellow both, white neither, red truth only,
+    orange prediction only (Fig. 3.8B)."""
+    fig, axes = plt.subplots(1, len(overlays), figsize=(3.6 * len(overlays), 3.8), squeeze=False)
+    cmap = ListedColormap(["white", "yellow", "red", "orange"])
+    for ax, item in zip(axes[0], overlays):
+        label = np.full(item["lesions"].shape, np.nan)
+        true, pred, lesions = item["true"], item["pred"], item["lesions"]
+        label[lesions & ~true & ~pred] = 0
+        label[true & pred] = 1
+        label[true & ~pred] = 2
+        label[~true & pred] = 3
+        _show(ax, item["background"], f"{item['label']} z={item['z']}\nDICE {item['dice']:.2f}")
+        ax.imshow(np.rot90(label), cmap=cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("yellow", "white", "red", "orange")]
+    fig.legend(handles, ["both", "neither", "truth only", f"{method} only"], loc="lower center", ncol=4,
+               fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def indices_plot(longi: pd.DataFrame, path: Path) -> Path:
+    """The three longitudinal indices per patient, sorted by the true global change (Fig. 4.5)."""
+    names = ("global_change", "dynamic_demyelination", "dynamic_remyelination")
+    truth = longi[longi.method == TRUTH].set_index("subject")
+    order = truth.global_change.sort_values().index
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for ax, name in zip(axes, names):
+        table = longi.pivot_table(index="subject", columns="method", values=name).reindex(order)
+        cols = [TRUTH, *[c for c in table.columns if c != TRUTH]]
+        table[cols].plot.bar(ax=ax, rot=0)
+        ax.axhline(0, color="black", lw=0.5)
+        ax.set_title(name.replace("_", " ") + " (%)", fontsize=9)
+        ax.legend(fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def threshold_procedure(thresholds, procedure: pd.DataFrame | None, path: Path) -> Path:
+    """Controls' DVR per distance-to-CSF bin with the mean - 1 SD threshold; recovery of the
+    simulation's true demyelinated map when available."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    centres = (np.arange(len(thresholds.mean)) + 0.5) * thresholds.bin_mm
+    ok = thresholds.count > 0
+    ax.errorbar(centres[ok], thresholds.mean[ok], yerr=thresholds.sd[ok], fmt="o-", ms=3, label="controls' WM mean +- SD")
+    ax.plot(centres, thresholds.threshold, "r.-", label="threshold (mean - 1 SD)")
+    ax.set_xlabel("distance to CSF (mm)")
+    ax.set_ylabel("DVR")
+    title = "Demyelination thresholds"
+    if procedure is not None and len(procedure):
+        title += f"; DICE vs simulated demyelination {procedure.dice_vs_simulated.mean():.2f} (mean)"
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8, frameon=False)
+    return _save(fig, path)

@@ -1,0 +1,286 @@
+"""Write the evaluation report: ``report.md`` (tables shaped like the thesis's),
+``tables/*.csv`` (every per-subject row and summary) and ``figures/*.png``."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from msgan.evaluation import figures
+from msgan.evaluation.collect import TRUTH
+
+STAR_P = 0.05
+TEST_NOTE = ("`*`: differs from {ref} with p < 0.05, two-sided paired t-test (scipy.stats.ttest_rel) "
+             "over the subjects and sessions both methods predicted.")
+
+
+def fmt(value, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, float):
+        return "inf" if math.isinf(value) else f"{value:.{digits}g}"
+    return str(value)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _mean_sd_cell(summary_row, metric) -> str:
+    return f"{fmt(summary_row[f'{metric}_mean'])} ({fmt(summary_row[f'{metric}_sd'])})"
+
+
+def _starred(tests: pd.DataFrame | None, method: str, metric: str, **where) -> str:
+    if tests is None or tests.empty:
+        return ""
+    sel = tests[(tests.method == method) & (tests.metric == metric)]
+    for key, value in where.items():
+        sel = sel[sel[key] == value]
+    return "*" if len(sel) and float(sel.p.iloc[0]) < STAR_P else ""
+
+
+def _summary_table(summary: pd.DataFrame, metrics: dict[str, str], tests=None, **where) -> str:
+    rows = []
+    for _, row in summary.iterrows():
+        cells = [row["method"]]
+        for metric in metrics:
+            cells.append(_mean_sd_cell(row, metric) + _starred(tests, row["method"], metric, **where))
+        rows.append(cells + [int(row["n"])])
+    return markdown_table(["method", *metrics.values(), "n"], rows)
+
+
+def _header(result) -> list[str]:
+    o, c, prov = result.options, result.cohort_summary, result.provenance
+    groups = ", ".join(f"{n} {g}" for g, n in c["groups"].items())
+    sessions = ", ".join(f"{n} at ses-{s}" for s, n in c["sessions_with_target"].items())
+    lines = ["# msgan evaluation report", "",
+             f"- Task: `{o.task}`; predicted image: {o.target}.",
+             f"- Cohort: `{c['source']}`: {c['subjects']} subjects ({groups}); true {o.target}: {sessions}.",
+             "- Methods (prediction folders): " + "; ".join(f"**{n}** `{p}`" for n, p in o.methods.items())
+             + f". Reference for the tests: **{o.reference}**.",
+             f"- Command: `{prov['command']}`"]
+    if prov["folds"]:
+        for name, fold in prov["folds"].items():
+            lines.append(f"- Folds of {name} (run `{fold.get('run')}`, model {fold.get('model')}): "
+                         f"trained on {fold.get('train')}, validated on {fold.get('val')}.")
+    else:
+        lines.append("- Folds: not recorded (the prediction folders are not inside a run folder with "
+                     "config.json); make sure the evaluated subjects were not used for training.")
+    if o.task == "flair":
+        lines.append(f"- Options: surrounding NAWM = {o.dilation}-voxel dilation of the lesions inside WM; "
+                     f"threshold segmentation k = {o.k}.")
+    else:
+        lines.append(f"- Options: distance-to-CSF bins of {o.bin_mm:g} mm.")
+    if result.gaps:
+        lines += ["", "## Gaps", "", "Left out of this report (each also printed as a warning):", ""]
+        lines += [f"- {gap}" for gap in result.gaps]
+    return lines
+
+
+def _quality(tables, ref, figs) -> list[str]:
+    if "quality_summary" not in tables:
+        return []
+    lines = ["", "## Image quality (Tables 2.2, 3.1, 4.1)", "",
+             "MSE, PSNR (eq. 3.9, MAX = maximum of the true image) and 3-D SSIM (scikit-image, "
+             "data range of the truth), over the whole volume and inside the brain mask; mean (SD) "
+             "over subjects."]
+    metrics = {"mse": "MSE", "psnr": "PSNR", "ssim": "SSIM", "mse_brain": "MSE brain",
+               "psnr_brain": "PSNR brain", "ssim_brain": "SSIM brain"}
+    for session, part in tables["quality_summary"].groupby("session", sort=False):
+        lines += ["", f"ses-{session}:", "", _summary_table(part, metrics, tables.get("quality_tests"))]
+    lines += ["", TEST_NOTE.format(ref=ref)]
+    if "qualitative" in figs:
+        lines += ["", f"![qualitative]({figs['qualitative']})"]
+    return lines
+
+
+def _flair(tables, ref, result) -> list[str]:
+    lines = []
+    if "contrast_summary" in tables:
+        lines += ["", "## Lesion contrast (eq. 2.4, Table 2.3)", "",
+                  f"Ratio 1 = I(lesions)/I(NAWM), Ratio 2 = I(lesions)/I(surrounding NAWM: "
+                  f"{result.options.dilation}-voxel dilation of the lesions inside WM), per patient, "
+                  "mean (SD) over patients.", "",
+                  _summary_table(tables["contrast_summary"], {"ratio1": "Ratio 1", "ratio2": "Ratio 2"},
+                                 tables.get("contrast_tests")), "", TEST_NOTE.format(ref=ref)]
+    if "segmentation_summary" in tables:
+        lines += ["", "## Lesion detectability", "",
+                  f"White-matter voxels brighter than mean + {result.options.k:g} SD of the NAWM are "
+                  "segmented in the true and in the synthetic FLAIR alike, and the two segmentations "
+                  "compared by DICE. This reproducible threshold segmentation is **not** the external "
+                  "lesion segmentation pipeline of thesis sec. 2.3.2, so its DICE is not comparable with "
+                  "the thesis's 0.73; the last column shows how well it finds the lesion mask on the true "
+                  "FLAIR.", "",
+                  _summary_table(tables["segmentation_summary"],
+                                 {"dice": "DICE true vs synthetic segmentation",
+                                  "dice_true_vs_lesion_mask": "DICE true segmentation vs lesion mask"})]
+    return lines
+
+
+def _myelin(tables, ref, figs) -> list[str]:
+    if "roi_summary" not in tables:
+        return []
+    lines = ["", "## Myelin content per region (Tables 3.2, 4.2b)", "",
+             "Prediction discrepancy = |mean true DVR - mean predicted DVR| per subject and region; "
+             "mean (SD) over subjects. WM_HC: white matter of controls; NAWM and lesions: patients."]
+    summary = tables["roi_summary"]
+    tests = tables.get("roi_tests")
+    for session, part in summary.groupby("session", sort=False):
+        rois = list(dict.fromkeys(part.roi))
+        rows = []
+        for method, rows_m in part.groupby("method", sort=False):
+            cells = [method]
+            for roi in rois:
+                r = rows_m[rows_m.roi == roi]
+                cells.append(_mean_sd_cell(r.iloc[0], "discrepancy") + _starred(tests, method, "discrepancy", roi=roi)
+                             if len(r) else "n/a")
+            rows.append(cells)
+        lines += ["", f"ses-{session}:", "", markdown_table(["method", *rois], rows)]
+    lines += ["", TEST_NOTE.format(ref=ref)]
+    if "group_tests" in tables and len(tables["group_tests"]):
+        lines += ["", "### Group comparisons (sec. 3.3.4)", "",
+                  "Per-subject region means, on the true maps and on each method's predictions.", "",
+                  markdown_table(["session", "maps", "comparison", "t", "p", "n", "test"],
+                                 tables["group_tests"].values.tolist())]
+    if "bland_altman" in tables and len(tables["bland_altman"]):
+        ba = tables["bland_altman"]
+        lines += ["", "### Bland-Altman agreement (Fig. 3.7)", "",
+                  "Bias = mean(predicted - true) of the per-subject region means; limits = bias +- 1.96 SD.", "",
+                  markdown_table(["method", "region", "bias", "SD", "lower", "upper", "n"],
+                                 ba[["method", "region", "bias", "sd", "lower", "upper", "n"]].values.tolist())]
+    for key, caption in (("boxplots", "Mean per region (Fig. 3.6)"), ("bland_altman", "Bland-Altman (Fig. 3.7)")):
+        if key in figs:
+            lines += ["", f"![{caption}]({figs[key]})"]
+    return lines
+
+
+def _demyelination(tables, ref, figs, result) -> list[str]:
+    lines = []
+    if "demyelination_summary" in tables:
+        lines += ["", "## Demyelination in lesions (sec. 3.3.5, Figs. 3.8, 4.4)", "",
+                  "A lesional voxel is demyelinated when its DVR is below the mean - 1 SD of the "
+                  "controls' white-matter voxels at the same distance from CSF. **Difference from the "
+                  "thesis:** the thesis set these thresholds at group level after non-linear registration "
+                  "to MNI space (FSL FNIRT); here the distance to CSF is computed in each subject's own "
+                  f"space (Euclidean distance transform, {result.options.bin_mm:g} mm bins) and the "
+                  "controls' statistics per bin are pooled from the true maps of all controls, which "
+                  "needs no registration. The same thresholds classify true and predicted maps. "
+                  "Percent = demyelinated voxels / lesion voxels of that session; DICE = true vs predicted "
+                  "demyelinated maps.", ""]
+        summary = tables["demyelination_summary"]
+        for session, part in summary.groupby("session", sort=False):
+            lines += [f"ses-{session}:", "", _summary_table(part, {"percent": "% demyelinated", "dice": "DICE"},
+                                                           tables.get("demyelination_tests")), ""]
+        for key in ("percent", "overlays"):
+            if key in figs:
+                lines += [f"![{key}]({figs[key]})", ""]
+    if "procedure_summary" in tables or "thresholds" in figs:
+        lines += ["", "### The thresholding procedure itself", ""]
+        if "procedure_summary" in tables:
+            proc = tables["procedure"]
+            lines += ["The simulated cohort carries the ground-truth `demyelinated` map: thresholding the "
+                      "*true* PIB map recovers it with DICE "
+                      + ", ".join(f"{_mean_sd_cell(r, 'dice_vs_simulated')} at ses-{r['session']} (n={int(r['n'])})"
+                                  for _, r in tables["procedure_summary"].iterrows())
+                      + f" (per session: tables/procedure.csv, {len(proc)} rows). This bounds the DICE a "
+                      "perfect prediction can reach against the simulation's truth.", ""]
+        if "thresholds" in figs:
+            lines += [f"![thresholds]({figs['thresholds']})", ""]
+    return lines
+
+
+def _longitudinal(tables, figs) -> list[str]:
+    lines = []
+    if "longitudinal_summary" in tables:
+        lines += ["", "## Myelin content change t0 -> t1 (sec. 4.2.5, Figs. 4.5, 4.6)", "",
+                  "Baseline lesional voxels followed to the follow-up, in %: global change = % demyelinated "
+                  "at t1 - % at t0 (over the baseline lesion load; > 0: demyelination predominates); dynamic "
+                  "demyelination = share of voxels normal at t0 demyelinated at t1; dynamic remyelination = "
+                  "share of voxels demyelinated at t0 normal at t1. DICE of each method's dynamic maps with "
+                  "the true ones. Mean (SD) over patients; per patient in tables/longitudinal.csv.", "",
+                  _summary_table(tables["longitudinal_summary"],
+                                 {"global_change": "global change", "dynamic_demyelination": "dyn. demyelination",
+                                  "dynamic_remyelination": "dyn. remyelination",
+                                  "dice_dynamic_demyelination": "DICE dyn. demyelination",
+                                  "dice_dynamic_remyelination": "DICE dyn. remyelination"})]
+        if "indices" in figs:
+            lines += ["", f"![indices]({figs['indices']})"]
+    if "clinical" in tables:
+        lines += ["", "## Clinical correlation (Table 4.3)", "",
+                  "OLS (statsmodels) of baseline EDSS on each dynamic index with age, sex (F = 1) and T2 "
+                  "lesion load as covariates; beta = standardised coefficient. True-PET and predicted "
+                  "indices side by side.", ""]
+        clinical = tables["clinical"]
+        for index, part in clinical.groupby("index", sort=False):
+            lines += [f"EDSS ~ {index}:", "",
+                      markdown_table(["maps", "term", "coefficient", "SE", "t", "p", "beta", "n"],
+                                     part[["maps", "term", "coef", "se", "t", "p", "beta", "n"]].values.tolist()), ""]
+    return lines
+
+
+def _comparisons(tables) -> list[str]:
+    tests = [tables[k].assign(table=k) for k in ("quality_tests", "contrast_tests", "roi_tests", "demyelination_tests")
+             if k in tables and len(tables[k])]
+    if not tests:
+        return []
+    both = pd.concat(tests, ignore_index=True)
+    if "roi" not in both:
+        both["roi"] = ""
+    both["roi"] = both["roi"].fillna("")
+    return ["", "## Method comparisons", "",
+            "Two-sided paired t-tests (scipy.stats.ttest_rel), each method against the reference, "
+            "pairs = the same subject and session.", "",
+            markdown_table(["metric", "region", "method", "reference", "n", "mean diff", "t", "p"],
+                           both[["metric", "roi", "method", "reference", "n", "mean_diff", "t", "p"]].values.tolist())]
+
+
+def _figures(result, figure_data, tables, fig_dir: Path) -> dict[str, str]:
+    figs = {}
+    unit = "FLAIR intensity" if result.options.task == "flair" else "DVR"
+
+    def add(key, name, draw):
+        draw(fig_dir / name)
+        figs[key] = f"figures/{name}"
+
+    if "example" in figure_data:
+        add("qualitative", "qualitative.png", lambda p: figures.qualitative_panel(figure_data["example"], p))
+    if "roi" in tables:
+        add("boxplots", "roi_boxplots.png", lambda p: figures.roi_boxplots(tables["roi"], p, unit))
+        add("bland_altman", "bland_altman.png", lambda p: figures.bland_altman_plot(tables["roi"], p))
+    if "demyelination" in tables:
+        add("percent", "demyelination_percent.png", lambda p: figures.percent_bars(tables["demyelination"], p))
+    if figure_data.get("overlays"):
+        add("overlays", "demyelination_overlays.png",
+            lambda p: figures.demyelination_overlays(figure_data["overlays"], p, result.options.reference))
+    if "thresholds" in figure_data:
+        add("thresholds", "demyelination_thresholds.png",
+            lambda p: figures.threshold_procedure(figure_data["thresholds"], tables.get("procedure"), p))
+    if "longitudinal" in tables:
+        add("indices", "longitudinal_indices.png", lambda p: figures.indices_plot(tables["longitudinal"], p))
+    return figs
+
+
+def write_report(result, figure_data: dict, folder: Path) -> Path:
+    """Write CSVs, figures and report.md into ``folder`` (the atomic temporary output)."""
+    tables = result.tables
+    (folder / "tables").mkdir()
+    (folder / "figures").mkdir()
+    for name, table in tables.items():
+        table.to_csv(folder / "tables" / f"{name}.csv", index=False)
+    figs = _figures(result, figure_data, tables, folder / "figures")
+    ref = result.options.reference
+    lines = _header(result)
+    lines += _quality(tables, ref, figs)
+    lines += _flair(tables, ref, result)
+    lines += _myelin(tables, ref, figs)
+    lines += _demyelination(tables, ref, figs, result)
+    lines += _longitudinal(tables, figs)
+    lines += _comparisons(tables)
+    lines += ["", "## Files", "", "- `tables/*.csv`: every per-subject row and summary above.",
+              "- `figures/*.png`: the figures above."]
+    path = folder / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,262 @@
+"""``evaluate()``: every measure of the thesis for one or more prediction folders, as a report.
+
+Predictions are laid out as ``msgan predict`` writes them:
+``<pred>/<subject>/<session>/<TARGET>_pred.nii.gz`` (``sub-``/``ses-`` prefixes optional).
+A subject whose prediction or mask is missing is left out of the measures that need it,
+with a warning line, and the report states the gap; only input that makes the whole
+evaluation impossible raises a :class:`~msgan.errors.MsganError` (and nothing is written).
+"""
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from data_tools.atomic import atomic_output_dir
+from data_tools.cohort import Cohort, Session, Subject
+from data_tools.errors import ConfigError, InputFileError, MsganError
+from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
+from data_tools.nifti import Volume, check_same_grid, load_volume
+from msgan.evaluation import collect, tables
+from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, distance_to_csf,
+                                            pool_control_statistics)
+
+log = logging.getLogger(__name__)
+
+TASK_TARGET = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}
+TASK_INPUTS = {"flair": ("T1", "T2", "PD", "T1SE", "DIR", "T1POST"),
+               "myelin": ("MTR", "FA", "RD", "AD"), "myelin-longitudinal": ("MTR", "FA", "RD", "AD")}
+BASELINE, FOLLOW_UP = "t0", "t1"
+
+
+@dataclass
+class Options:
+    """Settings of one evaluation (recorded in the report)."""
+
+    task: str
+    target: str
+    methods: dict[str, Path]
+    reference: str
+    k: float = 2.0
+    dilation: int = 5
+    bin_mm: float = DEFAULT_BIN_MM
+
+
+@dataclass
+class EvaluationResult:
+    """What :func:`evaluate` computed: long-format tables, gaps, and where the report is."""
+
+    out: Path
+    options: Options
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    gaps: list[str] = field(default_factory=list)
+    cohort_summary: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+
+
+def find_prediction(pred_dir: Path, session: Session, target: str) -> Path | None:
+    """``<pred>/[sub-]<id>/[ses-]<name>/<TARGET>_pred.nii[.gz]`` if present."""
+    for sub in (f"sub-{session.subject}", session.subject):
+        for ses in (f"ses-{session.name}", session.name):
+            for ext in (".nii.gz", ".nii"):
+                path = pred_dir / sub / ses / f"{target}_pred{ext}"
+                if path.is_file():
+                    return path
+    return None
+
+
+def _parse_methods(pred_dir, methods, label) -> dict[str, Path]:
+    named = {label: Path(pred_dir)}
+    for name, folder in (methods or {}).items():
+        if name in named:
+            raise ConfigError(f"method name {name!r} is used twice")
+        named[name] = Path(folder)
+    for name, folder in named.items():
+        if not folder.is_dir():
+            raise InputFileError(f"prediction folder of method {name!r} not found", folder)
+    return named
+
+
+def _provenance(pred_dirs: dict[str, Path], command: str | None) -> dict:
+    """The command line and, for predictions inside a run folder, its training/validation split."""
+    info = {"command": command or " ".join(shlex.quote(a) for a in ["msgan", *sys.argv[1:]]), "folds": {}}
+    for name, folder in pred_dirs.items():
+        config = folder.resolve().parent / "config.json"
+        if config.is_file():
+            import json
+
+            try:
+                cfg = json.loads(config.read_text())
+                info["folds"][name] = {"run": str(config.parent), "train": cfg.get("train_subjects"),
+                                       "val": cfg.get("val_subjects"), "model": cfg.get("model")}
+            except (OSError, ValueError):
+                info["folds"][name] = {"run": str(config.parent), "error": "config.json unreadable"}
+    return info
+
+
+class _Evaluator:
+    """Walks the cohort once, session by session, feeding the measure collectors."""
+
+    def __init__(self, cohort: Cohort, options: Options, warn: Callable[[str], None]):
+        self.cohort = cohort
+        self.options = options
+        self.gaps: list[str] = []
+        self._warn = warn
+        self.rows: dict[str, list[dict]] = {}
+        self.figure_data: dict = {}
+
+    def warn(self, message: str) -> None:
+        self.gaps.append(message)
+        self._warn(message)
+
+    def add(self, table: str, row: dict) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    # -- loading -------------------------------------------------------------------------
+    def load_truth(self, session: Session) -> Volume:
+        return session.load(self.options.target)
+
+    def load_predictions(self, session: Session, truth: Volume) -> dict[str, np.ndarray]:
+        preds = {}
+        for name, folder in self.options.methods.items():
+            path = find_prediction(folder, session, self.options.target)
+            if path is None:
+                self.warn(f"{session.label}: no {self.options.target} prediction from {name} "
+                          f"in {folder}; left out of {name}'s measures")
+                continue
+            vol = load_volume(path)
+            check_same_grid([truth, vol])  # a prediction on another grid is a broken input
+            preds[name] = vol.data
+        return preds
+
+    def regions(self, session: Session, truth: Volume) -> dict[str, np.ndarray | None]:
+        """brain, lesions, wm (None with a warning when it cannot be had) and csf distance."""
+        brain = brain_mask(session, [self.options.target])
+        lesions = lesion_mask(session, truth.shape) & brain
+        try:
+            wm = white_matter_mask(session, brain, lesions) & brain
+        except MsganError as exc:
+            self.warn(f"{session.label}: no white matter mask ({exc.problem}); "
+                      "left out of the region measures")
+            wm = None
+        return {"brain": brain, "lesions": lesions, "wm": wm}
+
+    def csf_distance(self, session: Session, truth: Volume) -> np.ndarray | None:
+        if not session.has("csf"):
+            self.warn(f"{session.label}: no csf mask; left out of the demyelination analysis")
+            return None
+        csf = session.load("csf").data
+        try:
+            return distance_to_csf(csf, truth.zooms, where=session.path("csf"))
+        except MsganError as exc:
+            self.warn(f"{exc.message}; {session.label} left out of the demyelination analysis")
+            return None
+
+    # -- passes --------------------------------------------------------------------------
+    def control_thresholds(self) -> ControlThresholds | None:
+        """Pool the controls' true maps per distance-to-CSF bin (myelin tasks only)."""
+        samples = []
+        for subject in self.cohort.subjects.values():
+            if subject.group != "HC":
+                continue
+            for session in subject.sessions.values():
+                if not session.has(self.options.target):
+                    continue
+                truth = self.load_truth(session)
+                regions = self.regions(session, truth)
+                distance = self.csf_distance(session, truth)
+                if regions["wm"] is None or distance is None:
+                    continue
+                samples.append((truth.data, distance, regions["wm"] & ~regions["lesions"]))
+        if not samples:
+            self.warn("no control with a true map, wm and csf masks: the demyelination thresholds "
+                      "cannot be set; demyelination and longitudinal analyses left out")
+            return None
+        thresholds = pool_control_statistics(samples, self.options.bin_mm)
+        self.figure_data["thresholds"] = thresholds
+        self.n_threshold_controls = len(samples)
+        return thresholds
+
+    def run(self) -> None:
+        task = self.options.task
+        thresholds = self.control_thresholds() if task != "flair" else None
+        for subject in tqdm(list(self.cohort.subjects.values()), desc="evaluate", unit="subject"):
+            if subject.group not in ("MS", "HC"):
+                self.warn(f"sub-{subject.id}: group is {subject.group!r} in participants.tsv, "
+                          "not MS or HC; left out")
+                continue
+            maps = {}
+            for session in subject.sessions.values():
+                if not session.has(self.options.target):
+                    self.warn(f"{session.label}: no true {self.options.target}; left out")
+                    continue
+                maps[session.name] = self.session(subject, session, thresholds)
+            if task == "myelin-longitudinal" and subject.group == "MS" and thresholds is not None:
+                collect.longitudinal(self, subject, maps)
+
+    def session(self, subject: Subject, session: Session, thresholds) -> dict | None:
+        truth = self.load_truth(session)
+        preds = self.load_predictions(session, truth)
+        regions = self.regions(session, truth)
+        base = {"subject": subject.id, "session": session.name, "group": subject.group}
+        collect.quality(self, base, truth.data, preds, regions["brain"])
+        collect.example_slices(self, subject, session, truth, preds, regions)
+        if self.options.task == "flair":
+            collect.flair(self, base, truth.data, preds, regions)
+            return None
+        collect.myelin_rois(self, base, truth.data, preds, regions)
+        if subject.group != "MS" or thresholds is None or not regions["lesions"].any():
+            return None
+        distance = self.csf_distance(session, truth)
+        if distance is None:
+            return None
+        return collect.demyelination(self, base, session, truth, preds, regions, distance, thresholds)
+
+
+def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
+             methods: dict[str, str | Path] | None = None, label: str = "msgan", k: float = 2.0,
+             dilation: int = 5, bin_mm: float = DEFAULT_BIN_MM, overwrite: bool = False,
+             command: str | None = None, on_warning: Callable[[str], None] | None = None,
+             ) -> EvaluationResult:
+    """Evaluate predictions against ``cohort``'s true images and write a report folder ``out``.
+
+    ``pred_dir`` holds the main method's predictions (named ``label``); ``methods`` maps
+    further method names to their prediction folders, compared with the main one by
+    paired t-tests. ``k`` is the threshold segmentation's SD multiple (FLAIR), ``dilation``
+    the surrounding-NAWM width in voxels (eq. 2.4), ``bin_mm`` the distance-to-CSF bin
+    width. ``out`` receives ``report.md``, ``tables/*.csv`` and ``figures/*.png``.
+    """
+    from msgan.evaluation.report import write_report
+
+    if task not in TASK_TARGET:
+        raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASK_TARGET)}")
+    named = _parse_methods(pred_dir, methods, label)
+    options = Options(task, TASK_TARGET[task], named, label, k, dilation, bin_mm)
+    with_target = [s for s in cohort.sessions() if s.has(options.target)]
+    if not with_target:
+        raise InputFileError(f"no session of the cohort has a true {options.target} image", cohort.source)
+    if not any(find_prediction(named[label], s, options.target) for s in with_target):
+        raise InputFileError(f"no {options.target}_pred.nii.gz for any subject of the cohort "
+                             "(expected <pred>/<subject>/<session>/<TARGET>_pred.nii.gz)", named[label])
+    out = Path(out)
+    if out.exists() and not overwrite:
+        from data_tools.errors import OutputExistsError
+
+        raise OutputExistsError("output exists; pass --overwrite to replace it", out)
+
+    evaluator = _Evaluator(cohort, options, on_warning or log.warning)
+    evaluator.run()
+    result = EvaluationResult(out, options, gaps=evaluator.gaps,
+                              provenance=_provenance(named, command))
+    result.tables = tables.build_tables(evaluator)
+    result.cohort_summary = tables.cohort_summary(cohort, options.target)
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        write_report(result, evaluator.figure_data, tmp)
+    return result

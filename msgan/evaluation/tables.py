@@ -1,0 +1,124 @@
+"""From per-subject rows to the thesis's tables: summaries, group tests, Bland-Altman,
+paired method comparisons and the clinical regressions."""
+from __future__ import annotations
+
+import pandas as pd
+
+from msgan.evaluation.clinical import edss_regression, encode_sex
+from msgan.evaluation.collect import TRUTH
+from msgan.evaluation.comparison import paired_tests
+from msgan.evaluation.myelin import bland_altman, group_tests
+
+QUALITY_METRICS = ("mse", "psnr", "ssim", "mse_brain", "psnr_brain", "ssim_brain")
+INDICES = ("global_change", "dynamic_demyelination", "dynamic_remyelination")
+
+
+def mean_sd(table: pd.DataFrame, by, metrics) -> pd.DataFrame:
+    """Mean and SD (ddof=1) of each metric per group, columns ``<metric>_mean``/``<metric>_sd`` and n."""
+    grouped = table.groupby(list(by), sort=False)
+    out = grouped[list(metrics)].agg(["mean", "std"])
+    out.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in out.columns]
+    out["n"] = grouped.size()
+    return out.reset_index()
+
+
+def build_tables(ev) -> dict[str, pd.DataFrame]:
+    """Every table of the report, keyed by its CSV name."""
+    rows = {name: pd.DataFrame(r) for name, r in ev.rows.items()}
+    reference = ev.options.reference
+    tables = dict(rows)
+    if "quality" in rows:
+        tables["quality_summary"] = mean_sd(rows["quality"], ["session", "method"], QUALITY_METRICS)
+        tables["quality_tests"] = paired_tests(rows["quality"], QUALITY_METRICS, reference)
+    if "contrast" in rows:
+        tables["contrast_summary"] = mean_sd(rows["contrast"], ["method"], ["ratio1", "ratio2"])
+        tables["contrast_tests"] = paired_tests(rows["contrast"], ["ratio1", "ratio2"], reference)
+    if "segmentation" in rows:
+        tables["segmentation_summary"] = mean_sd(rows["segmentation"], ["method"],
+                                                 ["dice", "dice_true_vs_lesion_mask"])
+    if "roi" in rows:
+        roi = rows["roi"]
+        tables["roi_summary"] = mean_sd(roi, ["session", "method", "roi"], ["discrepancy", "true_mean", "pred_mean"])
+        tables["roi_tests"] = pd.concat(
+            [paired_tests(part, ["discrepancy"], reference).assign(roi=name) for name, part in roi.groupby("roi")],
+            ignore_index=True)
+        tables["group_tests"] = _group_tests(roi)
+        tables["bland_altman"] = _bland_altman(roi)
+    if "demyelination" in rows:
+        demy = rows["demyelination"]
+        tables["demyelination_summary"] = mean_sd(demy, ["session", "method"], ["percent", "dice"])
+        tables["demyelination_tests"] = paired_tests(demy[demy.method != TRUTH], ["dice"], reference)
+    if "procedure" in rows:
+        tables["procedure_summary"] = mean_sd(rows["procedure"], ["session"], ["dice_vs_simulated"])
+    if "longitudinal" in rows:
+        longi = rows["longitudinal"]
+        tables["longitudinal_summary"] = mean_sd(
+            longi, ["method"], [*INDICES, "dice_dynamic_demyelination", "dice_dynamic_remyelination"])
+        clinical, note = _clinical(longi)
+        if clinical is not None:
+            tables["clinical"] = clinical
+        if note:
+            ev.warn(note)
+    return tables
+
+
+def _group_tests(roi: pd.DataFrame) -> pd.DataFrame:
+    """Sec. 3.3.4 on true maps and on each method's predictions, per session name."""
+    out = []
+    for session, part in roi.groupby("session"):
+        sources = {TRUTH: part.drop_duplicates(["subject", "roi"]).assign(value=lambda d: d.true_mean)}
+        for method, rows in part.groupby("method", sort=False):
+            sources[method] = rows.assign(value=rows.pred_mean)
+        for source, rows in sources.items():
+            means = {r: dict(zip(g.subject, g.value)) for r, g in rows.groupby("roi")}
+            for test in group_tests(means.get("NAWM", {}), means.get("WM_HC", {}), means.get("lesions", {})):
+                out.append({"session": session, "maps": source, "comparison": test.name, "t": test.statistic,
+                            "p": test.pvalue, "n": test.n, "test": test.test})
+    return pd.DataFrame(out, columns=["session", "maps", "comparison", "t", "p", "n", "test"])
+
+
+def _bland_altman(roi: pd.DataFrame) -> pd.DataFrame:
+    """Fig. 3.7: per method, WM of controls with NAWM of patients, and lesions."""
+    out = []
+    for method, rows in roi.groupby("method", sort=False):
+        for label, names in (("WM/NAWM", ("WM_HC", "NAWM")), ("lesions", ("lesions",))):
+            part = rows[rows.roi.isin(names)]
+            if len(part) >= 2:
+                out.append({"method": method, "region": label, **bland_altman(part.true_mean, part.pred_mean)})
+    return pd.DataFrame(out)
+
+
+def _clinical(longi: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
+    """Table 4.3: EDSS ~ index + age + sex + T2 lesion load, for true and each method's indices."""
+    data = longi.copy()
+    data["sex"] = data["sex"].map(encode_sex)
+    note = None
+    if pd.to_numeric(data["t2_lesion_load"], errors="coerce").isna().all():
+        data["t2_lesion_load"] = data["baseline_lesion_ml"]
+        note = ("participants.tsv has no t2_lesion_load: the clinical regressions use the baseline "
+                "lesion-mask volume in mL instead")
+    rows = []
+    for method, part in data.groupby("method", sort=False):
+        for index in ("dynamic_demyelination", "dynamic_remyelination"):
+            fit = edss_regression(part, index)
+            if fit is not None:
+                rows.append(fit.assign(maps=method, index=index))
+    if not rows:
+        extra = "too few patients with both visits, EDSS, age, sex and lesion load for the clinical " \
+                "regressions (they need at least 6)"
+        return None, f"{note}; {extra}" if note else extra
+    table = pd.concat(rows, ignore_index=True)
+    return table[["maps", "index", "term", "coef", "se", "t", "p", "beta", "n"]], note
+
+
+def cohort_summary(cohort, target: str) -> dict:
+    """Counts for the report's header: subjects per group, sessions with the true target."""
+    groups: dict[str, int] = {}
+    sessions: dict[str, int] = {}
+    for subject in cohort.subjects.values():
+        groups[str(subject.group)] = groups.get(str(subject.group), 0) + 1
+        for name, session in subject.sessions.items():
+            if session.has(target):
+                sessions[name] = sessions.get(name, 0) + 1
+    return {"source": str(cohort.source), "subjects": len(cohort), "groups": groups,
+            "sessions_with_target": sessions}
