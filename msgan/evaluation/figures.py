@@ -125,10 +125,11 @@ def percent_bars(demy: pd.DataFrame, path: Path) -> Path:
 
 
 def demyelination_overlays(overlays: list[dict], path: Path, method: str) -> Path:
-    """Agreement of demyelinated voxels in lesions: yellow both, white neither, red truth only,
+    """Agreement of demyelinated voxels in lesions: yellow both, blue neither (white in the thesis,
+    unreadable on white matter), red truth only,
     orange prediction only (Fig. 3.8B)."""
     fig, axes = plt.subplots(1, len(overlays), figsize=(3.6 * len(overlays), 3.8), squeeze=False)
-    cmap = ListedColormap(["white", "yellow", "red", "orange"])
+    cmap = ListedColormap(["deepskyblue", "yellow", "red", "orange"])
     for ax, item in zip(axes[0], overlays):
         label = np.full(item["lesions"].shape, np.nan)
         true, pred, lesions = item["true"], item["pred"], item["lesions"]
@@ -138,7 +139,7 @@ def demyelination_overlays(overlays: list[dict], path: Path, method: str) -> Pat
         label[~true & pred] = 3
         _show(ax, item["background"], f"{item['label']} z={item['z']}\nDICE {item['dice']:.2f}")
         ax.imshow(np.rot90(label), cmap=cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("yellow", "white", "red", "orange")]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("yellow", "deepskyblue", "red", "orange")]
     fig.legend(handles, ["both", "neither", "truth only", f"{method} only"], loc="lower center", ncol=4,
                fontsize=8, frameon=False)
     return _save(fig, path)
