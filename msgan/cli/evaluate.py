@@ -44,12 +44,14 @@ def evaluate_command(pred_dir, cohort, manifest, root, task, out, methods, label
                      bin_mm, overwrite):
     """Image quality, lesion contrast, myelin, demyelination and clinical statistics as a report."""
     from data_tools.cohort import open_cohort
-    from msgan.evaluation import evaluate
 
+    named = parse_methods(methods)
     data = open_cohort(cohort=cohort, manifest=manifest, root=root)
     if subjects:
         data = data.select(subjects.split(","))
-    result = evaluate(pred_dir, data, task, out, methods=parse_methods(methods), label=label, k=k,
+    from msgan.evaluation import evaluate  # scipy, scikit-image, matplotlib: after the cheap checks
+
+    result = evaluate(pred_dir, data, task, out, methods=named, label=label, k=k,
                       dilation=dilation, bin_mm=bin_mm, overwrite=overwrite,
                       command=" ".join(shlex.quote(a) for a in ["msgan", *sys.argv[1:]]),
                       on_warning=lambda message: click.echo(f"warning: {message}", err=True))

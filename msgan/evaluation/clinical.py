@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 COVARIATES = ("age", "sex", "t2_lesion_load")
 
@@ -33,6 +32,8 @@ def edss_regression(table: pd.DataFrame, index: str, response: str = "edss",
     Rows with a missing value are dropped. Returns None when fewer observations than
     parameters + 1 remain (no residual degree of freedom).
     """
+    import statsmodels.api as sm  # 2 s to import: only when a regression is run
+
     columns = [index, *covariates]
     data = table[[response, *columns]].apply(pd.to_numeric, errors="coerce").dropna()
     if len(data) <= len(columns) + 1:

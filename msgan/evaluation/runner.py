@@ -111,6 +111,7 @@ class _Evaluator:
         self._warn = warn
         self.rows: dict[str, list[dict]] = {}
         self.figure_data: dict = {}
+        self.groups: dict[str, str] = {}  # subject id -> MS | HC, as evaluated
 
     def warn(self, message: str) -> None:
         self.gaps.append(message)
@@ -188,31 +189,43 @@ class _Evaluator:
         task = self.options.task
         thresholds = self.control_thresholds() if task != "flair" else None
         for subject in tqdm(list(self.cohort.subjects.values()), desc="evaluate", unit="subject"):
-            if subject.group not in ("MS", "HC"):
-                self.warn(f"sub-{subject.id}: group is {subject.group!r} in participants.tsv, "
-                          "not MS or HC; left out")
+            group = self.subject_group(subject)
+            if group is None:
                 continue
+            self.groups[subject.id] = group
             maps = {}
             for session in subject.sessions.values():
                 if not session.has(self.options.target):
                     self.warn(f"{session.label}: no true {self.options.target}; left out")
                     continue
                 maps[session.name] = self.session(subject, session, thresholds)
-            if task == "myelin-longitudinal" and subject.group == "MS" and thresholds is not None:
+            if task == "myelin-longitudinal" and group == "MS" and thresholds is not None:
                 collect.longitudinal(self, subject, maps)
+
+    def subject_group(self, subject: Subject) -> str | None:
+        """MS or HC from participants.tsv; without a group, a subject with a lesion mask is a patient."""
+        if subject.group in ("MS", "HC"):
+            return subject.group
+        if subject.group is None and any(s.has("lesions") for s in subject.sessions.values()):
+            self.warn(f"sub-{subject.id}: no group in participants.tsv; taken as a patient (MS) "
+                      "because it has a lesion mask")
+            return "MS"
+        self.warn(f"sub-{subject.id}: group {subject.group!r} is not MS or HC in participants.tsv; left out")
+        return None
 
     def session(self, subject: Subject, session: Session, thresholds) -> dict | None:
         truth = self.load_truth(session)
         preds = self.load_predictions(session, truth)
         regions = self.regions(session, truth)
-        base = {"subject": subject.id, "session": session.name, "group": subject.group}
+        group = self.groups[subject.id]
+        base = {"subject": subject.id, "session": session.name, "group": group}
         collect.quality(self, base, truth.data, preds, regions["brain"])
         collect.example_slices(self, subject, session, truth, preds, regions)
         if self.options.task == "flair":
             collect.flair(self, base, truth.data, preds, regions)
             return None
         collect.myelin_rois(self, base, truth.data, preds, regions)
-        if subject.group != "MS" or thresholds is None or not regions["lesions"].any():
+        if group != "MS" or thresholds is None or not regions["lesions"].any():
             return None
         distance = self.csf_distance(session, truth)
         if distance is None:
@@ -256,7 +269,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     result = EvaluationResult(out, options, gaps=evaluator.gaps,
                               provenance=_provenance(named, command))
     result.tables = tables.build_tables(evaluator)
-    result.cohort_summary = tables.cohort_summary(cohort, options.target)
+    result.cohort_summary = tables.cohort_summary(cohort, options.target, evaluator.groups)
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         write_report(result, evaluator.figure_data, tmp)
     return result

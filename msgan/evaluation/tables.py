@@ -111,14 +111,15 @@ def _clinical(longi: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
     return table[["maps", "index", "term", "coef", "se", "t", "p", "beta", "n"]], note
 
 
-def cohort_summary(cohort, target: str) -> dict:
-    """Counts for the report's header: subjects per group, sessions with the true target."""
-    groups: dict[str, int] = {}
+def cohort_summary(cohort, target: str, groups: dict[str, str]) -> dict:
+    """Counts for the report's header: evaluated subjects per group, sessions with the true target."""
+    counts: dict[str, int] = {}
     sessions: dict[str, int] = {}
     for subject in cohort.subjects.values():
-        groups[str(subject.group)] = groups.get(str(subject.group), 0) + 1
+        group = groups.get(subject.id, "left out")
+        counts[group] = counts.get(group, 0) + 1
         for name, session in subject.sessions.items():
             if session.has(target):
                 sessions[name] = sessions.get(name, 0) + 1
-    return {"source": str(cohort.source), "subjects": len(cohort), "groups": groups,
+    return {"source": str(cohort.source), "subjects": len(cohort), "groups": counts,
             "sessions_with_target": sessions}

@@ -1,0 +1,180 @@
+"""``evaluate()`` end to end on small synthetic cohorts: truth as prediction, gaps, methods,
+the FLAIR task, inputs that make the evaluation impossible, and the ``msgan evaluate`` CLI."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from data_tools.cohort import open_cohort
+from data_tools.errors import GeometryError, InputFileError, OutputExistsError
+from msgan.evaluation import evaluate
+from tests.conftest import write_nifti
+from tests.evaluation_fixtures import PATIENTS, make_myelin_cohort, write_predictions
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def myelin_cohort(tmp_path_factory) -> Path:
+    return make_myelin_cohort(tmp_path_factory.mktemp("myelin") / "cohort")
+
+
+@pytest.fixture(scope="module")
+def truth_report(myelin_cohort, tmp_path_factory):
+    """The true PIB given as the prediction, evaluated once for the module."""
+    work = tmp_path_factory.mktemp("truth")
+    pred = write_predictions(myelin_cohort, work / "pred")
+    warnings = []
+    result = evaluate(pred, open_cohort(cohort=myelin_cohort), "myelin-longitudinal", work / "report",
+                      on_warning=warnings.append)
+    return result, warnings
+
+
+def test_truth_as_prediction_gives_perfect_agreement(truth_report):
+    result, _ = truth_report
+    t = result.tables
+    assert (t["roi"].discrepancy == 0).all() and len(t["roi"]) == 2 * 1 + 15 * 2  # 2 HC WM; NAWM+lesions
+    assert (t["demyelination"].dice == 1).all()
+    longi = t["longitudinal"]
+    assert (longi[["dice_dynamic_demyelination", "dice_dynamic_remyelination"]] == 1).all().all()
+    assert (t["quality"].mse == 0).all() and np.allclose(t["quality"].ssim, 1.0)
+    clinical = t["clinical"]
+    true_rows = clinical[clinical.maps == "truth"].drop(columns="maps").reset_index(drop=True)
+    pred_rows = clinical[clinical.maps == "msgan"].drop(columns="maps").reset_index(drop=True)
+    pd.testing.assert_frame_equal(true_rows, pred_rows)
+    assert set(clinical["n"]) == {7}  # the 7 patients with both visits
+    assert (t["bland_altman"][["bias", "sd"]] == 0).all().all()
+
+
+def test_thresholding_recovers_the_simulated_demyelination(truth_report):
+    result, _ = truth_report
+    procedure = result.tables["procedure"]
+    assert len(procedure) == 15 and (procedure.dice_vs_simulated == 1).all()
+    report = (result.out / "report.md").read_text()
+    assert "recovers it with DICE 1 (0) at ses-t0" in report
+
+
+def test_longitudinal_indices_match_the_hand_worked_patterns(truth_report):
+    result, _ = truth_report
+    longi = result.tables["longitudinal"].set_index(["subject", "method"])
+    # p1: t0 slabs 12-14 demyelinated (75 %), t1 slabs 14-15 (50 %) of four equal slabs
+    p1 = longi.loc[("p1", "truth")]
+    assert p1.global_change == pytest.approx(-25.0)
+    assert p1.dynamic_demyelination == pytest.approx(100.0)  # slab 15: normal -> demyelinated
+    assert p1.dynamic_remyelination == pytest.approx(200 / 3)  # slabs 12, 13 of 12-14 recover
+    # p6: t0 slab 13, t1 slabs 13-15
+    p6 = longi.loc[("p6", "msgan")]
+    assert (p6.global_change, p6.dynamic_demyelination, p6.dynamic_remyelination) == (
+        pytest.approx(50.0), pytest.approx(200 / 3), pytest.approx(0.0))
+    demy = result.tables["demyelination"].set_index(["subject", "session", "method"])
+    for sid, (t0, t1, *_) in PATIENTS.items():
+        assert demy.loc[(sid, "t0", "truth"), "percent"] == pytest.approx(25.0 * len(t0))
+
+
+def test_patient_without_follow_up_is_a_stated_gap(truth_report):
+    result, warnings = truth_report
+    assert any(w.startswith("sub-p8:") and "ses-t1" in w for w in warnings)
+    assert "p8" not in set(result.tables["longitudinal"].subject)
+    report = (result.out / "report.md").read_text()
+    assert "## Gaps" in report and "sub-p8: patient without a usable ses-t1" in report
+    for name in ("qualitative", "roi_boxplots", "bland_altman", "demyelination_overlays",
+                 "demyelination_thresholds", "longitudinal_indices"):
+        assert (result.out / "figures" / f"{name}.png").stat().st_size > 5000
+        assert f"figures/{name}.png" in report
+    assert (result.out / "tables" / "clinical.csv").is_file()
+
+
+def test_missing_prediction_and_masks_are_gaps_and_methods_are_compared(myelin_cohort, tmp_path):
+    cohort_root = tmp_path / "cohort"
+    shutil.copytree(myelin_cohort, cohort_root)
+    (cohort_root / "sub-p3" / "ses-t0" / "csf.nii.gz").unlink()
+    (cohort_root / "sub-c2" / "ses-t0" / "wm.nii.gz").unlink()
+    ours = write_predictions(cohort_root, tmp_path / "ours", skip=(("sub-p2", "ses-t1"),))
+    rng = np.random.default_rng(0)
+    other = write_predictions(cohort_root, tmp_path / "other",
+                              transform=lambda a, s, ses: a + rng.normal(0, 0.05, a.shape))
+    warnings = []
+    result = evaluate(ours, open_cohort(cohort=cohort_root), "myelin-longitudinal", tmp_path / "report",
+                      methods={"noisy": other}, label="ours", on_warning=warnings.append)
+    text = "\n".join(warnings)
+    assert "sub-p2/ses-t1: no PIB prediction from ours" in text
+    assert "sub-p3/ses-t0: no csf mask" in text
+    assert "sub-c2/ses-t0: no white matter mask" in text
+    t = result.tables
+    assert "c2" not in set(t["roi"].subject) and "p3" not in set(t["longitudinal"].subject)
+    assert not ((t["demyelination"].subject == "p3") & (t["demyelination"].session == "t0")).any()
+    # the paired tests are scipy's ttest_rel over the sessions both methods predicted
+    q = t["quality"]
+    a = q[q.method == "ours"].set_index(["subject", "session"]).mse
+    b = q[q.method == "noisy"].set_index(["subject", "session"]).mse
+    shared = a.index.intersection(b.index)
+    expected = stats.ttest_rel(b[shared], a[shared])
+    row = t["quality_tests"].set_index("metric").loc["mse"]
+    assert row.n == len(shared) == 16
+    assert (row.t, row.p) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
+    report = (result.out / "report.md").read_text()
+    assert "no PIB prediction from ours" in report and "## Method comparisons" in report
+    assert "| noisy |" in report
+
+
+def test_flair_task_truth_as_prediction(tiny_cohort, tmp_path):
+    pred = write_predictions(tiny_cohort, tmp_path / "pred", target="FLAIR")
+    result = evaluate(pred, open_cohort(cohort=tiny_cohort), "flair", tmp_path / "report", on_warning=print)
+    contrast = result.tables["contrast"]
+    truth = contrast[contrast.method == "truth"].set_index("subject")[["ratio1", "ratio2"]]
+    ours = contrast[contrast.method == "msgan"].set_index("subject")[["ratio1", "ratio2"]]
+    pd.testing.assert_frame_equal(truth, ours)
+    assert (truth.ratio1 > 1.3).all()  # the tiny lesions are FLAIR-hyperintense (+80 on ~150)
+    assert (result.tables["segmentation"].dice == 1).all()
+    report = (result.out / "report.md").read_text()
+    assert "Ratio 1" in report and "not** the external" in report
+
+
+def test_inputs_that_make_evaluation_impossible_leave_no_output(myelin_cohort, tmp_path):
+    cohort = open_cohort(cohort=myelin_cohort)
+    out = tmp_path / "report"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputFileError, match="no PIB_pred.nii.gz for any subject"):
+        evaluate(tmp_path / "empty", cohort, "myelin", out)
+    with pytest.raises(InputFileError, match="not found"):
+        evaluate(tmp_path / "nowhere", cohort, "myelin", out)
+    pred = write_predictions(myelin_cohort, tmp_path / "pred")
+    bad = pred / "sub-p1" / "ses-t0" / "PIB_pred.nii.gz"
+    write_nifti(bad, np.zeros((20, 24, 24), np.float32), np.eye(4))
+    with pytest.raises(GeometryError, match="shape"):
+        evaluate(pred, cohort, "myelin", out)
+    assert not out.exists() and not list(tmp_path.glob(".report*"))
+    out.mkdir()
+    with pytest.raises(OutputExistsError):
+        evaluate(pred, cohort, "myelin", out)
+
+
+def _cli(*args):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "msgan", "evaluate", *map(str, args)],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_writes_report_and_fails_cleanly(myelin_cohort, tmp_path):
+    pred = write_predictions(myelin_cohort, tmp_path / "pred", skip=(("sub-p1", "ses-t0"),))
+    out = tmp_path / "report"
+    run = _cli("--pred", pred, "--cohort", myelin_cohort, "--task", "myelin", "--out", out,
+               "--subjects", "p1,p2,p3,c1,c2")
+    assert run.returncode == 0, run.stderr
+    assert "warning: sub-p1/ses-t0: no PIB prediction from msgan" in run.stderr
+    assert "wrote" in run.stdout and (out / "report.md").is_file()
+    assert "msgan evaluate --pred" in (out / "report.md").read_text()  # the command is recorded
+    bad = _cli("--pred", tmp_path / "missing", "--cohort", myelin_cohort, "--task", "myelin",
+               "--out", tmp_path / "report2")
+    assert bad.returncode == 2
+    assert bad.stderr.strip().startswith("error:") and len(bad.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "report2").exists()
+    bad = _cli("--pred", pred, "--cohort", myelin_cohort, "--task", "myelin", "--out", tmp_path / "r3",
+               "--methods", "oops")
+    assert bad.returncode == 2 and "name=DIR" in bad.stderr
