@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-TRUTH = "truth"
+from msgan.evaluation.collect import TRUTH  # noqa: E402
 DPI = 110
 
 

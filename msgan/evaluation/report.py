@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from msgan.evaluation import figures
-from msgan.evaluation.collect import TRUTH
 
 STAR_P = 0.05
 TEST_NOTE = ("`*`: differs from {ref} with p < 0.05, two-sided paired t-test (scipy.stats.ttest_rel) "

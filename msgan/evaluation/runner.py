@@ -8,9 +8,8 @@ evaluation impossible raises a :class:`~msgan.errors.MsganError` (and nothing is
 """
 from __future__ import annotations
 
+import json
 import logging
-import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort, Session, Subject
-from data_tools.errors import ConfigError, InputFileError, MsganError
+from data_tools.errors import ConfigError, InputFileError, MsganError, OutputExistsError
 from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
 from data_tools.nifti import Volume, check_same_grid, load_volume
 from msgan.evaluation import collect, tables
@@ -86,12 +85,12 @@ def _parse_methods(pred_dir, methods, label) -> dict[str, Path]:
 
 def _provenance(pred_dirs: dict[str, Path], command: str | None) -> dict:
     """The command line and, for predictions inside a run folder, its training/validation split."""
-    info = {"command": command or " ".join(shlex.quote(a) for a in ["msgan", *sys.argv[1:]]), "folds": {}}
+    if command is None:  # called from Python: state the call
+        command = f"msgan.evaluation.evaluate({str(next(iter(pred_dirs.values())))!r}, ...) from Python"
+    info = {"command": command, "folds": {}}
     for name, folder in pred_dirs.items():
         config = folder.resolve().parent / "config.json"
         if config.is_file():
-            import json
-
             try:
                 cfg = json.loads(config.read_text())
                 info["folds"][name] = {"run": str(config.parent), "train": cfg.get("train_subjects"),
@@ -260,8 +259,6 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
                              "(expected <pred>/<subject>/<session>/<TARGET>_pred.nii.gz)", named[label])
     out = Path(out)
     if out.exists() and not overwrite:
-        from data_tools.errors import OutputExistsError
-
         raise OutputExistsError("output exists; pass --overwrite to replace it", out)
 
     evaluator = _Evaluator(cohort, options, on_warning or log.warning)
