@@ -95,6 +95,7 @@ def test_missing_prediction_and_masks_are_gaps_and_methods_are_compared(myelin_c
     shutil.copytree(myelin_cohort, cohort_root)
     (cohort_root / "sub-p3" / "ses-t0" / "csf.nii.gz").unlink()
     (cohort_root / "sub-c2" / "ses-t0" / "wm.nii.gz").unlink()
+    (cohort_root / "sub-p5" / "ses-t1" / "lesions.nii.gz").unlink()
     ours = write_predictions(cohort_root, tmp_path / "ours", skip=(("sub-p2", "ses-t1"),))
     rng = np.random.default_rng(0)
     other = write_predictions(cohort_root, tmp_path / "other",
@@ -106,8 +107,11 @@ def test_missing_prediction_and_masks_are_gaps_and_methods_are_compared(myelin_c
     assert "sub-p2/ses-t1: no PIB prediction from ours" in text
     assert "sub-p3/ses-t0: no csf mask" in text
     assert "sub-c2/ses-t0: no white matter mask" in text
+    assert "sub-p5/ses-t1: patient without a lesions mask" in text
+    assert len(warnings) == len(set(warnings)) == len(result.gaps)
     t = result.tables
-    assert "c2" not in set(t["roi"].subject) and "p3" not in set(t["longitudinal"].subject)
+    assert "c2" not in set(t["roi"].subject)
+    assert not {"p3", "p5"} & set(t["longitudinal"].subject)  # p3: no csf at t0, p5: no lesions at t1
     assert not ((t["demyelination"].subject == "p3") & (t["demyelination"].session == "t0")).any()
     # the paired tests are scipy's ttest_rel over the sessions both methods predicted
     q = t["quality"]

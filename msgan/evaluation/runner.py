@@ -113,6 +113,8 @@ class _Evaluator:
         self.groups: dict[str, str] = {}  # subject id -> MS | HC, as evaluated
 
     def warn(self, message: str) -> None:
+        if message in self.gaps:  # a session visited by two passes reports its gap once
+            return
         self.gaps.append(message)
         self._warn(message)
 
@@ -217,6 +219,8 @@ class _Evaluator:
         preds = self.load_predictions(session, truth)
         regions = self.regions(session, truth)
         group = self.groups[subject.id]
+        if group == "MS" and not session.has("lesions"):
+            self.warn(f"{session.label}: patient without a lesions mask; left out of the lesion measures")
         base = {"subject": subject.id, "session": session.name, "group": group}
         collect.quality(self, base, truth.data, preds, regions["brain"])
         collect.example_slices(self, subject, session, truth, preds, regions)
