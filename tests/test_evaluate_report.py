@@ -182,3 +182,28 @@ def test_cli_writes_report_and_fails_cleanly(myelin_cohort, tmp_path):
     bad = _cli("--pred", pred, "--cohort", myelin_cohort, "--task", "myelin", "--out", tmp_path / "r3",
                "--methods", "oops")
     assert bad.returncode == 2 and "name=DIR" in bad.stderr
+
+
+@pytest.mark.real_data
+def test_flair_evaluation_runs_on_a_real_patient(open_ms_data, tmp_path):
+    """182x218x182, no wm or brain mask, no group column: WM estimated, patient from its lesions."""
+    from scipy import ndimage
+
+    from data_tools.nifti import save_like
+
+    cohort = open_cohort(manifest=REPO / "examples" / "open_ms_data.csv", root=open_ms_data).select(["patient07"])
+    session = cohort.subjects["patient07"].sessions["t0"]
+    flair = session.load("FLAIR")
+    save_like(ndimage.gaussian_filter(flair.data, 1.5), flair,
+              tmp_path / "pred" / "patient07" / "t0" / "FLAIR_pred.nii.gz")
+    warnings = []
+    result = evaluate(tmp_path / "pred", cohort, "flair", tmp_path / "report", on_warning=warnings.append)
+    assert warnings == ["sub-patient07: no group in participants.tsv; taken as a patient (MS) "
+                        "because it has a lesion mask"]
+    quality = result.tables["quality"].iloc[0]
+    assert 0.5 < quality.ssim_brain < quality.ssim < 1 and np.isfinite(quality.psnr_brain)
+    contrast = result.tables["contrast"].set_index("method")
+    # blurring spreads the small bright lesions into their surroundings: both ratios drop
+    assert contrast.loc["truth", "ratio1"] > contrast.loc["msgan", "ratio1"] > 1
+    assert contrast.loc["truth", "ratio2"] > contrast.loc["msgan", "ratio2"] > 1
+    assert 0 < result.tables["segmentation"].dice.iloc[0] < 1
