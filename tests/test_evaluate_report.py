@@ -154,6 +154,14 @@ def test_inputs_that_make_evaluation_impossible_leave_no_output(myelin_cohort, t
     with pytest.raises(GeometryError, match="shape"):
         evaluate(pred, cohort, "myelin", out)
     assert not out.exists() and not list(tmp_path.glob(".report*"))
+    pred = write_predictions(myelin_cohort, tmp_path / "pred_ok")
+    cohort_root = tmp_path / "cohort"
+    shutil.copytree(myelin_cohort, cohort_root)
+    csf = cohort_root / "sub-p2" / "ses-t0" / "csf.nii.gz"
+    write_nifti(csf, np.zeros((24, 24, 24), np.uint8), np.diag([2.0, 2.0, 2.0, 1.0]))
+    with pytest.raises(GeometryError, match="csf.nii.gz: affine differs"):
+        evaluate(pred, open_cohort(cohort=cohort_root), "myelin", out)
+    assert not out.exists()
     out.mkdir()
     with pytest.raises(OutputExistsError):
         evaluate(pred, cohort, "myelin", out)

@@ -14,15 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import nibabel as nib
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort, Session, Subject
-from data_tools.errors import ConfigError, InputFileError, MsganError, OutputExistsError
+from data_tools.errors import ConfigError, GeometryError, InputFileError, MsganError, OutputExistsError
 from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
-from data_tools.nifti import Volume, check_same_grid, load_volume
+from data_tools.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
 from msgan.evaluation import collect, tables
 from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, distance_to_csf,
                                             pool_control_statistics)
@@ -138,8 +139,25 @@ class _Evaluator:
             preds[name] = vol.data
         return preds
 
+    def check_mask_grids(self, session: Session, truth: Volume) -> None:
+        """Every mask of the session on the true image's grid (headers only, no voxels read)."""
+        for name in ("brainmask", "lesions", "wm", "csf", "demyelinated"):
+            if not session.has(name):
+                continue
+            path = session.path(name)
+            try:
+                img = nib.load(str(path))
+            except Exception:  # unreadable: load_volume names the exact problem when it is read
+                continue
+            shape = tuple(img.shape[:3])
+            if shape != truth.shape:
+                raise GeometryError(f"shape {shape} differs from {truth.path.name} {truth.shape}", path)
+            if float(np.abs(img.affine - truth.affine).max()) > AFFINE_TOLERANCE:
+                raise GeometryError(f"affine differs from {truth.path.name}", path)
+
     def regions(self, session: Session, truth: Volume) -> dict[str, np.ndarray | None]:
-        """brain, lesions, wm (None with a warning when it cannot be had) and csf distance."""
+        """brain, lesions and wm (None with a warning when it cannot be had) masks."""
+        self.check_mask_grids(session, truth)
         brain = brain_mask(session, [self.options.target])
         lesions = lesion_mask(session, truth.shape) & brain
         try:
