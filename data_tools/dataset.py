@@ -118,9 +118,8 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
     sec. 4.3.1 variants of every patch. ``normalize``: ``global`` (thesis: all voxels of all
     images), ``global-brain`` or ``subject`` (see :mod:`data_tools.normalize`).
     ``session`` restricts to one session name (e.g. ``t0``), ``subjects`` to some ids.
+    ``progress`` shows tqdm bars when stderr is a terminal.
     """
-    from data_tools.tfrecords import ShardWriter, serialize_example, write_index  # TensorFlow: only now
-
     if layout not in P.LAYOUTS:
         raise ConfigError(f"layout must be one of {', '.join(P.LAYOUTS)}, not {layout!r}")
     if normalize not in NORMALIZE_CHOICES:
@@ -146,14 +145,17 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         def fit_images():
             for ses in tqdm(sessions, desc="validate + fit normalisation", unit="session",
-                            disable=not progress):
+                            disable=None if progress else True):
                 yield from _images_for_fit(load_session(ses, inputs, target), inputs, target)
 
         norm = Normalizer.fit(fit_images(), target=target, scope=scope, region=region)
+        # TensorFlow is imported only once the inputs are known good: bad input fails fast
+        from data_tools.tfrecords import ShardWriter, serialize_example, write_index
+
         writer = ShardWriter(tmp, shard_size=shard_size, compression=compression)
         counts: dict[str, int] = {}
         shapes = set()
-        for ses in tqdm(sessions, desc="write shards", unit="session", disable=not progress):
+        for ses in tqdm(sessions, desc="write shards", unit="session", disable=None if progress else True):
             data = load_session(ses, inputs, target)
             wm = white_matter_mask(ses, data.brain, data.lesions)
             roi = roi_labels(data.lesions, wm)
