@@ -110,10 +110,13 @@ def test_existing_output_needs_overwrite(tiny_cohort, tmp_path, capsys):
 
 
 def test_console_command_in_a_subprocess(tiny_cohort, tmp_path):
+    """The real entry point: a bad file ends the process with exit 2 and one stderr line."""
     env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    (tiny_cohort / T2).write_bytes(b"not gzip at all")
     out = tmp_path / "shards"
     done = subprocess.run([sys.executable, "-m", "msgan", "make-tfrecords", "--cohort", str(tiny_cohort),
                            "--task", "flair", "--out", str(out), "--layout", "whole"],
                           capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    assert "wrote 3 examples of 3 subject(s)" in done.stdout and (out / "index.json").is_file()
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"error: {tiny_cohort / T2}: corrupt or truncated gzip data (Not a gzipped file (b'no'))"
+    assert no_output_left(out)
