@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import make_tiny_session
 
 from data_tools.cohort import open_cohort
 from data_tools.dataset import build_shards, resolve_task
@@ -118,14 +119,24 @@ def test_layouts_whole_crop_and_augment(tiny_cohort, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_subject_scope_and_myelin_task_defaults(tiny_cohort, tmp_path):
-    index = build_shards(open_cohort(cohort=tiny_cohort), "flair", tmp_path / "s", inputs="T1,T2",
-                         normalize="subject", patch=16, progress=False)
-    assert index["normalization"]["scope"] == "subject" and set(index["normalization"]["stats"]) == {"FLAIR"}
-    ex = _all(make_dataset(tmp_path / "s", subjects=["p1"]))[0]
-    brain = ex["brainmask"][0, ..., 0] > 0
-    t1 = ex["inputs"][0, ..., 0][brain]
-    assert abs(t1.mean()) < 1e-5 and t1.std() == pytest.approx(1.0, abs=1e-5)  # per image, in the brain
+def test_myelin_task_with_subject_scope_keeps_pib_global(tmp_path):
+    root = tmp_path / "myelin"
+    for i, sid in enumerate(["m1", "m2"]):
+        make_tiny_session(root / f"sub-{sid}" / "ses-t0", seed=i, names=("MTR", "FA", "RD", "AD", "PIB"))
+    index = build_shards(open_cohort(cohort=root), "myelin", tmp_path / "s", normalize="subject", patch=16,
+                         progress=False)
+    assert index["inputs"] == ["MTR", "FA", "RD", "AD"] and index["target"] == "PIB"
+    assert index["normalization"]["scope"] == "subject" and set(index["normalization"]["stats"]) == {"PIB"}
+    pib_stats = index["normalization"]["stats"]["PIB"]
+    for ex in _all(make_dataset(tmp_path / "s", shuffle=False, deterministic=True)):
+        brain = ex["brainmask"][0, ..., 0] > 0
+        mtr = ex["inputs"][0, ..., 0][brain]
+        assert abs(mtr.mean()) < 1e-5 and mtr.std() == pytest.approx(1.0, abs=1e-5)  # per image, in the brain
+        sid = ex["subject"][0].decode()
+        pib = load_volume(root / f"sub-{sid}" / "ses-t0" / "PIB.nii.gz").data
+        want = ((pib.astype(np.float64) - pib_stats["mean"]) / pib_stats["std"]).astype(np.float32)
+        pad = np.float32(-pib_stats["mean"] / pib_stats["std"])
+        assert np.array_equal(ex["target"][0, ..., 0], extract(want, ex["origin"][0], (16, 16, 16), pad))
 
 
 def test_task_defaults(tiny_cohort):
