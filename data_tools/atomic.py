@@ -16,6 +16,12 @@ from typing import Iterator
 from data_tools.errors import OutputExistsError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _check_free(target: Path, overwrite: bool) -> None:
     if target.exists() and not overwrite:
         raise OutputExistsError("output exists; pass --overwrite to replace it", target)
@@ -31,6 +37,7 @@ def atomic_output_dir(target: str | Path, overwrite: bool = False) -> Iterator[P
     _check_free(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result should not be
     try:
         yield tmp
     except BaseException:
@@ -59,6 +66,7 @@ def atomic_output_file(target: str | Path, overwrite: bool = False) -> Iterator[
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.partial-", suffix=suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(name)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; the result should not be
     try:
         yield tmp
     except BaseException:

@@ -19,9 +19,11 @@ log = logging.getLogger(__name__)
 LESION, NAWM, OTHER = 1, 2, 3  # values of the ROI label map
 
 
-def brain_mask(session: Session, inputs: Sequence[str]) -> np.ndarray:
+def brain_mask(session: Session, inputs: Sequence[str],
+               loaded: Sequence[np.ndarray] | None = None) -> np.ndarray:
     """The given ``brainmask``, else the voxels non-zero in every input (brain-extracted data).
 
+    ``loaded`` may pass the inputs' arrays when the caller has read them already.
     An empty result is an error naming the session.
     """
     if session.has("brainmask"):
@@ -29,8 +31,9 @@ def brain_mask(session: Session, inputs: Sequence[str]) -> np.ndarray:
         where = session.path("brainmask")
     else:
         mask = None
-        for name in inputs:
-            nonzero = session.load(name).data != 0
+        arrays = loaded if loaded is not None else (session.load(name).data for name in inputs)
+        for array in arrays:
+            nonzero = array != 0
             mask = nonzero if mask is None else mask & nonzero
         where = session.label
     if mask is None or not mask.any():

@@ -60,7 +60,8 @@ def load_volume(path: str | Path, *, mask: bool = False, allow_nonfinite: bool =
     except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
         raise InputFileError(f"corrupt or truncated gzip data ({exc})", path) from None
     except nib.filebasedimages.ImageFileError:
-        raise InputFileError("not a NIfTI image (nibabel cannot read it)", path) from None
+        problem = _gzip_problem(path) if path.name.endswith(".gz") else None
+        raise InputFileError(problem or "not a NIfTI image (nibabel cannot read it)", path) from None
     except (OSError, ValueError) as exc:
         raise InputFileError(f"cannot read image: {exc}", path) from None
     if data.ndim == 4 and data.shape[3] == 1:
@@ -80,6 +81,17 @@ def load_volume(path: str | Path, *, mask: bool = False, allow_nonfinite: bool =
             if bad.any():
                 raise ImageContentError(f"{int(bad.sum())} NaN or Inf voxels", path)
     return Volume(data=data, affine=img.affine.copy(), header=img.header.copy(), path=path)
+
+
+def _gzip_problem(path: Path) -> str | None:
+    """Why a ``.gz`` file cannot be decompressed, or None if it can (then it is not a NIfTI)."""
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except (gzip.BadGzipFile, zlib.error, EOFError, OSError) as exc:
+        return f"corrupt or truncated gzip data ({exc})"
+    return None
 
 
 def check_same_grid(volumes: Sequence[Volume], tolerance: float = AFFINE_TOLERANCE) -> None:

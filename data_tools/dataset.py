@@ -1,0 +1,205 @@
+"""From a cohort to normalised TFRecord shards in one call (``msgan make-tfrecords``).
+
+Two passes over the sessions, each with a progress bar:
+
+1. *validate and fit*: every input, the target and the masks of every session are read
+   (so any bad file fails before a shard is written) and the normaliser is fitted;
+2. *write*: each session is normalised, cut into examples of the chosen layout
+   (optionally augmented, sec. 4.3.1) and written to shards.
+
+Everything goes into a temporary folder renamed to ``out`` at the end, so an error leaves
+no output behind.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from data_tools import patches as P
+from data_tools.atomic import atomic_output_dir
+from data_tools.cohort import IMAGE_NAMES, Cohort, Session, parse_names
+from data_tools.errors import CohortError, ConfigError
+from data_tools.masks import OTHER, brain_mask, roi_labels, white_matter_mask
+from data_tools.nifti import check_same_grid
+from data_tools.normalize import Normalizer
+
+log = logging.getLogger(__name__)
+
+#: task -> (default inputs or None for "every FLAIR-task input present", target)
+TASKS = {
+    "flair": (None, "FLAIR"),
+    "myelin": (("MTR", "FA", "RD", "AD"), "PIB"),
+    "myelin-longitudinal": (("MTR", "FA", "RD", "AD"), "PIB"),
+}
+FLAIR_TASK_INPUTS = ("T1", "T2", "PD", "T1SE", "DIR", "T1POST")
+#: ``--normalize`` choices -> (scope, region)
+NORMALIZE_CHOICES = {"global": ("global", "all"), "global-brain": ("global", "brain"),
+                     "subject": ("subject", "brain")}
+
+
+@dataclass
+class SessionArrays:
+    """One session's raw images (channels last), masks and reference volume."""
+
+    inputs: np.ndarray   # (D, H, W, C) float32, raw units
+    target: np.ndarray   # (D, H, W) float32, raw units
+    brain: np.ndarray    # (D, H, W) bool
+    lesions: np.ndarray  # (D, H, W) bool
+
+
+def resolve_task(task: str, inputs, target, sessions: Sequence[Session]) -> tuple[list[str], str]:
+    """Input and target names for ``task``, given ones taking precedence."""
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    default_inputs, default_target = TASKS[task]
+    target = parse_names(target)[0] if target else default_target
+    if inputs:
+        inputs = parse_names(inputs)
+    elif default_inputs is not None:
+        inputs = list(default_inputs)
+    else:  # flair: every candidate input that all sessions have
+        inputs = [n for n in FLAIR_TASK_INPUTS if all(s.has(n) for s in sessions)]
+        if not inputs:
+            raise CohortError(f"no input sequence ({', '.join(FLAIR_TASK_INPUTS)}) is present in "
+                              "every session; name them with --inputs")
+    if target in inputs:
+        raise ConfigError(f"{target} is both an input and the target")
+    for name in inputs + [target]:
+        if name not in IMAGE_NAMES:
+            raise ConfigError(f"{name} is a mask, not an image; it cannot be an input or target")
+    return inputs, target
+
+
+def load_session(session: Session, inputs: Sequence[str], target: str) -> SessionArrays:
+    """Read and validate a session's inputs, target, brain and lesion masks (one grid)."""
+    session.require(list(inputs) + [target])
+    vols = session.load_many(list(inputs) + [target])
+    masks = {n: session.load(n) for n in ("brainmask", "lesions", "wm") if session.has(n)}
+    check_same_grid([vols[0]] + list(masks.values()))
+    brain = brain_mask(session, inputs, loaded=[v.data for v in vols[:-1]])
+    lesions = masks["lesions"].data if "lesions" in masks else np.zeros(vols[0].shape, bool)
+    return SessionArrays(np.stack([v.data for v in vols[:-1]], axis=-1), vols[-1].data, brain, lesions)
+
+
+def _images_for_fit(data: SessionArrays, inputs: Sequence[str], target: str):
+    for c, name in enumerate(inputs):
+        yield name, data.inputs[..., c], data.brain
+    yield target, data.target, data.brain
+
+
+def normalise_session(data: SessionArrays, norm: Normalizer, inputs: Sequence[str], target: str
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Normalised inputs ``(D,H,W,C)``, target ``(D,H,W)``, per-channel and target pad values."""
+    channels, pads = [], []
+    for c, name in enumerate(inputs):
+        channels.append(norm.apply(name, data.inputs[..., c], data.brain))
+        pads.append(norm.background(name, data.inputs[..., c], data.brain))
+    x = np.stack(channels, axis=-1)
+    y = norm.apply(target, data.target, data.brain)
+    return x, y, np.asarray(pads, np.float32), norm.background(target, data.target, data.brain)
+
+
+def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, target=None,
+                 layout: str = "patches", crop=P.DEFAULT_CROP, patch=P.DEFAULT_PATCH,
+                 overlap: float = P.DEFAULT_OVERLAP, augment: bool = False,
+                 normalize: str = "global", shard_size: int = 32, session: str | None = None,
+                 subjects: Sequence[str] | None = None, overwrite: bool = False,
+                 compression: str = "", progress: bool = True) -> dict:
+    """Write normalised TFRecord shards of ``cohort`` to ``out``; returns the index dict.
+
+    ``layout``: ``whole`` (ch. 2), ``crop`` with ``crop`` size (ch. 3), ``patches`` grid of
+    ``patch`` size and ``overlap`` (ch. 4, the default); ``augment`` adds the five
+    sec. 4.3.1 variants of every patch. ``normalize``: ``global`` (thesis: all voxels of all
+    images), ``global-brain`` or ``subject`` (see :mod:`data_tools.normalize`).
+    ``session`` restricts to one session name (e.g. ``t0``), ``subjects`` to some ids.
+    ``progress`` shows tqdm bars when stderr is a terminal.
+    """
+    if layout not in P.LAYOUTS:
+        raise ConfigError(f"layout must be one of {', '.join(P.LAYOUTS)}, not {layout!r}")
+    if normalize not in NORMALIZE_CHOICES:
+        raise ConfigError(f"--normalize must be one of {', '.join(NORMALIZE_CHOICES)}, not {normalize!r}")
+    if augment and layout != "patches":
+        raise ConfigError("--augment applies to --layout patches (the thesis augments ch. 4 patches only)")
+    crop, patch = P.as_size(crop, "crop size"), P.as_size(patch, "patch size")
+    if augment and patch[0] != patch[1]:
+        raise ConfigError(f"--augment rotates the (D, H) plane and needs D == H, got patch {patch}")
+    P.grid_stride(patch, overlap)  # validates the overlap early
+
+    cohort = cohort.select(subjects)
+    sessions = cohort.sessions(session)
+    if not sessions:
+        raise CohortError(f"no session {session!r} in the cohort" if session else "the cohort has no sessions",
+                          cohort.source)
+    inputs, target = resolve_task(task, inputs, target, sessions)
+    for ses in sessions:  # name a missing sequence before reading any image
+        ses.require(inputs + [target])
+    scope, region = NORMALIZE_CHOICES[normalize]
+    start = time.perf_counter()
+
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        def fit_images():
+            for ses in tqdm(sessions, desc="validate + fit normalisation", unit="session",
+                            disable=None if progress else True):
+                yield from _images_for_fit(load_session(ses, inputs, target), inputs, target)
+
+        norm = Normalizer.fit(fit_images(), target=target, scope=scope, region=region)
+        # TensorFlow is imported only once the inputs are known good: bad input fails fast
+        from data_tools.tfrecords import ShardWriter, serialize_example, write_index
+
+        writer = ShardWriter(tmp, shard_size=shard_size, compression=compression)
+        counts: dict[str, int] = {}
+        shapes = set()
+        for ses in tqdm(sessions, desc="write shards", unit="session", disable=None if progress else True):
+            data = load_session(ses, inputs, target)
+            wm = white_matter_mask(ses, data.brain, data.lesions)
+            roi = roi_labels(data.lesions, wm)
+            x, y, x_pad, y_pad = normalise_session(data, norm, inputs, target)
+            origins, size = P.layout_origins(layout, data.brain, crop=crop, patch=patch, overlap=overlap)
+            if layout == "crop":
+                _warn_cropped_brain(ses, data.brain, origins[0], size)
+            shapes.add(tuple(size))
+            pads = {"inputs": x_pad, "target": y_pad, "brainmask": 0, "roi": OTHER}
+            for origin in origins:
+                example = {"inputs": P.extract(x, origin, size, x_pad),
+                           "target": P.extract(y, origin, size, y_pad),
+                           "brainmask": P.extract(data.brain.astype(np.uint8), origin, size, 0),
+                           "roi": P.extract(roi, origin, size, OTHER)}
+                variants = P.augmented(example, pads) if augment else [("none", example)]
+                for _, ex in variants:
+                    writer.write(serialize_example(ex["inputs"], ex["target"], ex["brainmask"], ex["roi"],
+                                                   ses.subject, ses.name, origin), ses.subject)
+                    counts[ses.label] = counts.get(ses.label, 0) + 1
+        shards = writer.close()
+        norm.to_json(tmp / "normalization.json")
+        index = {
+            "task": task, "inputs": inputs, "target": target, "layout": layout,
+            "patch_size": list(patch) if layout == "patches" else None,
+            "crop_size": list(crop) if layout == "crop" else None,
+            "overlap": overlap if layout == "patches" else None,
+            "augment": list(P.AUGMENTATIONS) if augment else [],
+            "example_shape": list(shapes.pop()) if len(shapes) == 1 else None,
+            "normalization": norm.to_dict(),
+            "subjects": sorted({s.subject for s in sessions}),
+            "sessions": counts,
+            "n_examples": sum(s["count"] for s in shards),
+            "compression": compression,
+            "shards": shards,
+            "write_seconds": round(time.perf_counter() - start, 2),
+        }
+        write_index(tmp, index)
+    return index
+
+
+def _warn_cropped_brain(session: Session, brain: np.ndarray, origin, size) -> None:
+    inside = P.extract(brain, origin, size, False).sum()
+    lost = int(brain.sum() - inside)
+    if lost:
+        log.warning("%s: the %s crop leaves out %d brain voxels (the thesis resampled to "
+                    "1.22 mm before cropping; resample first or enlarge --crop)",
+                    session.label, "x".join(map(str, size)), lost)

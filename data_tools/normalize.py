@@ -1,0 +1,173 @@
+"""Per-sequence z-score normalisation, stored as JSON beside the shards and in each run.
+
+The thesis normalises "by x = (x - mean)/std, where mean and std are calculated over all
+the voxels of all the images in each sequence" (sec. 2.2.3; likewise sec. 3.3.1, 4.3.1).
+That is the default here: scope ``global``, region ``all``. Options (DESIGN.md, "Tensors"):
+
+- region ``brain``: the global statistics count brain voxels only;
+- scope ``subject``: every *input* image is standardised by its own brain statistics at
+  apply time (for cohorts whose scanners or scalings differ). The target keeps global
+  statistics whatever the scope: predictions must be de-normalised without the target
+  image, and for PIB (a DVR, a physical ratio) per-subject scaling would erase the
+  between-subject myelin differences the evaluation measures.
+
+Rule used by :meth:`Normalizer.apply`: a name with stored statistics is normalised with
+them; any other name is standardised per image (scope ``subject`` only).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from data_tools.atomic import atomic_output_file
+from data_tools.errors import ConfigError, ImageContentError, InputFileError
+
+SCOPES = ("global", "subject")
+REGIONS = ("all", "brain")
+
+
+@dataclass
+class RunningMoments:
+    """Count, mean and sum of squared deviations, merged image by image in float64.
+
+    Merging per-image moments (Chan et al.'s parallel formula) instead of summing x and x^2
+    keeps the variance exact for large voxel counts with a non-zero mean.
+    """
+
+    count: int = 0
+    mean: float = 0.0
+    m2: float = 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        values = np.asarray(values, np.float64).ravel()
+        n = values.size
+        if n == 0:
+            return
+        mean = float(values.mean())
+        m2 = float(((values - mean) ** 2).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.count * n / total
+        self.count = total
+
+    @property
+    def std(self) -> float:
+        return float(np.sqrt(self.m2 / self.count)) if self.count else 0.0
+
+
+def image_stats(array: np.ndarray, brain: np.ndarray | None) -> tuple[float, float]:
+    """Mean and (population) SD of ``array`` inside ``brain`` (all voxels if None)."""
+    values = array[brain] if brain is not None else array
+    moments = RunningMoments()
+    moments.add(values)
+    return moments.mean, moments.std
+
+
+@dataclass
+class Normalizer:
+    """z-score statistics per sequence name, with the scope and region they were fitted in."""
+
+    scope: str = "global"
+    region: str = "all"
+    stats: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.scope not in SCOPES:
+            raise ConfigError(f"normalisation scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
+        if self.region not in REGIONS:
+            raise ConfigError(f"normalisation region must be one of {', '.join(REGIONS)}, not {self.region!r}")
+
+    @classmethod
+    def fit(cls, images: Iterable[tuple[str, np.ndarray, np.ndarray | None]], *, target: str,
+            scope: str = "global", region: str = "all") -> "Normalizer":
+        """Fit from ``(name, array, brain)`` triples, one per image of the training set.
+
+        Scope ``global`` keeps statistics for every name; scope ``subject`` only for
+        ``target`` (inputs are then standardised per image at apply time). ``brain`` is
+        required when region is ``brain``.
+        """
+        norm = cls(scope, region)
+        moments: dict[str, RunningMoments] = {}
+        for name, array, brain in images:
+            if scope == "subject" and name != target:
+                continue
+            if region == "brain" and brain is None:
+                raise ConfigError(f"region 'brain' needs a brain mask for {name}")
+            moments.setdefault(name, RunningMoments()).add(array[brain] if region == "brain" else array)
+        if target not in moments:
+            raise ConfigError(f"no {target} image to fit the target's normalisation on")
+        for name, m in moments.items():
+            if not m.std > 0:
+                raise ImageContentError(f"{name} is constant over the training images (SD 0); "
+                                        "cannot normalise it")
+            norm.stats[name] = {"mean": m.mean, "std": m.std}
+        return norm
+
+    def _mean_std(self, name: str, array: np.ndarray, brain: np.ndarray | None) -> tuple[float, float]:
+        if name in self.stats:
+            return self.stats[name]["mean"], self.stats[name]["std"]
+        if self.scope != "subject":
+            raise ConfigError(f"no normalisation statistics for {name} (have {', '.join(self.stats)})")
+        if brain is None:
+            raise ConfigError(f"per-subject normalisation of {name} needs the brain mask")
+        mean, std = image_stats(array, brain)
+        if not std > 0:
+            raise ImageContentError(f"{name} is constant inside the brain (SD 0); cannot normalise it")
+        return mean, std
+
+    def is_per_image(self, name: str) -> bool:
+        """True when ``name`` is standardised by its own image's statistics."""
+        return self.scope == "subject" and name not in self.stats
+
+    def apply(self, name: str, array: np.ndarray, brain: np.ndarray | None = None) -> np.ndarray:
+        """``(array - mean) / std`` as float32 (computed in float64 for exactness)."""
+        mean, std = self._mean_std(name, array, brain)
+        return ((np.asarray(array, np.float64) - mean) / std).astype(np.float32)
+
+    def invert(self, name: str, array: np.ndarray, brain: np.ndarray | None = None) -> np.ndarray:
+        """Back to the original units: ``array * std + mean`` (stored statistics only)."""
+        if name not in self.stats:
+            raise ConfigError(f"{name} was normalised per image; its original scale is not stored")
+        mean, std = self.stats[name]["mean"], self.stats[name]["std"]
+        return (np.asarray(array, np.float64) * std + mean).astype(np.float32)
+
+    def background(self, name: str, array: np.ndarray | None = None,
+                   brain: np.ndarray | None = None) -> float:
+        """The normalised value of a raw 0 (background of brain-extracted images; padding)."""
+        mean, std = self._mean_std(name, array, brain)
+        return float(np.float32(-mean / std))
+
+    def to_dict(self) -> dict:
+        return {"scope": self.scope, "region": self.region,
+                "stats": {k: {"mean": float(v["mean"]), "std": float(v["std"])} for k, v in self.stats.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str | Path | None = None) -> "Normalizer":
+        try:
+            stats = {str(k): {"mean": float(v["mean"]), "std": float(v["std"])}
+                     for k, v in data["stats"].items()}
+            return cls(data["scope"], data["region"], stats)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputFileError(f"not a normalisation description ({exc!r})", where) from None
+
+    def to_json(self, path: str | Path, overwrite: bool = False) -> Path:
+        with atomic_output_file(path, overwrite=overwrite) as tmp:
+            # repr-exact floats: json writes the shortest string that reads back identical
+            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        return Path(path)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "Normalizer":
+        path = Path(path)
+        if not path.is_file():
+            raise InputFileError("normalisation file not found", path)
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputFileError(f"not valid JSON ({exc})", path) from None
+        return cls.from_dict(data, path)

@@ -1,0 +1,170 @@
+"""The three input geometries of the thesis, and the augmentation of sec. 4.3.1.
+
+- ``whole``: the whole volume, one example per session (ch. 2: batch 1, no augmentation);
+- ``crop``: a fixed window (128x160x128 in ch. 3, sec. 3.3.1) centred on the brain's
+  bounding box, padded where the window leaves the volume;
+- ``patches``: a regular grid of cubes (64^3 at 50 % overlap in ch. 4, sec. 4.3.1)
+  covering the brain bounding box; patches reaching past the volume are padded, and only
+  patches that touch the brain are kept.
+
+Inference uses the same grid (:func:`grid_origins`) to cover a volume by sliding windows.
+Origins are voxel indices of a patch's first corner and may be negative or reach past the
+volume: :func:`extract` pads those parts with a given value.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from data_tools.errors import ConfigError, ImageContentError
+
+LAYOUTS = ("whole", "crop", "patches")
+DEFAULT_CROP = (128, 160, 128)
+DEFAULT_PATCH = (64, 64, 64)
+DEFAULT_OVERLAP = 0.5
+#: sec. 4.3.1: three rotations (90, 180, 270 degrees), scaling up by 1.25 and down by 0.75.
+AUGMENTATIONS = ("rot90", "rot180", "rot270", "zoom1.25", "zoom0.75")
+
+
+def as_size(value: int | Sequence[int], what: str = "size") -> tuple[int, int, int]:
+    """``64`` -> ``(64, 64, 64)``; ``"128,160,128"`` or a 3-sequence -> a 3-tuple of ints > 0."""
+    if isinstance(value, str):
+        value = [v for v in value.replace("x", ",").split(",") if v.strip()]
+    if isinstance(value, (int, np.integer)):
+        value = [value] * 3
+    try:
+        size = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be one integer or three (D,H,W), got {value!r}") from None
+    if len(size) == 1:
+        size = size * 3
+    if len(size) != 3 or min(size) < 1:
+        raise ConfigError(f"{what} must be one positive integer or three (D,H,W), got {value!r}")
+    return size
+
+
+def bounding_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(lo, hi)`` voxel indices of the mask's bounding box, ``hi`` exclusive."""
+    where = np.argwhere(mask)
+    if where.size == 0:
+        raise ImageContentError("brain mask is empty")
+    return where.min(0), where.max(0) + 1
+
+
+def grid_stride(patch: Sequence[int], overlap: float) -> tuple[int, int, int]:
+    """Step between neighbouring patches: ``round(patch * (1 - overlap))``, at least 1."""
+    if not 0 <= overlap < 1:
+        raise ConfigError(f"overlap must be in [0, 1), got {overlap}")
+    return tuple(max(1, int(round(p * (1 - overlap)))) for p in patch)
+
+
+def grid_origins(lo: Sequence[int], hi: Sequence[int], patch: int | Sequence[int],
+                 overlap: float = DEFAULT_OVERLAP) -> np.ndarray:
+    """Corners of a regular grid of ``patch``-sized windows covering the box ``[lo, hi)``.
+
+    Along each axis the first window starts at ``lo`` and windows step by
+    :func:`grid_stride` until one reaches ``hi``; the last may run past ``hi`` (and past
+    the volume: :func:`extract` pads). Returns an ``(N, 3)`` int array in C order (last
+    axis fastest). Use with :func:`bounding_box` of a brain mask for training patches,
+    or ``lo=(0,0,0), hi=volume.shape`` to tile a whole volume at inference.
+    """
+    patch = as_size(patch, "patch size")
+    stride = grid_stride(patch, overlap)
+    axes = []
+    for a in range(3):
+        extent = int(hi[a]) - int(lo[a])
+        n = 1 + max(0, math.ceil((extent - patch[a]) / stride[a]))
+        axes.append(int(lo[a]) + stride[a] * np.arange(n))
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    return grid.astype(np.int64)
+
+
+def crop_origin(lo: Sequence[int], hi: Sequence[int], size: Sequence[int]) -> np.ndarray:
+    """Corner of a ``size`` window centred on the box ``[lo, hi)`` (may be negative)."""
+    lo, hi, size = np.asarray(lo), np.asarray(hi), np.asarray(size)
+    return (lo + hi - size) // 2
+
+
+def extract(volume: np.ndarray, origin: Sequence[int], size: Sequence[int], pad_value=0) -> np.ndarray:
+    """The window ``volume[origin : origin + size]`` over the first three axes, padded.
+
+    Parts outside the volume take ``pad_value`` (a scalar, or one value per channel of a
+    channels-last 4-D volume).
+    """
+    origin = np.asarray(origin, np.int64)
+    size = np.asarray(size, np.int64)
+    shape = np.asarray(volume.shape[:3])
+    src_lo = np.clip(origin, 0, shape)
+    src_hi = np.clip(origin + size, 0, shape)
+    out = np.empty(tuple(size) + volume.shape[3:], volume.dtype)
+    out[...] = np.asarray(pad_value, volume.dtype)
+    if np.all(src_hi > src_lo):
+        dst_lo = src_lo - origin
+        dst_hi = dst_lo + (src_hi - src_lo)
+        out[dst_lo[0]:dst_hi[0], dst_lo[1]:dst_hi[1], dst_lo[2]:dst_hi[2]] = \
+            volume[src_lo[0]:src_hi[0], src_lo[1]:src_hi[1], src_lo[2]:src_hi[2]]
+    return out
+
+
+def layout_origins(layout: str, brain: np.ndarray, *, crop: Sequence[int] = DEFAULT_CROP,
+                   patch: Sequence[int] = DEFAULT_PATCH, overlap: float = DEFAULT_OVERLAP
+                   ) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """Example corners and the example size of ``layout`` for a session's brain mask.
+
+    ``patches`` keeps only grid windows containing at least one brain voxel.
+    """
+    if layout == "whole":
+        return np.zeros((1, 3), np.int64), tuple(int(s) for s in brain.shape)
+    lo, hi = bounding_box(brain)
+    if layout == "crop":
+        size = as_size(crop, "crop size")
+        return crop_origin(lo, hi, size)[None].astype(np.int64), size
+    if layout == "patches":
+        size = as_size(patch, "patch size")
+        origins = grid_origins(lo, hi, size, overlap)
+        touches = [extract(brain, o, size, False).any() for o in origins]
+        return origins[np.asarray(touches, bool)], size
+    raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+
+
+def _fit_to(array: np.ndarray, size: Sequence[int], pad_value) -> np.ndarray:
+    """Centre-crop or centre-pad the first three axes of ``array`` to ``size``."""
+    origin = (np.asarray(array.shape[:3]) - np.asarray(size)) // 2
+    return extract(array, origin, size, pad_value)
+
+
+def augment(example: dict[str, np.ndarray], kind: str, pad_values: dict[str, object]) -> dict[str, np.ndarray]:
+    """One augmentation of sec. 4.3.1, applied identically to every array of ``example``.
+
+    ``example`` maps names to channels-last arrays ``(D, H, W[, C])``; rotations turn the
+    (D, H) plane (the axial plane of RAS/MNI-ordered volumes), which needs ``D == H``.
+    Zooms use ``scipy.ndimage.zoom`` about the patch centre, then centre-crop (x1.25) or
+    pad (x0.75, with ``pad_values[name]``) back to the patch size. Integer arrays (masks,
+    ROI labels) are resampled nearest neighbour, images linearly.
+    """
+    out = {}
+    for name, array in example.items():
+        if kind.startswith("rot"):
+            if array.shape[0] != array.shape[1]:
+                raise ConfigError(f"rotation needs square (D, H) patches, got {array.shape[:3]}")
+            out[name] = np.ascontiguousarray(np.rot90(array, int(kind[3:]) // 90, axes=(0, 1)))
+        elif kind.startswith("zoom"):
+            factor = float(kind[4:])
+            order = 0 if np.issubdtype(array.dtype, np.integer) or array.dtype == bool else 1
+            factors = (factor,) * 3 + (1,) * (array.ndim - 3)
+            zoomed = ndimage.zoom(array, factors, order=order, mode="nearest", grid_mode=True)
+            out[name] = _fit_to(zoomed, array.shape[:3], pad_values.get(name, 0))
+        else:
+            raise ConfigError(f"unknown augmentation {kind!r}; known: {', '.join(AUGMENTATIONS)}")
+    return out
+
+
+def augmented(example: dict[str, np.ndarray], pad_values: dict[str, object],
+              kinds: Sequence[str] = AUGMENTATIONS) -> Iterator[tuple[str, dict[str, np.ndarray]]]:
+    """The original example (``"none"``) followed by each augmentation in ``kinds``."""
+    yield "none", example
+    for kind in kinds:
+        yield kind, augment(example, kind, pad_values)

@@ -1,0 +1,48 @@
+"""Data commands: ``msgan make-tfrecords`` (cohort -> normalised TFRecord shards)."""
+from __future__ import annotations
+
+import click
+
+from data_tools.dataset import NORMALIZE_CHOICES, TASKS
+from data_tools.patches import DEFAULT_OVERLAP, LAYOUTS
+
+
+@click.command("make-tfrecords")
+@click.option("--cohort", type=click.Path(), help="Cohort folder sub-*/ses-*/<NAME>.nii.gz.")
+@click.option("--manifest", type=click.Path(), help="Manifest CSV subject,session,name,path.")
+@click.option("--root", type=click.Path(), help="Folder the manifest's paths are relative to.")
+@click.option("--task", type=click.Choice(list(TASKS)), required=True)
+@click.option("--inputs", help="Input sequences in channel order, e.g. T1,T1POST,T2 "
+                               "(default: flair -> every FLAIR-task input present; myelin -> MTR,FA,RD,AD).")
+@click.option("--target", help="Target image (default: FLAIR for flair, PIB for myelin).")
+@click.option("--out", type=click.Path(), required=True, help="Output shard folder.")
+@click.option("--layout", type=click.Choice(LAYOUTS), default="patches", show_default=True,
+              help="whole volumes (ch. 2), a crop around the brain (ch. 3) or grid patches (ch. 4).")
+@click.option("--crop", default="128,160,128", show_default=True, help="Crop size D,H,W (--layout crop).")
+@click.option("--patch", default="64", show_default=True, help="Patch size: N or D,H,W (--layout patches).")
+@click.option("--overlap", type=float, default=DEFAULT_OVERLAP, show_default=True,
+              help="Fraction of overlap between neighbouring patches.")
+@click.option("--augment", is_flag=True, help="Add rotations 90/180/270 and zooms 1.25/0.75 (sec. 4.3.1).")
+@click.option("--normalize", type=click.Choice(list(NORMALIZE_CHOICES)), default="global", show_default=True,
+              help="global: all voxels of all images (thesis); global-brain: brain voxels; "
+                   "subject: each input image by its own brain statistics (target stays global).")
+@click.option("--shard-size", type=int, default=32, show_default=True, help="Examples per shard.")
+@click.option("--compress", is_flag=True, help="GZIP the shards (smaller, slower to read).")
+@click.option("--session", help="Only this session (e.g. t0); default every session.")
+@click.option("--subjects", help="Only these subject ids, comma-separated.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def make_tfrecords(cohort, manifest, root, task, inputs, target, out, layout, crop, patch, overlap,
+                   augment, normalize, shard_size, compress, session, subjects, overwrite):
+    """Validate, normalise and write a cohort as TFRecord shards for training."""
+    from data_tools.cohort import open_cohort
+    from data_tools.dataset import build_shards
+
+    cohort_obj = open_cohort(cohort=cohort, manifest=manifest, root=root)
+    index = build_shards(
+        cohort_obj, task, out, inputs=inputs, target=target, layout=layout, crop=crop, patch=patch,
+        overlap=overlap, augment=augment, normalize=normalize, shard_size=shard_size,
+        session=session, subjects=subjects.split(",") if subjects else None, overwrite=overwrite,
+        compression="GZIP" if compress else "")
+    size_mb = sum(s["bytes"] for s in index["shards"]) / 1e6
+    click.echo(f"wrote {index['n_examples']} examples of {len(index['subjects'])} subject(s) in "
+               f"{len(index['shards'])} shard(s), {size_mb:.1f} MB, {index['write_seconds']:.1f} s -> {out}")
