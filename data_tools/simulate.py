@@ -28,7 +28,7 @@ from data_tools.atomic import atomic_output_dir
 from data_tools.errors import ConfigError
 from data_tools.nifti import save_new
 from data_tools.simulation import clinical, lesions as lesion_model, mri, myelin_imaging, tissue
-from data_tools.simulation.anatomy import simulate_anatomy
+from data_tools.simulation.anatomy import check_resolution, simulate_anatomy
 from data_tools.simulation.fields import smooth_random_field
 
 SESSIONS = ("t0", "t1")
@@ -164,8 +164,7 @@ def simulate_cohort(out: str | Path, n_ms: int = 18, n_hc: int = 10, resolution:
         raise ConfigError(f"need at least one subject (got {n_ms} patients, {n_hc} controls)")
     if jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
-    from data_tools.simulation.anatomy import output_grid
-    output_grid(resolution)  # validates the resolution before any work
+    resolution = check_resolution(resolution)
 
     seeds = np.random.SeedSequence(seed).spawn(1 + n_ms + n_hc)
     people = clinical.draw_participants(np.random.default_rng(seeds[0]), n_ms, n_hc)

@@ -78,11 +78,17 @@ def load_templates(template_resolution: int) -> Templates:
     return Templates(brain=arr(brain_img), gm=gm, wm=wm, affine=brain_img.affine.copy())
 
 
-def output_grid(resolution: float) -> tuple[tuple[int, int, int], np.ndarray]:
-    """Shape and affine of the simulated volumes: MNI space cropped to the brain, ``resolution`` mm."""
+def check_resolution(resolution: float) -> float:
+    """The voxel size in mm, if the simulation supports it (0.5-8 mm)."""
     if not 0.5 <= resolution <= 8.0:
         raise ConfigError(f"resolution must be between 0.5 and 8 mm, got {resolution:g}")
-    tpl = load_templates(1)
+    return float(resolution)
+
+
+def output_grid(resolution: float) -> tuple[tuple[int, int, int], np.ndarray]:
+    """Shape and affine of the simulated volumes: MNI space cropped to the brain, ``resolution`` mm."""
+    resolution = check_resolution(resolution)
+    tpl = load_templates(1 if resolution < 2 else 2)
     idx = np.argwhere(tpl.brain > 0.5)
     lo_mm = tpl.affine[:3, :3] @ idx.min(0) + tpl.affine[:3, 3] - CROP_MARGIN_MM
     hi_mm = tpl.affine[:3, :3] @ idx.max(0) + tpl.affine[:3, 3] + CROP_MARGIN_MM
