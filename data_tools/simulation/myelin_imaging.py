@@ -7,11 +7,12 @@ by the PET point-spread function (2.5 mm FWHM, the HRRT's resolution in sec. 3.3
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from scipy import ndimage
 
 from data_tools.simulation import tissue
-from data_tools.simulation.fields import smooth_random_field
 
 DTI_RESOLUTION_MM = 2.0
 PET_FWHM_MM = 2.5
@@ -37,7 +38,7 @@ def mtr_map(rng: np.random.Generator, anatomy, lesions, oedema: np.ndarray, nois
     return np.where(anatomy.brain, np.clip(mtr, 0.0, 100.0), 0.0).astype(np.float32)
 
 
-def _resample_through(volume: np.ndarray, voxel_mm: float, native_mm: float, noise: callable) -> np.ndarray:
+def _resample_through(volume: np.ndarray, voxel_mm: float, native_mm: float, noise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """Average ``volume`` onto a coarser ``native_mm`` grid, add noise there, resample back.
 
     When the output grid is already as coarse as ``native_mm`` the noise is added in place.
