@@ -15,6 +15,7 @@ Layout (DESIGN.md): ``sub-<id>/ses-<t0|t1>/<NAME>.nii.gz``, ``participants.tsv``
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -177,7 +178,9 @@ def simulate_cohort(out: str | Path, n_ms: int = 18, n_hc: int = 10, resolution:
                 summaries.append(simulate_subject(tmp, person, resolution, ss, sessions, options))
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(people))) as pool:
+            # "spawn": forking a parent that has started TensorFlow's threads can deadlock.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(jobs, len(people)), mp_context=context) as pool:
                 futures = [pool.submit(simulate_subject, tmp, person, resolution, ss, sessions, options)
                            for person, ss in zip(people, seeds[1:])]
                 for future in as_completed(futures):
