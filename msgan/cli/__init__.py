@@ -17,6 +17,7 @@ from msgan._version import __version__
 
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
 COMMANDS = {
+    "simulate": "msgan.cli.simulate:simulate",
     "make-tfrecords": "msgan.cli.data:make_tfrecords",
     "evaluate": "msgan.cli.evaluate:evaluate_command",
 }
