@@ -15,6 +15,11 @@ import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
+# One strategy per device set and process: a second MirroredStrategy over the same devices
+# reuses collective instance keys and aborts with "Shape mismatch in the collective
+# instance" (tensorflow/tensorflow#62790); cross-validation folds and tuner trials share it.
+_STRATEGIES: dict[tuple, tf.distribute.Strategy] = {}
+
 
 def tf_config_workers(environ=None) -> int:
     """Number of workers named by ``TF_CONFIG`` (0 when unset or unreadable)."""
@@ -35,13 +40,18 @@ def choose_strategy(devices: list[str] | None = None) -> tf.distribute.Strategy:
     MirroredStrategy runs on the CPU, so the same training code runs everywhere.
     """
     if devices is None and tf_config_workers() > 1:
-        log.info("TF_CONFIG names %d workers: MultiWorkerMirroredStrategy", tf_config_workers())
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        if "multi-worker" not in _STRATEGIES:
+            log.info("TF_CONFIG names %d workers: MultiWorkerMirroredStrategy", tf_config_workers())
+            _STRATEGIES["multi-worker"] = tf.distribute.MultiWorkerMirroredStrategy()
+        return _STRATEGIES["multi-worker"]
     if devices is None:
         gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in gpus] if gpus else ["/cpu:0"]
-    log.info("MirroredStrategy over %s", ", ".join(devices))
-    return tf.distribute.MirroredStrategy(devices)
+    key = tuple(devices)
+    if key not in _STRATEGIES:
+        log.info("MirroredStrategy over %s", ", ".join(devices))
+        _STRATEGIES[key] = tf.distribute.MirroredStrategy(list(devices))
+    return _STRATEGIES[key]
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
