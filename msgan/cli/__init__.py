@@ -17,6 +17,9 @@ from msgan._version import __version__
 
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
 COMMANDS = {
+    "train": "msgan.cli.train:train_command",
+    "cv": "msgan.cli.train:cv_command",
+    "tune": "msgan.cli.train:tune_command",
 }
 
 
