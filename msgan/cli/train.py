@@ -68,7 +68,7 @@ def _options(kw):
         model_kwargs = json.loads(kw["model_kwargs"])
     except ValueError as exc:
         raise ConfigError(f"--model-kwargs is not JSON ({exc})") from None
-    return TrainOptions(
+    options = TrainOptions(
         model=kw["model"], data=kw["data"], run=kw["run_dir"], val_subjects=_ids(kw["val_subjects"]),
         exclude_subjects=_ids(kw["exclude_subjects"]), epochs=kw["epochs"],
         steps_per_epoch=kw["steps_per_epoch"], batch=kw["batch"], loss=kw["loss"],
@@ -77,6 +77,8 @@ def _options(kw):
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
         overwrite=kw["overwrite"], progress=not kw["no_progress"])
+    options.resolved()  # option errors now, before the slow TensorFlow import
+    return options
 
 
 @click.command("train")
@@ -87,9 +89,10 @@ def train_command(**kw):
     Runs on every local GPU (MirroredStrategy), else the CPU, or on several machines when
     TF_CONFIG names several workers (MultiWorkerMirroredStrategy).
     """
+    options = _options(kw)
     from msgan.training.run import train
 
-    summary = train(_options(kw))
+    summary = train(options)
     for stage in summary["stages"]:
         click.echo(f"{stage['stage']}: {stage['epochs']} epochs, {stage['steps']} steps, "
                    f"best validation MSE {stage['best_val_mse']:.4g}"
@@ -107,9 +110,10 @@ def train_command(**kw):
               "did (its test errors are then optimistic).")
 def cv_command(folds, val_per_fold, early_stop_on_test, **kw):
     """Subject-level cross-validation: one run per fold, test MSE per fold and averaged."""
+    options = _options(kw)
     from msgan.training.cv import cross_validate
 
-    rows = cross_validate(_options(kw), folds, val_per_fold, early_stop_on_test)
+    rows = cross_validate(options, folds, val_per_fold, early_stop_on_test)
     for row in rows:
         click.echo(f"fold {row['fold']}: test {row['test_subjects']}: MSE {row['test_mse']:.4g}")
     click.echo(f"wrote {kw['run_dir']}/results.csv and folds.json")
@@ -120,9 +124,10 @@ def cv_command(folds, val_per_fold, early_stop_on_test, **kw):
 @click.option("--max-trials", type=int, default=12, show_default=True)
 def tune_command(max_trials, **kw):
     """Keras Tuner grid search: fcn width 32/64/96 x depth 2/3/4/6, or unet base width."""
+    options = _options(kw)
     from msgan.training.tune import tune
 
-    rows = tune(_options(kw), max_trials)
+    rows = tune(options, max_trials)
     best = rows[0]
     click.echo(f"best: {', '.join(f'{k}={v}' for k, v in best.items() if k not in ('status',))}")
     click.echo(f"wrote {kw['run_dir']}/results.csv")
