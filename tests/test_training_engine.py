@@ -18,7 +18,7 @@ from msgan.training.strategy import choose_strategy
 from msgan.training.steps import SupervisedStep
 from msgan.training.two_stage import GanStageOptions, stage_gans, train_stages
 from training_toys import (ToyTwoStage, all_weights, dataset_fn, l1_loss, max_difference,
-                           mse_loss, regressor, toy_batches)
+                           mse_loss, regressor, toy_adversarial, toy_batches)
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_two_stage_training_resumes_inside_the_refiner_stage(tmp_path, determini
                    for lr in (1e-3, 5e-4)]
         summaries = train_stages(strategy, stage_gans(model, 1), options,
                                  lambda lr: keras.optimizers.Adam(lr), data, run_dir,
-                                 seed=3, on_step=on_step)
+                                 seed=3, on_step=on_step, adversarial=toy_adversarial)
         return model, summaries
 
     full, summaries = run(tmp_path / "full", seed=1)

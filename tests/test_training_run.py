@@ -18,7 +18,8 @@ from msgan.training.presets import TrainOptions
 from msgan.training.run import open_run_dir, split_subjects, train_built_model
 from msgan.training.strategy import choose_strategy
 from msgan.training.tune import search
-from training_toys import ToyGan, dataset_fn, l1_loss, mse_loss, regressor, toy_batches
+from training_toys import (ToyGan, dataset_fn, l1_loss, mse_loss, regressor, toy_adversarial,
+                           toy_batches)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,6 +30,8 @@ def test_presets_follow_the_thesis():
     assert (ch4.d_steps, ch4.label_smoothing, ch4.lam, ch4.refinements) == (2, True, 100.0, 1)
     ch3 = TrainOptions("sketcher_refiner", "shards", "run").resolved()
     assert (ch3.refiner_loss, ch3.epochs, ch3.d_steps, ch3.label_smoothing) == ("wl1", 400, 1, False)
+    alone = TrainOptions("refiner_cfsagan", "shards", "run", refinements=0).resolved()
+    assert (alone.model, alone.d_steps, alone.epochs) == ("cfsagan", 2, 370)  # K = 0: the Sketcher
     fcn = TrainOptions("fcn", "shards", "run", val_subjects=["p2"]).resolved()
     assert (fcn.loss, fcn.optimizer, fcn.lr, fcn.batch, fcn.early_stopping) == ("mse", "sgd", 5e-4, 1, True)
     with pytest.raises(ConfigError, match="needs --val-subjects"):
@@ -76,7 +79,7 @@ def test_single_gan_kind_uses_its_preset(tmp_path):
     opts = TrainOptions("cfsagan", "shards", str(tmp_path), epochs=1, progress=False).resolved()
     before = [w.copy() for w in gan.generator.get_weights()]
     stages = train_built_model(strategy, gan, "gan", opts, dataset_fn(toy_batches(4)), None, tmp_path,
-                               loss_for=loss_for)
+                               loss_for=loss_for, adversarial=toy_adversarial)
     assert requested == ["l1"] and [s["steps"] for s in stages] == [2]
     assert any(np.abs(a - b).max() > 0 for a, b in zip(before, gan.generator.get_weights()))
     rows = list(csv.DictReader(open(tmp_path / "history.csv")))

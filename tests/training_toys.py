@@ -59,8 +59,24 @@ def discriminator(channels=2, filters=4, name="discriminator"):
     x = keras.layers.Concatenate()([mri, image])
     x = keras.layers.Conv3D(filters, 3, strides=2, padding="same")(x)
     x = keras.layers.LeakyReLU(0.2)(x)
-    probs = keras.layers.Conv3D(1, 3, padding="same", activation="sigmoid")(x)
+    # Per-patch probabilities (fake, real), as the zoo's patch discriminators return them.
+    probs = keras.layers.Conv3D(2, 3, padding="same", activation="softmax")(x)
     return keras.Model([mri, image], probs, name=name)
+
+
+class toy_adversarial:
+    """Stand-in for the adversarial half of ``msgan.losses`` (same signatures and meaning):
+    per-patch cross-entropy summed over patches, averaged over the batch."""
+
+    @staticmethod
+    def patch_cross_entropy(probabilities, real_label):
+        p = tf.clip_by_value(probabilities, 1e-7, 1.0)
+        per_patch = -(real_label * tf.math.log(p[..., 1]) + (1.0 - real_label) * tf.math.log(p[..., 0]))
+        return tf.reduce_mean(tf.reduce_sum(tf.reshape(per_patch, [tf.shape(per_patch)[0], -1]), axis=1))
+
+    @staticmethod
+    def generator_adversarial_loss(fake_probabilities):
+        return toy_adversarial.patch_cross_entropy(fake_probabilities, 1.0)
 
 
 class ToyGan:

@@ -108,12 +108,14 @@ def train_command(**kw):
 @click.option("--early-stop-on-test", is_flag=True,
               help="Use the held-out fold itself for validation/early stopping, as chapter 2 "
               "did (its test errors are then optimistic).")
-def cv_command(folds, val_per_fold, early_stop_on_test, **kw):
+@click.option("--participants", type=click.Path(), help="participants.tsv (participant_id, "
+              "group MS|HC) so that healthy controls are spread evenly across folds.")
+def cv_command(folds, val_per_fold, early_stop_on_test, participants, **kw):
     """Subject-level cross-validation: one run per fold, test MSE per fold and averaged."""
     options = _options(kw)
     from msgan.training.cv import cross_validate
 
-    rows = cross_validate(options, folds, val_per_fold, early_stop_on_test)
+    rows = cross_validate(options, folds, val_per_fold, early_stop_on_test, participants)
     for row in rows:
         click.echo(f"fold {row['fold']}: test {row['test_subjects']}: MSE {row['test_mse']:.4g}")
     click.echo(f"wrote {kw['run_dir']}/results.csv and folds.json")
@@ -123,7 +125,7 @@ def cv_command(folds, val_per_fold, early_stop_on_test, **kw):
 @_common
 @click.option("--max-trials", type=int, default=12, show_default=True)
 def tune_command(max_trials, **kw):
-    """Keras Tuner grid search: fcn width 32/64/96 x depth 2/3/4/6, or unet base width."""
+    """Keras Tuner grid search: fcn filters 32/64/96 x layers 2/3/4/6, or unet base filters 8/16/32."""
     options = _options(kw)
     from msgan.training.tune import tune
 

@@ -95,11 +95,13 @@ def test_mse(strategy, model, dataset) -> float:
 
 
 def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
-                   early_stop_on_test: bool = False) -> list[dict]:
+                   early_stop_on_test: bool = False, participants: str | Path | None = None) -> list[dict]:
     """``msgan cv``: train one run per fold under ``options.run`` and test it on its fold.
 
     Writes ``folds.json`` (held-out, validation and training ids per fold), one run folder
     ``fold-<i>/`` per fold and ``results.csv`` (per-fold MSEs, then their mean and SD).
+    Groups (for spreading the controls) come from ``participants`` (a participants.tsv);
+    without it every subject counts as a patient, and the log says so.
     """
     from data_tools.tfrecords import make_dataset
     from msgan.training.run import train_and_keep
@@ -107,6 +109,14 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
     root = Path(options.run)
     index = zoo.read_shard_index(options.data)
     groups = {s: g for s, g in zoo.index_subjects(index).items() if s not in options.exclude_subjects}
+    if participants is not None:
+        table = zoo.read_groups(participants)
+        missing = [s for s in groups if s not in table]
+        if missing:
+            raise ConfigError(f"subject(s) {', '.join(missing)} not in the participants table", participants)
+        groups = {s: table[s] for s in groups}
+    elif not any(groups.values()):
+        log.warning("no participants table: controls cannot be spread evenly across folds")
     plan = plan_folds(groups, folds, val_per_fold, early_stop_on_test, options.seed)
     if root.exists() and any(root.iterdir()) and not (options.resume or options.overwrite):
         raise OutputExistsError("cross-validation folder exists; pass --resume or --overwrite", root)
@@ -123,7 +133,7 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
             resume=options.resume and (root / f"fold-{fold['fold']}" / "config.json").exists())
         summary, model, strategy = train_and_keep(fold_options)
         dataset = make_dataset(options.data, subjects=fold["test"], batch_size=fold_options.batch or 1,
-                               shuffle=False, deterministic=True)
+                               shuffle=False, deterministic=True, verify=False)
         rows.append({"fold": fold["fold"], "test_subjects": " ".join(fold["test"]),
                      "val_subjects": " ".join(fold["val"]),
                      "best_val_mse": summary["stages"][-1]["best_val_mse"],

@@ -30,6 +30,9 @@ _CH3_GAN = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=400, d_ste
 _CH4_GAN = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=370, d_steps=2,
                 label_smoothing=True)
 
+#: two-stage model -> the single GAN that is its Sketcher (what --refinements 0 trains)
+SKETCHER_ALONE = {"sketcher_refiner": "cgan", "refiner_cfsagan": "cfsagan"}
+
 #: model name -> defaults (anything not given on the command line comes from here)
 PRESETS = {
     "fcn": _CH2, "unet_small": _CH2, "mlp": _CH2,
@@ -82,6 +85,12 @@ class TrainOptions:
         for key, default in preset.items():
             if values.get(key) is None:
                 values[key] = default
+        if values["model"] in SKETCHER_ALONE and values["refinements"] == 0:
+            # The Sketcher alone (sec. 3.3.3, Fig. 3.5, K = 0) is the zoo's single GAN of
+            # the same family, trained with the two-stage model's Sketcher settings.
+            values["model"] = SKETCHER_ALONE[values["model"]]
+        if values["refinements"] < 0:
+            raise ConfigError("--refinements must be 0 or more")
         if values["refiner_loss"] is None:
             values["refiner_loss"] = values["loss"]
         if values["refiner_lr"] is None:

@@ -34,6 +34,10 @@ RESUME_KEYS = ("model", "model_kwargs", "inputs", "target", "loss", "refiner_los
                "train_subjects", "val_subjects", "batch", "seed", "refinements")
 
 
+def kind_of(model: str) -> str:
+    return zoo.model_kind(model)
+
+
 def make_optimizer(name: str, lr: float):
     """The thesis's optimisers with Keras defaults otherwise (it states only the rates)."""
     if name == "sgd":
@@ -67,11 +71,12 @@ def fit_options(opts: TrainOptions, keep_best: bool) -> FitOptions:
 
 def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data, val_data,
                       run_dir: str | Path, loss_for=zoo.reconstruction_loss, chief: bool = True,
-                      on_step=None) -> list[dict]:
+                      on_step=None, adversarial=None) -> list[dict]:
     """Train an already built model of ``kind`` (supervised | gan | two_stage_gan).
 
     ``opts`` must be resolved (:meth:`TrainOptions.resolved`); ``loss_for(name)`` gives
-    the reconstruction loss callables. Continues from the checkpoints in ``run_dir`` if any.
+    the reconstruction loss callables, ``adversarial`` the GAN cross-entropies
+    (``msgan.losses`` if None). Continues from the checkpoints in ``run_dir`` if any.
     Supervised models end with their best-validation weights; GANs, trained for a fixed
     number of epochs as in the thesis, with their last ones.
     """
@@ -98,7 +103,7 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
               for loss, lr in zip(losses, rates)]
     return train_stages(strategy, gans, stages, lambda lr: make_optimizer(opts.optimizer, lr),
                         train_data, run_dir, val_data=val_data, seed=opts.seed, chief=chief,
-                        on_step=on_step)
+                        on_step=on_step, adversarial=adversarial)
 
 
 def run_config(opts: TrainOptions, index: dict, train_ids, val_ids) -> dict:
@@ -154,9 +159,11 @@ def train(options: TrainOptions) -> dict:
 def train_and_keep(options: TrainOptions):
     """:func:`train`, also returning ``(summary, model, strategy)`` for evaluation (CV, tuning)."""
     opts = options.resolved()
+    if kind_of(opts.model) == "two_stage_gan":  # the number of refiners is fixed at build time
+        opts = dataclasses.replace(opts, model_kwargs={**opts.model_kwargs, "refinements": opts.refinements})
     index = zoo.read_shard_index(opts.data)
     train_ids, val_ids = split_subjects(list(zoo.index_subjects(index)), opts)
-    kind = zoo.model_kind(opts.model)
+    kind = kind_of(opts.model)
     run_dir = Path(opts.run)
     config = run_config(opts, index, train_ids, val_ids)
     strategy = choose_strategy()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import keras
 import tensorflow as tf
 
 LossFn = Callable[[dict, tf.Tensor], tf.Tensor]
@@ -43,29 +42,14 @@ def global_average(loss: tf.Tensor, local_batch: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(loss) / global_batch  # = tf.nn.compute_average_loss, float batch size
 
 
-def _per_example_mean(x: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
-
-
-def adversarial_losses(real_prob, fake_prob, real_label, fake_label):
-    """Cross-entropy conditional GAN objective, eq. 3.1 (and eqs. 3.2-3.3 per stage).
-
-    Returns per-example ``(discriminator_loss, generator_adversarial_loss)``: D maximises
-    log D(x, y) + log(1 - D(x, G(x))), i.e. minimises the binary cross-entropy against the
-    (possibly smoothed) real/fake labels; G uses the non-saturating form -log D(x, G(x)).
-    """
-    bce = keras.losses.binary_crossentropy
-    d_loss = (_per_example_mean(bce(real_label, real_prob)[..., None])
-              + _per_example_mean(bce(fake_label, fake_prob)[..., None]))
-    g_adv = _per_example_mean(bce(tf.ones_like(fake_prob), fake_prob)[..., None])
-    return d_loss, g_adv
-
-
 def smoothed_labels(shape, seed, smooth: bool):
-    """Real/fake labels: hard 1/0, or uniform in [0.9, 1] and [0, 0.1] (sec. 4.3.1, Salimans 2016).
+    """Per-patch "real" labels of real and fake pairs: 1/0, or uniform in [0.9, 1] and
+    [0, 0.1] (sec. 4.3.1, Salimans 2016).
 
-    ``seed`` is a stateless seed pair, so the labels are a function of the training step
-    and replica: a resumed run draws exactly the labels the uninterrupted run drew.
+    The same draw as ``msgan.losses.target_labels``, but stateless: ``seed`` is a pair
+    made of (run seed, step) and the replica, so a resumed run draws exactly the labels
+    the uninterrupted run drew, and replicas draw different ones, with no random state to
+    synchronise across devices.
     """
     if not smooth:
         return tf.ones(shape), tf.zeros(shape)
@@ -119,12 +103,19 @@ class AdversarialStep:
     weighted L1 (eq. 3.5) or normalised weighted L1 (eq. 4.4) given as ``recon_loss_fn``.
     ``generator_input_fn`` builds G's input (the MRI, or for a Refiner the MRI stacked with
     the previous stage's output); D is always conditioned on the MRI (``batch["inputs"]``).
+    The cross-entropies of eqs. 3.1-3.3 come from ``adversarial`` (``msgan.losses`` by
+    default): ``patch_cross_entropy(probabilities, real_label)`` and
+    ``generator_adversarial_loss(fake_probabilities)``, on D's per-patch probabilities
+    ``(B, nD, nH, nW, 2)``.
     """
 
     def __init__(self, strategy, generator, discriminator, g_optimizer, d_optimizer,
                  recon_loss_fn: LossFn, lam: float = 100.0, d_steps: int = 1,
                  label_smoothing: bool = False, generator_input_fn: InputFn = default_input,
-                 seed: int = 0):
+                 seed: int = 0, adversarial=None):
+        if adversarial is None:
+            from msgan import losses as adversarial
+        self.adversarial = adversarial
         self.strategy = strategy
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
@@ -156,17 +147,17 @@ class AdversarialStep:
             with tf.GradientTape() as tape:
                 real_prob = self.discriminator([condition, target], training=True)
                 fake_prob = self.discriminator([condition, fake], training=True)
-                real_label, fake_label = smoothed_labels(tf.shape(real_prob), seed, self.label_smoothing)
-                d_loss, _ = adversarial_losses(real_prob, fake_prob, real_label, fake_label)
+                real_label, fake_label = smoothed_labels(tf.shape(real_prob)[:-1], seed,
+                                                         self.label_smoothing)
+                d_loss = (self.adversarial.patch_cross_entropy(real_prob, real_label)
+                          + self.adversarial.patch_cross_entropy(fake_prob, fake_label))
                 d_loss = global_average(d_loss, local_batch)
             grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         with tf.GradientTape() as tape:
             fake = self.generator(self.input_fn(batch), training=True)
             fake_prob = self.discriminator([condition, fake], training=True)
-            _, g_adv = adversarial_losses(fake_prob, fake_prob, tf.ones_like(fake_prob),
-                                          tf.zeros_like(fake_prob))
-            g_adv = global_average(g_adv, local_batch)
+            g_adv = global_average(self.adversarial.generator_adversarial_loss(fake_prob), local_batch)
             recon = global_average(self.recon_loss_fn(batch, fake), local_batch)
             g_loss = g_adv + self.lam * recon
         grads = tape.gradient(g_loss, self.generator.trainable_variables)

@@ -18,11 +18,11 @@ import keras_tuner as kt
 from data_tools.atomic import atomic_output_file
 from msgan.errors import ConfigError, OutputExistsError
 
-#: model -> {model_kwargs name: values}. Ch. 2 varied the FCN's width (filters per layer)
-#: and depth (conv layers, L); the U-Net its first block's width (16 in sec. 2.2.3).
+#: model -> {msgan.models.build hyperparameter: values}. Ch. 2 varied the FCN's width
+#: (filters per layer) and depth (conv layers, L); for the U-Net, its first block's width.
 SEARCH_SPACES = {
-    "fcn": {"width": [32, 64, 96], "depth": [2, 3, 4, 6]},
-    "unet": {"base_width": [8, 16, 32]},
+    "fcn": {"filters": [32, 64, 96], "n_layers": [2, 3, 4, 6]},
+    "unet": {"base_filters": [8, 16, 32]},
 }
 
 

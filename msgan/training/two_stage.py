@@ -60,10 +60,11 @@ def train_stages(strategy, gans: list, stage_options: list[GanStageOptions],
                  make_optimizer: Callable[[float], object], train_data: DatasetFn,
                  run_dir: str | Path, val_data: DatasetFn | None = None, seed: int = 0,
                  resume: bool = True, records: bool = True, chief: bool = True,
-                 on_step=None) -> list[dict]:
+                 on_step=None, adversarial=None) -> list[dict]:
     """Train ``gans`` (objects with ``.generator``/``.discriminator``) one after the other.
 
-    ``make_optimizer(lr)`` is called inside ``strategy.scope()``. Returns one fit summary per
+    ``make_optimizer(lr)`` is called inside ``strategy.scope()``; ``adversarial`` is passed
+    to :class:`AdversarialStep` (``msgan.losses`` if None). Returns one fit summary per
     stage. Stages whose checkpoint says they are complete are restored, not retrained.
     """
     run_dir = Path(run_dir)
@@ -76,7 +77,8 @@ def train_stages(strategy, gans: list, stage_options: list[GanStageOptions],
         step = AdversarialStep(strategy, gan.generator, gan.discriminator, g_opt, d_opt,
                                options.recon_loss, lam=options.lam, d_steps=options.d_steps,
                                label_smoothing=options.label_smoothing,
-                               generator_input_fn=chained_input_fn(previous), seed=seed + index)
+                               generator_input_fn=chained_input_fn(previous), seed=seed + index,
+                               adversarial=adversarial)
         state = TrainingState(step, run_dir / "checkpoints" / name, seed=seed + index, chief=chief)
         if resume:
             state.restore_latest()

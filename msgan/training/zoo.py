@@ -50,8 +50,9 @@ def read_shard_index(folder: str | Path, verify: bool = True) -> dict:
 def index_subjects(index: dict) -> dict[str, str | None]:
     """Subject id -> group ("MS", "HC" or None) from a shard index.
 
-    The index lists subjects as ids, as ``{id: {"group": ...}}`` or as records with
-    ``id``/``subject`` and ``group`` keys; all three are accepted.
+    The index lists subject ids (``make-tfrecords`` writes no groups: cross-validation
+    reads them from a participants table, :func:`read_groups`); ``{id: {"group": ...}}``
+    and records with ``id``/``subject`` and ``group`` keys are accepted too.
     """
     subjects = index.get("subjects", [])
     if isinstance(subjects, dict):
@@ -69,16 +70,32 @@ def shard_datasets(folder, train_ids, val_ids, batch: int, seed: int, repeat: bo
     """``(train_data(epoch), val_data(epoch) | None)`` over the shards, as the loop wants them.
 
     The training order of epoch e is seeded by ``seed + e`` (deterministic), so a resumed
-    run can skip to the exact batch it stopped at.
+    run can skip to the exact batch it stopped at. The shards' checksums are verified once
+    by :func:`read_shard_index`, not at every epoch.
     """
     from data_tools.tfrecords import make_dataset
 
     def train_data(epoch):
         return make_dataset(folder, subjects=list(train_ids), batch_size=batch, shuffle=True,
-                            deterministic=True, repeat=repeat, seed=seed + epoch)
+                            deterministic=True, repeat=repeat, seed=seed + epoch, verify=False)
 
     def val_data(epoch):
         return make_dataset(folder, subjects=list(val_ids), batch_size=batch, shuffle=False,
-                            deterministic=True, repeat=False, seed=seed)
+                            deterministic=True, repeat=False, seed=seed, verify=False)
 
     return train_data, (val_data if val_ids else None)
+
+
+def read_groups(participants: str | Path) -> dict[str, str]:
+    """``participants.tsv`` (participant_id, group) -> {subject id without "sub-": group}."""
+    import csv
+
+    path = Path(participants)
+    if not path.is_file():
+        from msgan.errors import InputFileError
+        raise InputFileError("participants table not found", path)
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix != ".csv" else ","))
+    if not rows or "participant_id" not in rows[0] or "group" not in rows[0]:
+        raise ConfigError("participants table needs participant_id and group columns", path)
+    return {r["participant_id"].strip().removeprefix("sub-"): r["group"].strip() for r in rows}
