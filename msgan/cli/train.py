@@ -37,6 +37,8 @@ def _common(command):
         click.option("--lr", type=float, help="Learning rate (Sketcher's for two-stage). Default: "
                      "SGD 5e-4 for ch. 2 models, Adam 1e-4 otherwise."),
         click.option("--refiner-lr", type=float, help="Refiner learning rate (default 5e-5)."),
+        click.option("--optimizer", type=click.Choice(["sgd", "adam"]), help="Default: sgd for "
+                     "fcn/unet_small/mlp (sec. 2.2.3), adam otherwise (sec. 3.3.1, 4.3.1)."),
         click.option("--d-steps", type=int, help="Discriminator updates per generator step "
                      "(default 2 for CF-SAGANs, sec. 4.3.1; 1 otherwise)."),
         click.option("--label-smoothing/--no-label-smoothing", default=None,
@@ -73,6 +75,7 @@ def _options(kw):
         exclude_subjects=_ids(kw["exclude_subjects"]), epochs=kw["epochs"],
         steps_per_epoch=kw["steps_per_epoch"], batch=kw["batch"], loss=kw["loss"],
         refiner_loss=kw["refiner_loss"], lam=kw["lam"], lr=kw["lr"], refiner_lr=kw["refiner_lr"],
+        optimizer=kw["optimizer"],
         d_steps=kw["d_steps"], label_smoothing=kw["label_smoothing"],
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],

@@ -158,7 +158,7 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
     if val_data is not None:
         val_mse, image_batch = validation_mse(strategy, evaluator, val_data)
         scalars["val_mse"] = val_mse
-        if val_mse < best:
+        if options.keep_best and val_mse < best:
             for name, model in step_object.models.items():
                 model.save_weights(str(best_weights_path(state, name)))
         if stopper is not None:
