@@ -39,17 +39,17 @@ class TrainingState:
             nonfinite_events=self.nonfinite_events,
             **step_object.models, **step_object.optimizers)
         # Under multi-worker training every worker must save (collective ops), but only the
-        # chief's files are kept.
-        directory = Path(directory) if chief else Path(tempfile.mkdtemp(prefix="msgan-ckpt-"))
-        self.directory = directory
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
+        # chief's files are kept; every worker restores from the chief's folder (shared).
+        self.directory, self.chief = Path(directory), chief
+        write_to = self.directory if chief else Path(tempfile.mkdtemp(prefix="msgan-ckpt-"))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_to), max_to_keep=max_to_keep)
 
     def save(self) -> str:
         return self.manager.save()
 
     def restore_latest(self) -> bool:
         """Restore the newest checkpoint; False when there is none."""
-        latest = self.manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(str(self.directory))
         if latest is None:
             return False
         self.checkpoint.restore(latest).assert_existing_objects_matched()

@@ -80,7 +80,7 @@ def fit(step_object, train_data: DatasetFn, state: TrainingState, options: FitOp
     evaluator = make_evaluator(strategy, step_object) if val_data is not None else None
     records = records or Records(state.directory, enabled=False)
     stopper = options.early_stopping
-    if state.manager.latest_checkpoint is None:
+    if tf.train.latest_checkpoint(str(state.directory)) is None:
         state.save()  # the NaN guard always has something to go back to
     best = math.inf
     while True:
@@ -158,7 +158,7 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
     if val_data is not None:
         val_mse, image_batch = validation_mse(strategy, evaluator, val_data)
         scalars["val_mse"] = val_mse
-        if options.keep_best and val_mse < best:
+        if options.keep_best and val_mse < best and state.chief:
             for name, model in step_object.models.items():
                 model.save_weights(str(best_weights_path(state, name)))
         if stopper is not None:
