@@ -62,7 +62,7 @@ def _common(command):
     return command
 
 
-def _options(kw):
+def _options(kw, require_validation=True):
     from msgan.errors import ConfigError
     from msgan.training.presets import TrainOptions
 
@@ -80,7 +80,7 @@ def _options(kw):
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
         overwrite=kw["overwrite"], progress=not kw["no_progress"])
-    options.resolved()  # option errors now, before the slow TensorFlow import
+    options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
     return options
 
 
@@ -115,7 +115,7 @@ def train_command(**kw):
               "group MS|HC) so that healthy controls are spread evenly across folds.")
 def cv_command(folds, val_per_fold, early_stop_on_test, participants, **kw):
     """Subject-level cross-validation: one run per fold, test MSE per fold and averaged."""
-    options = _options(kw)
+    options = _options(kw, require_validation=False)
     from msgan.training.cv import cross_validate
 
     rows = cross_validate(options, folds, val_per_fold, early_stop_on_test, participants)

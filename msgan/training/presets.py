@@ -75,8 +75,12 @@ class TrainOptions:
     overwrite: bool = False
     progress: bool = True
 
-    def resolved(self) -> "TrainOptions":
-        """A copy with every ``None`` replaced by the model's preset (or a neutral default)."""
+    def resolved(self, require_validation: bool = True) -> "TrainOptions":
+        """A copy with every ``None`` replaced by the model's preset (or a neutral default).
+
+        ``require_validation=False`` skips the early-stopping check (cross-validation
+        chooses the validation subjects per fold).
+        """
         if self.model not in PRESETS:
             raise ConfigError(f"unknown model {self.model!r}; known: {', '.join(PRESETS)}")
         preset = {"d_steps": 1, "label_smoothing": False, "early_stopping": False,
@@ -98,7 +102,7 @@ class TrainOptions:
         for key in ("loss", "refiner_loss"):
             if values[key] not in LOSS_NAMES:
                 raise ConfigError(f"--{key.replace('_', '-')} {values[key]!r}: choose one of {', '.join(LOSS_NAMES)}")
-        if values["early_stopping"] and not values["val_subjects"]:
+        if require_validation and values["early_stopping"] and not values["val_subjects"]:
             raise ConfigError("early stopping (sec. 2.2.3) needs --val-subjects; "
                               "or pass --no-early-stopping")
         for key in ("epochs", "batch"):
