@@ -82,26 +82,18 @@ def fit(step_object, train_data: DatasetFn, state: TrainingState, options: FitOp
     stopper = options.early_stopping
     if tf.train.latest_checkpoint(str(state.directory)) is None:
         state.save()  # the NaN guard always has something to go back to
-    best = math.inf
     while True:
-        # (Re)start from the state's position: after a resume or a NaN restore, redo
-        # work past the checkpoint and forget its records.
+        # (Re)start from the state's position: after a resume or a NaN restore, redo the
+        # work past the checkpoint, forget its records, replay the stopping rule.
         records.truncate_after(int(state.epoch.numpy()))
-        done = int(state.epoch.numpy())
-        past = records.past_rows()
-        if stopper is not None:
-            stopped = stopper.replay(float(r["val_mse"]) for r in past if r.get("val_mse"))
-        else:
-            stopped = False
-        vals = [float(r["val_mse"]) for r in past if r.get("val_mse")]
-        best = min(vals) if vals else math.inf
+        past = [float(r["val_mse"]) for r in records.past_rows() if r.get("val_mse")]
+        best = min(past, default=math.inf)
+        stopped = stopper.replay(past) if stopper is not None else False
         try:
-            while done < options.epochs and not stopped:
-                stopped = _run_epoch(step_object, train_data, state, options, val_data, evaluator,
-                                     records, stopper, best, on_step)
-                vals = [float(r["val_mse"]) for r in records.past_rows() if r.get("val_mse")]
-                best = min(vals) if vals else best
-                done = int(state.epoch.numpy())
+            while int(state.epoch.numpy()) < options.epochs and not stopped:
+                stopped, val_mse = _run_epoch(step_object, train_data, state, options, val_data,
+                                              evaluator, records, stopper, best, on_step)
+                best = min(best, val_mse)
             break
         except _NonFinite as event:
             state.recover_from_nonfinite(event.losses)
@@ -115,7 +107,7 @@ def fit(step_object, train_data: DatasetFn, state: TrainingState, options: FitOp
 
 
 def _run_epoch(step_object, train_data, state, options, val_data, evaluator, records,
-               stopper, best, on_step) -> bool:
+               stopper, best, on_step) -> tuple[bool, float]:
     strategy = step_object.strategy
     epoch = int(state.epoch.numpy())
     skip = int(state.step_in_epoch.numpy())
@@ -153,7 +145,7 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
     scalars = {f"train/{k}": v / max(n, 1) for k, v in sums.items()}
     scalars.update({f"lr/{k}": v for k, v in state.learning_rates().items()})
     scalars["seconds"] = time.perf_counter() - start
-    stop = False
+    stop, val_mse = False, math.inf
     image_batch = None
     if val_data is not None:
         val_mse, image_batch = validation_mse(strategy, evaluator, val_data)
@@ -174,4 +166,4 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
     state.step_in_epoch.assign(0)
     state.save()
     log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in scalars.items()))
-    return stop
+    return stop, val_mse

@@ -31,13 +31,10 @@ def attention_gammas(model) -> dict[str, float]:
 
 def middle_slices(volume) -> np.ndarray:
     """``(B, D, H, W, C)`` -> the middle D slice of the first example and channel, scaled to [0, 1]."""
-    array = np.asarray(volume)[0, array_mid(volume), :, :, :1]
+    array = np.asarray(volume)
+    array = array[0, array.shape[1] // 2, :, :, :1]
     low, high = float(array.min()), float(array.max())
     return ((array - low) / (high - low if high > low else 1.0))[None].astype(np.float32)
-
-
-def array_mid(volume) -> int:
-    return int(np.shape(volume)[1] // 2)
 
 
 class Records:
