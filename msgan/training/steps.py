@@ -38,7 +38,9 @@ def global_average(loss: tf.Tensor, local_batch: tf.Tensor) -> tf.Tensor:
     local = tf.cast(local_batch, tf.float32)
     global_batch = tf.distribute.get_replica_context().all_reduce("sum", local)
     if loss.shape.rank == 0:
-        return loss * local / global_batch
+        # A replica left without examples (global batch smaller than the number of devices)
+        # has a NaN mean; its share is zero.
+        return tf.where(local > 0, loss * local / global_batch, 0.0)
     return tf.reduce_sum(loss) / global_batch  # = tf.nn.compute_average_loss, float batch size
 
 
