@@ -19,6 +19,7 @@ setup(
         "tensorflow>=2.16",
         "keras>=3.0",
         "keras-tuner>=1.4",
+        "tensorboard>=2.16",
         "numpy>=1.26",
         "scipy>=1.11",
         "pandas>=2.0",

@@ -20,6 +20,9 @@ COMMANDS = {
     "simulate": "msgan.cli.simulate:simulate",
     "make-tfrecords": "msgan.cli.data:make_tfrecords",
     "evaluate": "msgan.cli.evaluate:evaluate_command",
+    "train": "msgan.cli.train:train_command",
+    "cv": "msgan.cli.train:cv_command",
+    "tune": "msgan.cli.train:tune_command",
 }
 
 

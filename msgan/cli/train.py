@@ -1,0 +1,138 @@
+"""``msgan train``, ``msgan cv``, ``msgan tune``: thin wrappers over :mod:`msgan.training`."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from msgan.training.presets import DEFAULT_LAMBDA, LOSS_NAMES
+
+LOSSES = click.Choice(LOSS_NAMES)
+
+
+def _ids(text: str | None) -> list[str]:
+    return [s.strip() for s in (text or "").split(",") if s.strip()]
+
+
+def _common(command):
+    """Options shared by train, cv and tune (defaults per model: see the README table)."""
+    options = [
+        click.option("--model", required=True, help="Model name from the zoo (fcn, unet, cgan, "
+                     "cfsagan, sketcher_refiner, refiner_cfsagan, ...)."),
+        click.option("--data", required=True, type=click.Path(), help="TFRecord shard folder."),
+        click.option("--run", "run_dir", required=True, type=click.Path(), help="Run folder to write."),
+        click.option("--val-subjects", default="", help="Comma-separated validation subject ids."),
+        click.option("--exclude-subjects", default="", help="Comma-separated ids to leave out."),
+        click.option("--epochs", type=int, help="Epochs (per stage). Default per model: fcn 500 "
+                     "with early stopping, ch. 3 models 400, ch. 4 models 370."),
+        click.option("--steps-per-epoch", type=int, help="Batches per epoch (default: one pass)."),
+        click.option("--batch", type=int, help="Global batch size (default 1, as the thesis)."),
+        click.option("--loss", type=LOSSES, help="Loss (the Sketcher's for two-stage models). "
+                     "Default: mse for fcn/unet_small/mlp, l1 otherwise."),
+        click.option("--refiner-loss", type=LOSSES, help="Refiner loss: default wl1 "
+                     "(sketcher_refiner, eq. 3.5), nwl1 (refiner_cfsagan, eq. 4.4)."),
+        click.option("--lambda", "lam", type=float, default=DEFAULT_LAMBDA, show_default=True,
+                     help="Weight of the L1/WL1/NWL1 term in the GAN objective (eq. 3.6). The "
+                     "thesis does not state lambda_S/lambda_R; 100 is Isola et al.'s pix2pix value."),
+        click.option("--lr", type=float, help="Learning rate (Sketcher's for two-stage). Default: "
+                     "SGD 5e-4 for ch. 2 models, Adam 1e-4 otherwise."),
+        click.option("--refiner-lr", type=float, help="Refiner learning rate (default 5e-5)."),
+        click.option("--optimizer", type=click.Choice(["sgd", "adam"]), help="Default: sgd for "
+                     "fcn/unet_small/mlp (sec. 2.2.3), adam otherwise (sec. 3.3.1, 4.3.1)."),
+        click.option("--d-steps", type=int, help="Discriminator updates per generator step "
+                     "(default 2 for CF-SAGANs, sec. 4.3.1; 1 otherwise)."),
+        click.option("--label-smoothing/--no-label-smoothing", default=None,
+                     help="Smoothed labels U(0.9,1)/U(0,0.1) (default on for CF-SAGANs)."),
+        click.option("--early-stopping/--no-early-stopping", default=None,
+                     help="Sec. 2.2.3 rule: stop after 3 successive 5-epoch strips of rising "
+                     "validation error (default on for fcn/unet_small/mlp)."),
+        click.option("--refinements", type=int, help="Refinement stages K of two-stage models "
+                     "(0 = Sketcher alone; default 1; sec. 3.3.3)."),
+        click.option("--model-kwargs", default="{}", help='JSON hyperparameters for the model, '
+                     'e.g. \'{"width": 64, "depth": 3}\'.'),
+        click.option("--checkpoint-every", type=int, default=500, show_default=True,
+                     help="Steps between checkpoints (one is also written every epoch)."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--resume", is_flag=True, help="Continue a killed run from its checkpoints."),
+        click.option("--overwrite", is_flag=True, help="Delete an existing run folder and start again."),
+        click.option("--no-progress", is_flag=True, help="No progress bar."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _options(kw, require_validation=True):
+    from msgan.errors import ConfigError
+    from msgan.training.presets import TrainOptions
+
+    try:
+        model_kwargs = json.loads(kw["model_kwargs"])
+    except ValueError as exc:
+        raise ConfigError(f"--model-kwargs is not JSON ({exc})") from None
+    options = TrainOptions(
+        model=kw["model"], data=kw["data"], run=kw["run_dir"], val_subjects=_ids(kw["val_subjects"]),
+        exclude_subjects=_ids(kw["exclude_subjects"]), epochs=kw["epochs"],
+        steps_per_epoch=kw["steps_per_epoch"], batch=kw["batch"], loss=kw["loss"],
+        refiner_loss=kw["refiner_loss"], lam=kw["lam"], lr=kw["lr"], refiner_lr=kw["refiner_lr"],
+        optimizer=kw["optimizer"],
+        d_steps=kw["d_steps"], label_smoothing=kw["label_smoothing"],
+        early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
+        checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
+        overwrite=kw["overwrite"], progress=not kw["no_progress"])
+    options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
+    return options
+
+
+@click.command("train")
+@_common
+def train_command(**kw):
+    """Train a model of the zoo on TFRecord shards into a run folder.
+
+    Runs on every local GPU (MirroredStrategy), else the CPU, or on several machines when
+    TF_CONFIG names several workers (MultiWorkerMirroredStrategy).
+    """
+    options = _options(kw)
+    from msgan.training.run import train
+
+    summary = train(options)
+    for stage in summary["stages"]:
+        click.echo(f"{stage['stage']}: {stage['epochs']} epochs, {stage['steps']} steps, "
+                   f"best validation MSE {stage['best_val_mse']:.4g}"
+                   + (" (early stopped)" if stage["early_stopped"] else ""))
+    click.echo(f"wrote {summary['run']}/model.weights.h5")
+
+
+@click.command("cv")
+@_common
+@click.option("--folds", type=int, default=3, show_default=True, help="Number of subject-level folds.")
+@click.option("--val-per-fold", type=int, default=3, show_default=True,
+              help="Validation subjects taken from each fold's training folds (ch. 4).")
+@click.option("--early-stop-on-test", is_flag=True,
+              help="Use the held-out fold itself for validation/early stopping, as chapter 2 "
+              "did (its test errors are then optimistic).")
+@click.option("--participants", type=click.Path(), help="participants.tsv (participant_id, "
+              "group MS|HC) so that healthy controls are spread evenly across folds.")
+def cv_command(folds, val_per_fold, early_stop_on_test, participants, **kw):
+    """Subject-level cross-validation: one run per fold, test MSE per fold and averaged."""
+    options = _options(kw, require_validation=False)
+    from msgan.training.cv import cross_validate
+
+    rows = cross_validate(options, folds, val_per_fold, early_stop_on_test, participants)
+    for row in rows:
+        click.echo(f"fold {row['fold']}: test {row['test_subjects']}: MSE {row['test_mse']:.4g}")
+    click.echo(f"wrote {kw['run_dir']}/results.csv and folds.json")
+
+
+@click.command("tune")
+@_common
+@click.option("--max-trials", type=int, default=12, show_default=True)
+def tune_command(max_trials, **kw):
+    """Keras Tuner grid search: fcn filters 32/64/96 x layers 2/3/4/6, or unet base filters 8/16/32."""
+    options = _options(kw)
+    from msgan.training.tune import tune
+
+    rows = tune(options, max_trials)
+    best = rows[0]
+    click.echo(f"best: {', '.join(f'{k}={v}' for k, v in best.items() if k not in ('status',))}")
+    click.echo(f"wrote {kw['run_dir']}/results.csv")

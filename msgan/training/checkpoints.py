@@ -1,0 +1,81 @@
+"""Checkpoints of a training stage, resume, and the NaN/Inf guard (issue 5, item 5).
+
+A checkpoint holds the stage's models and optimisers, the global step, the epoch and
+the position inside it, the seed and the number of non-finite events so far. All
+randomness the engine itself draws (label smoothing) is stateless and keyed on (seed,
+step), and each epoch's data order is a function of (seed, epoch); so step + seed *is*
+the RNG state, and a resumed run replays exactly what the uninterrupted run did.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from msgan.errors import TrainingError
+
+log = logging.getLogger(__name__)
+
+#: A non-finite loss is survived this many times (restore + halve the learning rate);
+#: the next one stops the run.
+MAX_NONFINITE_RECOVERIES = 2
+
+
+class TrainingState:
+    """Counters and a ``tf.train.CheckpointManager`` over one stage's models and optimisers."""
+
+    def __init__(self, step_object, directory: str | Path, seed: int = 0, max_to_keep: int = 3,
+                 chief: bool = True):
+        self.step_object = step_object
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
+        self.seed = tf.Variable(int(seed), dtype=tf.int64, trainable=False, name="seed")
+        self.nonfinite_events = tf.Variable(0, dtype=tf.int64, trainable=False, name="nonfinite")
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step, epoch=self.epoch, step_in_epoch=self.step_in_epoch, seed=self.seed,
+            nonfinite_events=self.nonfinite_events,
+            **step_object.models, **step_object.optimizers)
+        # Under multi-worker training every worker must save (collective ops), but only the
+        # chief's files are kept; every worker restores from the chief's folder (shared).
+        self.directory, self.chief = Path(directory), chief
+        write_to = self.directory if chief else Path(tempfile.mkdtemp(prefix="msgan-ckpt-"))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_to), max_to_keep=max_to_keep)
+
+    def save(self) -> str:
+        return self.manager.save()
+
+    def restore_latest(self) -> bool:
+        """Restore the newest checkpoint; False when there is none."""
+        latest = tf.train.latest_checkpoint(str(self.directory))
+        if latest is None:
+            return False
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        log.info("restored %s (step %d)", latest, int(self.step.numpy()))
+        return True
+
+    def learning_rates(self) -> dict[str, float]:
+        return {name: float(opt.learning_rate.numpy()) for name, opt in self.step_object.optimizers.items()}
+
+    def recover_from_nonfinite(self, losses: dict) -> None:
+        """A loss was NaN/Inf: restore the last checkpoint and halve every learning rate.
+
+        The halved rates are saved at once, so a later resume keeps them. Raises
+        :class:`TrainingError` once the run has already recovered twice.
+        """
+        events = int(self.nonfinite_events.numpy()) + 1
+        shown = ", ".join(f"{k}={float(v):.4g}" for k, v in losses.items())
+        if events > MAX_NONFINITE_RECOVERIES:
+            raise TrainingError(f"non-finite loss ({shown}) at step {int(self.step.numpy())} for the "
+                                f"{events}rd time; stopping. Lower --lr or check the data "
+                                f"(NaN voxels) and --resume", self.directory)
+        if not self.restore_latest():
+            raise TrainingError("non-finite loss before any checkpoint was written", self.directory)
+        for name, opt in self.step_object.optimizers.items():
+            opt.learning_rate.assign(opt.learning_rate * 0.5)
+        self.nonfinite_events.assign(events)
+        log.warning("non-finite loss (%s): restored step %d, learning rates halved to %s",
+                    shown, int(self.step.numpy()), self.learning_rates())
+        self.save()

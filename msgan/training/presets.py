@@ -1,0 +1,111 @@
+"""Per-model training defaults from the thesis, and the options of one training run.
+
+| models | loss | optimiser | epochs | source |
+| --- | --- | --- | --- | --- |
+| fcn, unet_small, mlp | MSE | SGD 5e-4, batch 1, early stopping q=5 p=3 | until the rule stops (cap 500) | sec. 2.2.3 |
+| dnn2, unet | L1 (WL1/NWL1 with --loss) | Adam 1e-4 | 400 | sec. 3.3.2 (baselines) |
+| cgan | L1 | Adam 1e-4 | 400 | sec. 3.3.2 |
+| cfsagan | L1, D x2 per G step, smoothed labels | Adam 1e-4 | 370 | sec. 4.3.1 |
+| sketcher_refiner | Sketcher L1 (eq. 3.4), Refiner WL1 (eq. 3.5) | Adam 1e-4 / 5e-5 | 400 + 400 | sec. 3.3.1 |
+| refiner_cfsagan | Sketcher L1, Refiner NWL1 (eq. 4.4), D x2, smoothed labels | Adam 1e-4 / 5e-5 | 370 + 370 | sec. 4.3.1 |
+
+The thesis never states lambda_S and lambda_R (eq. 3.6): the default 100 is Isola et
+al.'s, whose pix2pix objective it follows. Chapter 3 states neither the discriminator
+update ratio nor label smoothing, so for its GANs both are options, off by default.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from msgan.errors import ConfigError
+
+DEFAULT_LAMBDA = 100.0
+LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
+
+_CH2 = dict(loss="mse", optimizer="sgd", lr=5e-4, batch=1, epochs=500, early_stopping=True)
+_BASELINE = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=400)
+_CH3_GAN = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=400, d_steps=1,
+                label_smoothing=False)
+_CH4_GAN = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=370, d_steps=2,
+                label_smoothing=True)
+
+#: two-stage model -> the single GAN that is its Sketcher (what --refinements 0 trains)
+SKETCHER_ALONE = {"sketcher_refiner": "cgan", "refiner_cfsagan": "cfsagan"}
+
+#: model name -> defaults (anything not given on the command line comes from here)
+PRESETS = {
+    "fcn": _CH2, "unet_small": _CH2, "mlp": _CH2,
+    "dnn2": _BASELINE, "unet": _BASELINE,
+    "cgan": _CH3_GAN, "cfsagan": _CH4_GAN,
+    "sketcher_refiner": {**_CH3_GAN, "refiner_loss": "wl1", "refiner_lr": 5e-5, "refinements": 1},
+    "refiner_cfsagan": {**_CH4_GAN, "refiner_loss": "nwl1", "refiner_lr": 5e-5, "refinements": 1},
+}
+
+
+@dataclass
+class TrainOptions:
+    """Everything one ``msgan train`` needs; ``None`` fields take the model's preset."""
+
+    model: str
+    data: str
+    run: str
+    val_subjects: list[str] = field(default_factory=list)
+    exclude_subjects: list[str] = field(default_factory=list)
+    train_subjects: list[str] | None = None  # None: every subject not validating/excluded
+    epochs: int | None = None
+    steps_per_epoch: int | None = None
+    batch: int | None = None
+    loss: str | None = None
+    refiner_loss: str | None = None
+    lam: float = DEFAULT_LAMBDA
+    lr: float | None = None
+    refiner_lr: float | None = None
+    optimizer: str | None = None
+    d_steps: int | None = None
+    label_smoothing: bool | None = None
+    early_stopping: bool | None = None
+    strip_length: int = 5
+    strips: int = 3
+    refinements: int | None = None
+    checkpoint_every: int = 500
+    seed: int = 0
+    model_kwargs: dict = field(default_factory=dict)
+    resume: bool = False
+    overwrite: bool = False
+    progress: bool = True
+
+    def resolved(self, require_validation: bool = True) -> "TrainOptions":
+        """A copy with every ``None`` replaced by the model's preset (or a neutral default).
+
+        ``require_validation=False`` skips the early-stopping check (cross-validation
+        chooses the validation subjects per fold).
+        """
+        if self.model not in PRESETS:
+            raise ConfigError(f"unknown model {self.model!r}; known: {', '.join(PRESETS)}")
+        preset = {"d_steps": 1, "label_smoothing": False, "early_stopping": False,
+                  "refinements": 0, **PRESETS[self.model]}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key, default in preset.items():
+            if values.get(key) is None:
+                values[key] = default
+        if values["model"] in SKETCHER_ALONE and values["refinements"] == 0:
+            # The Sketcher alone (sec. 3.3.3, Fig. 3.5, K = 0) is the zoo's single GAN of
+            # the same family, trained with the two-stage model's Sketcher settings.
+            values["model"] = SKETCHER_ALONE[values["model"]]
+        if values["refinements"] < 0:
+            raise ConfigError("--refinements must be 0 or more")
+        if values["refiner_loss"] is None:
+            values["refiner_loss"] = values["loss"]
+        if values["refiner_lr"] is None:
+            values["refiner_lr"] = values["lr"]
+        for key in ("loss", "refiner_loss"):
+            if values[key] not in LOSS_NAMES:
+                raise ConfigError(f"--{key.replace('_', '-')} {values[key]!r}: choose one of {', '.join(LOSS_NAMES)}")
+        if require_validation and values["early_stopping"] and not values["val_subjects"]:
+            raise ConfigError("early stopping (sec. 2.2.3) needs --val-subjects; "
+                              "or pass --no-early-stopping")
+        for key in ("epochs", "batch"):
+            if values[key] < 1:
+                raise ConfigError(f"--{key} must be at least 1")
+        return TrainOptions(**values)

@@ -1,0 +1,211 @@
+"""One training run end to end, and its folder (docs/ARCHITECTURE.md, "Run folder").
+
+``runs/<name>/`` gets ``config.json`` and ``normalization.json`` at the start (so a
+killed run can be resumed with ``--resume``), ``checkpoints/``, ``logs/`` and
+``history.csv`` while it trains, and ``model.weights.h5`` (written atomically) only when
+training has finished: a folder without it is an unfinished run, never a wrong model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import keras
+
+from data_tools.atomic import atomic_output_file
+from msgan.errors import ConfigError, InputFileError, OutputExistsError
+from msgan.training import zoo
+from msgan.training.checkpoints import TrainingState
+from msgan.training.early_stopping import StripEarlyStopping
+from msgan.training.loop import FitOptions, fit
+from msgan.training.presets import TrainOptions
+from msgan.training.records import Records
+from msgan.training.steps import SupervisedStep
+from msgan.training.strategy import choose_strategy, is_chief
+from msgan.training.two_stage import GanStageOptions, stage_gans, train_stages
+
+log = logging.getLogger(__name__)
+
+#: config.json keys that must match for --resume to continue a run
+RESUME_KEYS = ("model", "model_kwargs", "inputs", "target", "loss", "refiner_loss",
+               "train_subjects", "val_subjects", "batch", "seed", "refinements")
+
+
+def kind_of(model: str) -> str:
+    return zoo.model_kind(model)
+
+
+def make_optimizer(name: str, lr: float):
+    """The thesis's optimisers with Keras defaults otherwise (it states only the rates)."""
+    if name == "sgd":
+        return keras.optimizers.SGD(lr)
+    if name == "adam":
+        return keras.optimizers.Adam(lr)
+    raise ConfigError(f"unknown optimizer {name!r}; choose sgd or adam")
+
+
+def split_subjects(available: list[str], opts: TrainOptions) -> tuple[list[str], list[str]]:
+    """(training ids, validation ids) after --val-subjects / --exclude-subjects, checked."""
+    unknown = [s for s in [*opts.val_subjects, *opts.exclude_subjects, *(opts.train_subjects or [])]
+               if s not in available]
+    if unknown:
+        raise ConfigError(f"subject(s) {', '.join(unknown)} not in the shards "
+                          f"(they hold {', '.join(available)})", opts.data)
+    val = [s for s in opts.val_subjects if s not in opts.exclude_subjects]
+    pool = opts.train_subjects if opts.train_subjects is not None else available
+    train = [s for s in pool if s not in val and s not in opts.exclude_subjects]
+    if not train:
+        raise ConfigError("no subject left for training", opts.data)
+    return train, val
+
+
+def fit_options(opts: TrainOptions, keep_best: bool) -> FitOptions:
+    stopper = StripEarlyStopping(opts.strip_length, opts.strips) if opts.early_stopping else None
+    return FitOptions(epochs=opts.epochs, steps_per_epoch=opts.steps_per_epoch,
+                      checkpoint_every=opts.checkpoint_every, early_stopping=stopper,
+                      keep_best=keep_best, progress=opts.progress)
+
+
+def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data, val_data,
+                      run_dir: str | Path, loss_for=zoo.reconstruction_loss, chief: bool = True,
+                      on_step=None, adversarial=None) -> list[dict]:
+    """Train an already built model of ``kind`` (supervised | gan | two_stage_gan).
+
+    ``opts`` must be resolved (:meth:`TrainOptions.resolved`); ``loss_for(name)`` gives
+    the reconstruction loss callables, ``adversarial`` the GAN cross-entropies
+    (``msgan.losses`` if None). Continues from the checkpoints in ``run_dir`` if any.
+    Supervised models end with their best-validation weights; GANs, trained for a fixed
+    number of epochs as in the thesis, with their last ones.
+    """
+    run_dir = Path(run_dir)
+    if kind == "supervised":
+        with strategy.scope():
+            optimizer = make_optimizer(opts.optimizer, opts.lr)
+        step = SupervisedStep(strategy, model, optimizer, loss_for(opts.loss))
+        state = TrainingState(step, run_dir / "checkpoints" / "train", seed=opts.seed, chief=chief)
+        state.restore_latest()
+        summary = fit(step, train_data, state, fit_options(opts, keep_best=True), val_data=val_data,
+                      records=Records(run_dir, "train", enabled=chief), on_step=on_step)
+        return [{"stage": "train", **summary}]
+    if kind == "gan":
+        gans, losses, rates = [model], [opts.loss], [opts.lr]
+    elif kind == "two_stage_gan":
+        gans = stage_gans(model, opts.refinements)
+        losses = [opts.loss] + [opts.refiner_loss] * opts.refinements
+        rates = [opts.lr] + [opts.refiner_lr] * opts.refinements
+    else:
+        raise ConfigError(f"unknown model kind {kind!r}")
+    stages = [GanStageOptions(loss_for(loss), fit_options(opts, keep_best=False), learning_rate=lr,
+                              lam=opts.lam, d_steps=opts.d_steps, label_smoothing=opts.label_smoothing)
+              for loss, lr in zip(losses, rates)]
+    return train_stages(strategy, gans, stages, lambda lr: make_optimizer(opts.optimizer, lr),
+                        train_data, run_dir, val_data=val_data, seed=opts.seed, chief=chief,
+                        on_step=on_step, adversarial=adversarial)
+
+
+def run_config(opts: TrainOptions, index: dict, train_ids, val_ids) -> dict:
+    config = {key: index.get(key) for key in ("task", "inputs", "target", "layout")}
+    config["patch"] = index.get("patch_size", index.get("patch"))
+    config.update({k: v for k, v in dataclasses.asdict(opts).items()
+                   if k not in ("run", "resume", "overwrite", "progress", "train_subjects")})
+    config["data"] = str(Path(opts.data).resolve())
+    config.update(train_subjects=list(train_ids), val_subjects=list(val_ids))
+    return config
+
+
+def open_run_dir(run_dir: Path, config: dict, resume: bool, overwrite: bool) -> None:
+    """Create (or check, with resume) the run folder and write config/normalisation."""
+    config_path = run_dir / "config.json"
+    if resume:
+        if not config_path.exists():
+            raise ConfigError("--resume: no config.json here, nothing to resume", run_dir)
+        old = json.loads(config_path.read_text())
+        changed = [k for k in RESUME_KEYS if old.get(k) != config.get(k)]
+        if changed:
+            raise ConfigError(f"--resume with other settings than the run's ({', '.join(changed)}); "
+                              "repeat the original options", config_path)
+        return
+    if run_dir.exists() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise OutputExistsError("run folder exists; pass --resume to continue it or --overwrite "
+                                    "to start again", run_dir)
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output_file(config_path, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def copy_normalization(data: str | Path, index: dict, run_dir: Path) -> None:
+    """``normalization.json`` from the shard folder (or the index's statistics)."""
+    source = Path(data) / "normalization.json"
+    with atomic_output_file(run_dir / "normalization.json", overwrite=True) as tmp:
+        if source.exists():
+            shutil.copyfile(source, tmp)
+        else:
+            stats = index.get("normalization", index.get("normalisation"))
+            if stats is None:
+                raise InputFileError("the shards carry no normalisation statistics", Path(data) / "index.json")
+            tmp.write_text(json.dumps(stats, indent=2) + "\n")
+
+
+def train(options: TrainOptions) -> dict:
+    """``msgan train``: read the shards, build the model, train it, write the run folder."""
+    return train_and_keep(options)[0]
+
+
+def train_and_keep(options: TrainOptions):
+    """:func:`train`, also returning ``(summary, model, strategy)`` for evaluation (CV, tuning)."""
+    opts = options.resolved()
+    if kind_of(opts.model) == "two_stage_gan":  # the number of refiners is fixed at build time
+        opts = dataclasses.replace(opts, model_kwargs={**opts.model_kwargs, "refinements": opts.refinements})
+    index = zoo.read_shard_index(opts.data)
+    train_ids, val_ids = split_subjects(list(zoo.index_subjects(index)), opts)
+    kind = kind_of(opts.model)
+    run_dir = Path(opts.run)
+    config = run_config(opts, index, train_ids, val_ids)
+    strategy = choose_strategy()
+    chief = is_chief(strategy)
+    if chief:
+        open_run_dir(run_dir, config, opts.resume, opts.overwrite)
+        copy_normalization(opts.data, index, run_dir)
+    keras.utils.set_random_seed(opts.seed)
+    with strategy.scope():
+        model = zoo.build_model(opts.model, len(index["inputs"]), opts.model_kwargs)
+    train_data, val_data = zoo.shard_datasets(opts.data, train_ids, val_ids, opts.batch, opts.seed,
+                                              repeat=opts.steps_per_epoch is not None)
+    stages = train_built_model(strategy, model, kind, opts, train_data, val_data, run_dir, chief=chief)
+    summary = {"run": str(run_dir), "model": opts.model, "stages": stages}
+    if chief:
+        save_weights(model, run_dir / "model.weights.h5")
+        with atomic_output_file(run_dir / "summary.json", overwrite=True) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary, model, strategy
+
+
+def save_weights(model, path: Path) -> None:
+    with atomic_output_file(path, overwrite=True) as tmp:
+        model.save_weights(str(tmp))
+
+
+def load_run(run_dir: str | Path):
+    """``(model, config, normalizer)`` of a finished run, ready to predict."""
+    from data_tools.normalize import Normalizer
+
+    run_dir = Path(run_dir)
+    for name in ("config.json", "normalization.json", "model.weights.h5"):
+        if not (run_dir / name).exists():
+            hint = " (the run has not finished: --resume it)" if name == "model.weights.h5" else ""
+            raise InputFileError(f"{name} missing{hint}", run_dir)
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+    except ValueError as exc:
+        raise InputFileError(f"config.json is not valid JSON ({exc})", run_dir / "config.json") from None
+    model = zoo.build_model(config["model"], len(config["inputs"]), config.get("model_kwargs") or {})
+    try:
+        model.load_weights(str(run_dir / "model.weights.h5"))
+    except (ValueError, OSError) as exc:
+        raise InputFileError(f"cannot load weights ({exc})", run_dir / "model.weights.h5") from None
+    return model, config, Normalizer.from_json(run_dir / "normalization.json")

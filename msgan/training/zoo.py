@@ -1,0 +1,101 @@
+"""The thin glue between the engine and the other parts: model zoo, losses, shard reader.
+
+Everything here follows docs/ARCHITECTURE.md and imports its part lazily, so the engine
+itself (steps, loop, checkpoints) depends on none of them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from msgan.errors import ConfigError
+
+
+def reconstruction_loss(name: str):
+    """``"mse"|"l1"|"wl1"|"nwl1"`` -> ``loss_fn(batch, prediction)`` from ``msgan.losses``."""
+    from msgan import losses
+
+    if name == "mse":
+        return lambda batch, prediction: losses.mse(batch["target"], prediction)
+    if name == "l1":
+        return lambda batch, prediction: losses.l1(batch["target"], prediction)
+    if name == "wl1":
+        return lambda batch, prediction: losses.weighted_l1(batch["target"], prediction, batch["roi"])
+    if name == "nwl1":
+        return lambda batch, prediction: losses.normalized_weighted_l1(batch["target"], prediction, batch["roi"])
+    raise ConfigError(f"unknown loss {name!r}; choose mse, l1, wl1 or nwl1")
+
+
+def model_kind(name: str) -> str:
+    from msgan import models
+
+    if name not in models.MODEL_NAMES:
+        raise ConfigError(f"unknown model {name!r}; known: {', '.join(models.MODEL_NAMES)}")
+    return models.model_kind(name)
+
+
+def build_model(name: str, n_inputs: int, model_kwargs: dict):
+    from msgan import models
+
+    return models.build(name, n_inputs, **model_kwargs)
+
+
+def read_shard_index(folder: str | Path, verify: bool = True) -> dict:
+    from data_tools import tfrecords
+
+    if verify:
+        tfrecords.verify_shards(folder)
+    return tfrecords.read_index(folder)
+
+
+def index_subjects(index: dict) -> dict[str, str | None]:
+    """Subject id -> group ("MS", "HC" or None) from a shard index.
+
+    The index lists subject ids (``make-tfrecords`` writes no groups: cross-validation
+    reads them from a participants table, :func:`read_groups`); ``{id: {"group": ...}}``
+    and records with ``id``/``subject`` and ``group`` keys are accepted too.
+    """
+    subjects = index.get("subjects", [])
+    if isinstance(subjects, dict):
+        return {str(k): (v.get("group") if isinstance(v, dict) else v) for k, v in subjects.items()}
+    out = {}
+    for item in subjects:
+        if isinstance(item, dict):
+            out[str(item.get("id", item.get("subject")))] = item.get("group")
+        else:
+            out[str(item)] = None
+    return out
+
+
+def shard_datasets(folder, train_ids, val_ids, batch: int, seed: int, repeat: bool):
+    """``(train_data(epoch), val_data(epoch) | None)`` over the shards, as the loop wants them.
+
+    The training order of epoch e is seeded by ``seed + e`` (deterministic), so a resumed
+    run can skip to the exact batch it stopped at. The shards' checksums are verified once
+    by :func:`read_shard_index`, not at every epoch.
+    """
+    from data_tools.tfrecords import make_dataset
+
+    def train_data(epoch):
+        return make_dataset(folder, subjects=list(train_ids), batch_size=batch, shuffle=True,
+                            deterministic=True, repeat=repeat, seed=seed + epoch, verify=False)
+
+    def val_data(epoch):
+        return make_dataset(folder, subjects=list(val_ids), batch_size=batch, shuffle=False,
+                            deterministic=True, repeat=False, seed=seed, verify=False)
+
+    return train_data, (val_data if val_ids else None)
+
+
+def read_groups(participants: str | Path) -> dict[str, str]:
+    """``participants.tsv`` (participant_id, group) -> {subject id without "sub-": group}."""
+    import csv
+
+    path = Path(participants)
+    if not path.is_file():
+        from msgan.errors import InputFileError
+        raise InputFileError("participants table not found", path)
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t" if path.suffix != ".csv" else ","))
+    if not rows or "participant_id" not in rows[0] or "group" not in rows[0]:
+        raise ConfigError("participants table needs participant_id and group columns", path)
+    return {r["participant_id"].strip().removeprefix("sub-"): r["group"].strip() for r in rows}
