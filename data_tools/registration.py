@@ -33,6 +33,8 @@ class RegistrationSettings:
     smoothing_sigmas_mm: tuple[float, ...] = (2.0, 1.0, 0.0)
     #: fraction of voxels sampled by the metric at each level
     sampling: tuple[float, ...] = (0.25, 0.1, 0.02)
+    #: fewest voxels the metric samples at any level (see ``_sampling``)
+    min_samples: int = 20000
     histogram_bins: int = 50
     iterations: int = 200
     #: first and smallest optimizer steps, in mm of voxel shift
@@ -45,13 +47,24 @@ class RegistrationSettings:
     seed: int = 1
 
 
-def _method(settings: RegistrationSettings, levels: int | None = None):
+def _sampling(fixed, settings: RegistrationSettings, levels: int) -> list[float]:
+    """Per-level sampled fraction, raised so that each level draws ``min_samples`` voxels.
+
+    Mutual information estimated from a few hundred samples is biased upwards, which
+    would let a failed registration of a small image pass the metric check.
+    """
+    voxels = float(np.prod(fixed.GetSize()))
+    pairs = zip(settings.shrink_factors[-levels:], settings.sampling[-levels:])
+    return [min(1.0, max(fraction, settings.min_samples * shrink ** 3 / voxels)) for shrink, fraction in pairs]
+
+
+def _method(fixed, settings: RegistrationSettings, levels: int | None = None):
     tx = sitk()
     levels = len(settings.shrink_factors) if levels is None else levels
     reg = tx.ImageRegistrationMethod()
     reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=settings.histogram_bins)
     reg.SetMetricSamplingStrategy(reg.RANDOM)
-    reg.SetMetricSamplingPercentagePerLevel(list(settings.sampling[-levels:]), settings.seed)
+    reg.SetMetricSamplingPercentagePerLevel(_sampling(fixed, settings, levels), settings.seed)
     reg.SetInterpolator(tx.sitkLinear)
     # Regular-step descent: plain gradient descent with a convergence window stopped
     # 2-3 mm short of a known rigid motion on real scans; this reaches < 0.5 mm.
@@ -109,7 +122,7 @@ def register(fixed, moving, *, model: str = "affine", settings: RegistrationSett
                                                   tx.CenteredTransformInitializerFilter.MOMENTS)
     except RuntimeError:  # an all-zero image has no centre of mass
         raise RegistrationError("registration failed: an image is empty (all voxels equal)", label) from None
-    rigid_reg = _method(settings)
+    rigid_reg = _method(fixed, settings)
     rigid_reg.SetInitialTransform(initial, inPlace=False)
     if moving_mask is not None:
         rigid_reg.SetMetricMovingMask(moving_mask)
@@ -124,7 +137,7 @@ def register(fixed, moving, *, model: str = "affine", settings: RegistrationSett
     affine.SetMatrix(rigid.GetMatrix())
     affine.SetTranslation(rigid.GetTranslation())
     # The rigid stage did the coarse work: the affine stage refines on the finer levels.
-    affine_reg = _method(settings, levels=min(2, len(settings.shrink_factors)))
+    affine_reg = _method(fixed, settings, levels=min(2, len(settings.shrink_factors)))
     affine_reg.SetInitialTransform(affine, inPlace=False)
     if moving_mask is not None:
         affine_reg.SetMetricMovingMask(moving_mask)
