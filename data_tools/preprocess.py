@@ -43,6 +43,9 @@ from data_tools.registration import RegistrationSettings, register, resample
 log = logging.getLogger(__name__)
 
 BRAIN_MASK_MODES = ("auto", "template", "none")
+#: Weighted MR images, whose intensities carry a coil bias field. Quantitative maps (MTR,
+#: FA, RD, AD) and the PIB DVR map are ratios or physical quantities: N4 would distort them.
+N4_NAMES = ("T1", "T2", "PD", "T1SE", "DIR", "T1POST", "FLAIR")
 
 
 @dataclass
@@ -98,7 +101,7 @@ def _load_images(session: Session, options: PreprocessOptions):
         if name == options.reference:
             codes = nifti_codes(volume)
         if name in IMAGE_NAMES:
-            if options.n4:
+            if options.n4 and name in N4_NAMES:
                 image = n4_correct(image, shrink_factor=options.n4_shrink, iterations=options.n4_iterations,
                                    label=str(volume.path))
             images[name] = image
@@ -107,8 +110,8 @@ def _load_images(session: Session, options: PreprocessOptions):
     return images, masks, codes
 
 
-def _brain_mask(session, options, reference, grid, to_reference, masks, mask_transform, result):
-    """The brain mask on ``grid`` (uint8) or None, recording any template transform."""
+def _brain_mask(session, options, reference, grid, to_reference, masks, mask_transform, transforms):
+    """The brain mask on ``grid`` (uint8) or None; a template's transform joins ``transforms``."""
     mode = options.brain_mask
     if mode == "none":
         return None
@@ -121,7 +124,7 @@ def _brain_mask(session, options, reference, grid, to_reference, masks, mask_tra
 
         transform, template_mask = template_to_subject(
             reference, options.registration, label=f"{session.label} (MNI152 template onto {options.reference})")
-        result["template_to_" + options.reference] = transform
+        transforms["template_to_" + options.reference] = transform
         return resample(template_mask, grid, compose(transform, to_reference), mask=True)
     given = volume_to_itk(load_volume(mode, mask=True))
     return resample(given, grid, to_reference, mask=True)
@@ -130,7 +133,6 @@ def _brain_mask(session, options, reference, grid, to_reference, masks, mask_tra
 def preprocess_session(session: Session, options: PreprocessOptions,
                        baseline: SessionResult | None = None) -> SessionResult:
     """Preprocess one session in memory (see the module docstring); raise naming the session."""
-    tx = sitk()
     ref_name = options.reference
     session.require([ref_name])
     masks_on = options.masks_on or ref_name
@@ -146,6 +148,7 @@ def preprocess_session(session: Session, options: PreprocessOptions,
         transforms[stem], metrics[stem] = register(
             reference, image, model=options.model, settings=options.registration,
             label=f"{session.label} ({name} onto {ref_name})")
+        log.info("%s: %s registered, Mattes MI %.3f", session.label, stem, metrics[stem])
 
     if baseline is None:
         to_reference = identity_transform()  # output space = this reference's space

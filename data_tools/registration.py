@@ -39,7 +39,7 @@ class RegistrationSettings:
     iterations: int = 200
     #: first and smallest optimizer steps, in mm of voxel shift
     learning_rate_mm: float = 2.0
-    min_step_mm: float = 1e-3
+    min_step_mm: float = 0.01
     #: a final Mattes MI above ``-min_mutual_information`` means the images share no structure
     min_mutual_information: float = 0.1
     #: the affine stage may scale each axis within [1/max_scale, max_scale]

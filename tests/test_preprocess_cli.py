@@ -1,7 +1,6 @@
 """``msgan preprocess`` on tiny synthetic cohorts: output layout and the bad-input contract."""
 import gzip
 
-import nibabel as nib
 import numpy as np
 import pytest
 
