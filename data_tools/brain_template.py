@@ -33,6 +33,12 @@ def template_to_subject(reference, settings: RegistrationSettings | None = None,
     Resample the returned mask with the transform (nearest neighbour) to get the subject's
     brain mask on any grid in the reference's space.
     """
+    from data_tools.itk_bridge import sitk
+
     t1, mask = mni152_template()
-    transform, _ = register(reference, t1, model="affine", settings=settings, label=label)
+    # Matching a 2 mm template needs no finer reference: average voxels down to ~2 mm first
+    # (the transform lives in physical space, so it holds for the full-resolution grid).
+    factors = [max(1, int(round(TEMPLATE_RESOLUTION_MM / s))) for s in reference.GetSpacing()]
+    fixed = sitk().BinShrink(reference, factors) if max(factors) > 1 else reference
+    transform, _ = register(fixed, t1, model="affine", settings=settings, label=label)
     return transform, mask

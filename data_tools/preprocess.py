@@ -90,6 +90,7 @@ class SessionResult:
     codes: tuple[int, int]  # sform/qform codes of the reference
     grid: object            # the output grid (shared by all sessions of the subject)
     aligned_reference: object  # N4'd reference, on its own grid (the baseline target)
+    baseline: "SessionResult | None" = None  # for follow-ups, shown in the QC figure
 
 
 def _load_images(session: Session, options: PreprocessOptions):
@@ -181,7 +182,7 @@ def preprocess_session(session: Session, options: PreprocessOptions,
     if brain is not None:
         out_masks["brainmask"] = brain
     return SessionResult(session, ref_name, out_images, out_masks, transforms, metrics,
-                         baseline.codes if baseline is not None else codes, grid, reference)
+                         baseline.codes if baseline is not None else codes, grid, reference, baseline)
 
 
 def write_session(result: SessionResult, out: Path) -> None:
@@ -201,6 +202,9 @@ def write_session(result: SessionResult, out: Path) -> None:
         tx.WriteTransform(transform, str(tfm_folder / f"{stem}.tfm"))
     arrays = {name: itk_to_array(image) for name, image in result.images.items()}
     reference = arrays.pop(result.reference)
+    if result.baseline is not None:  # the follow-up's alignment to its baseline, same grid
+        base = result.baseline
+        arrays[f"ses-{base.session.name} {base.reference}"] = itk_to_array(base.images[base.reference])
     brain = itk_to_array(result.masks["brainmask"]) if "brainmask" in result.masks else None
     qc_figure(out / "qc" / f"sub-{ses.subject}_ses-{ses.name}.png", ses.label, result.reference,
               reference, arrays, brain)

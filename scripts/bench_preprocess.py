@@ -9,6 +9,7 @@ and the whole command (reading, N4, registration, resampling, writing, QC figure
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -31,19 +32,18 @@ def main():
 
     folder = args.data / "cross_sectional" / "MNI" / args.patient
     files = {name: next(folder.glob(f"{name}_*.nii.gz")) for name in ("T1", "T2", "FLAIR")}
-    print(f"patient {args.patient}, 3 sequences at 1 mm, {sitk().ProcessObject.GetGlobalDefaultNumberOfThreads()} ITK threads")
+    print(f"patient {args.patient}, 3 sequences at 1 mm, {sitk().ProcessObject.GetGlobalDefaultNumberOfThreads()} "
+          f"ITK threads, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at start")
+    print("wall seconds (CPU seconds of this process in brackets: less sensitive to other load)")
 
     images = {name: volume_to_itk(load_volume(path)) for name, path in files.items()}
     print(f"grid {images['FLAIR'].GetSize()}")
-    start = time.perf_counter()
+    clock = Clock()
     corrected = {name: n4_correct(image) for name, image in images.items()}
-    n4_seconds = time.perf_counter() - start
-    start = time.perf_counter()
+    print(f"N4 (3 sequences):                    {clock.lap()}")
     for name in ("T1", "T2"):
         register(corrected["FLAIR"], corrected[name], model="affine")
-    registration_seconds = time.perf_counter() - start
-    print(f"N4 (3 sequences):              {n4_seconds:6.1f} s")
-    print(f"registration (2 onto FLAIR):   {registration_seconds:6.1f} s")
+    print(f"registration (2 onto FLAIR):         {clock.lap()}")
 
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "manifest.csv"
@@ -51,9 +51,22 @@ def main():
             f"{args.patient},t0,{name},{path}\n" for name, path in files.items()))
         cohort = open_cohort(manifest=manifest)
         for mask in ("none", "template"):
-            start = time.perf_counter()
+            clock.lap()
             preprocess_cohort(cohort, Path(tmp) / f"out-{mask}", PreprocessOptions(brain_mask=mask), progress=False)
-            print(f"whole command, brain mask {mask + ':':9s} {time.perf_counter() - start:6.1f} s per session")
+            print(f"whole session, brain mask {mask + ':':9s} {clock.lap()}")
+
+
+class Clock:
+    """Wall and process CPU seconds since the previous lap."""
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def lap(self) -> str:
+        wall, cpu = time.perf_counter(), time.process_time()
+        text = f"{wall - self.wall:6.1f} s  ({cpu - self.cpu:5.1f} s CPU)"
+        self.wall, self.cpu = wall, cpu
+        return text
 
 
 if __name__ == "__main__":
