@@ -33,15 +33,18 @@ def _parse_crop(ctx, param, value):
 @click.option("--masks-on", default=None, help="Sequence the session's masks were drawn on [reference].")
 @click.option("--model", type=click.Choice(["affine", "rigid"]), default="affine", show_default=True,
               help="Intra-session registration model (follow-ups are always aligned rigidly).")
+@click.option("--min-mutual-information", type=float, default=0.1, show_default=True,
+              help="A registration ending with less mutual information is an error (lower it for PET).")
 @click.option("--crop", callback=_parse_crop, default=None, help="Crop to D,H,W voxels around the brain.")
 @click.option("--voxel-size", type=float, default=None, help="Resample to isotropic voxels of this size (mm).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def preprocess(manifest, root, cohort, out, reference, n4, n4_shrink, n4_iterations, brain_mask, masks_on,
-               model, crop, voxel_size, overwrite):
+               model, min_mutual_information, crop, voxel_size, overwrite):
     """Bias-correct, co-register, align follow-ups, mask and crop raw scans into a cohort folder."""
     from data_tools.cohort import canonical_name, open_cohort
     from data_tools.errors import ConfigError
     from data_tools.preprocess import PreprocessOptions, preprocess_cohort
+    from data_tools.registration import RegistrationSettings
 
     try:
         iterations = tuple(int(v) for v in n4_iterations.split(","))
@@ -50,7 +53,8 @@ def preprocess(manifest, root, cohort, out, reference, n4, n4_shrink, n4_iterati
     options = PreprocessOptions(
         reference=canonical_name(reference), n4=n4, n4_shrink=n4_shrink, n4_iterations=iterations,
         brain_mask=brain_mask, crop=crop, voxel_size=voxel_size,
-        masks_on=canonical_name(masks_on) if masks_on else None, model=model)
+        masks_on=canonical_name(masks_on) if masks_on else None, model=model,
+        registration=RegistrationSettings(min_mutual_information=min_mutual_information))
     data = open_cohort(cohort=cohort, manifest=manifest, root=root)
     written = preprocess_cohort(data, out, options, overwrite=overwrite)
     click.echo(f"wrote {written} ({sum(len(s.sessions) for s in data.subjects.values())} sessions; "
