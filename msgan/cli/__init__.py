@@ -23,6 +23,7 @@ COMMANDS = {
     "train": "msgan.cli.train:train_command",
     "cv": "msgan.cli.train:cv_command",
     "tune": "msgan.cli.train:tune_command",
+    "preprocess": "msgan.cli.preprocess:preprocess",
 }
 
 
