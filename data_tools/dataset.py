@@ -186,6 +186,8 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
             "example_shape": list(shapes.pop()) if len(shapes) == 1 else None,
             "normalization": norm.to_dict(),
             "subjects": sorted({s.subject for s in sessions}),
+            # MS/HC groups from the participants table, so cross-validation can spread controls
+            "groups": {sid: cohort.subjects[sid].group for sid in sorted({s.subject for s in sessions})},
             "sessions": counts,
             "n_examples": sum(s["count"] for s in shards),
             "compression": compression,

@@ -32,6 +32,10 @@ def test_index_and_examples_read_back_exactly(tiny_cohort, shards):
     index = read_index(shards)
     assert index["inputs"] == ["T1", "T2"] and index["target"] == "FLAIR" and index["layout"] == "patches"
     assert index["subjects"] == ["c1", "p1", "p2"] and index["example_shape"] == [8, 8, 8]
+    # groups travel with the shards so cross-validation can spread the controls
+    assert index["groups"] == {"c1": "HC", "p1": "MS", "p2": "MS"}
+    from msgan.training.zoo import index_subjects
+    assert index_subjects(index) == index["groups"]
     assert all(len(s["sha256"]) == 64 and s["count"] <= 4 for s in index["shards"])
     assert json.loads((shards / "normalization.json").read_text()) == index["normalization"]
     norm = Normalizer.from_json(shards / "normalization.json")

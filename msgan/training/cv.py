@@ -100,8 +100,10 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
 
     Writes ``folds.json`` (held-out, validation and training ids per fold), one run folder
     ``fold-<i>/`` per fold and ``results.csv`` (per-fold MSEs, then their mean and SD).
-    Groups (for spreading the controls) come from ``participants`` (a participants.tsv);
-    without it every subject counts as a patient, and the log says so.
+    Groups (for spreading the controls) come from the shard index (``make-tfrecords``
+    copies them from the cohort's participants table) or, overriding it, ``participants``
+    (a participants.tsv); without either every subject counts as a patient, and the log
+    says so.
     """
     from data_tools.tfrecords import make_dataset
     from msgan.training.run import train_and_keep

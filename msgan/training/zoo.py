@@ -50,10 +50,13 @@ def read_shard_index(folder: str | Path, verify: bool = True) -> dict:
 def index_subjects(index: dict) -> dict[str, str | None]:
     """Subject id -> group ("MS", "HC" or None) from a shard index.
 
-    The index lists subject ids (``make-tfrecords`` writes no groups: cross-validation
-    reads them from a participants table, :func:`read_groups`); ``{id: {"group": ...}}``
-    and records with ``id``/``subject`` and ``group`` keys are accepted too.
+    ``make-tfrecords`` lists subject ids under ``subjects`` and their groups (from the
+    cohort's participants table) under ``groups``; ``{id: {"group": ...}}`` and records with
+    ``id``/``subject`` and ``group`` keys are accepted too.
     """
+    groups = index.get("groups") or {}
+    if groups:
+        return {str(k): v for k, v in groups.items()}
     subjects = index.get("subjects", [])
     if isinstance(subjects, dict):
         return {str(k): (v.get("group") if isinstance(v, dict) else v) for k, v in subjects.items()}
