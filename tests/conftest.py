@@ -68,3 +68,16 @@ def tiny_cohort(tmp_path) -> Path:
         rows.append(f"sub-{sid}\t{group}\t{30 + i}\tF\t{'2.0' if group == 'MS' else 'n/a'}")
     (root / "participants.tsv").write_text("\n".join(rows) + "\n")
     return root
+
+
+@pytest.fixture(scope="session")
+def open_ms_shards(open_ms_data, tmp_path_factory) -> Path:
+    """The README's acceptance shards (flair, T1,T1POST,T2 -> FLAIR, 64^3 at 50 %), written once."""
+    from msgan.cli import main
+
+    out = tmp_path_factory.mktemp("oms") / "oms-flair"
+    with pytest.raises(SystemExit) as exc:
+        main(["make-tfrecords", "--manifest", str(OPEN_MS_MANIFEST), "--root", str(open_ms_data),
+              "--task", "flair", "--inputs", "T1,T1POST,T2", "--target", "FLAIR", "--out", str(out)])
+    assert exc.value.code == 0
+    return out

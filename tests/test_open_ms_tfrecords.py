@@ -1,24 +1,12 @@
 """Acceptance on the real patients: the README's make-tfrecords command, read back exactly."""
 import numpy as np
 import pytest
-from conftest import OPEN_MS_MANIFEST
 
 from data_tools.nifti import load_volume
 from data_tools.tfrecords import make_dataset, read_index
-from msgan.cli import main
 
 INPUTS = ["T1", "T1POST", "T2"]
 PATCH, STRIDE = 64, 32
-
-
-@pytest.fixture(scope="module")
-def oms_shards(open_ms_data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("oms") / "oms-flair"
-    with pytest.raises(SystemExit) as exc:
-        main(["make-tfrecords", "--manifest", str(OPEN_MS_MANIFEST), "--root", str(open_ms_data),
-              "--task", "flair", "--inputs", ",".join(INPUTS), "--target", "FLAIR", "--out", str(out)])
-    assert exc.value.code == 0
-    return out
 
 
 def _files(open_ms_data, patient):
@@ -38,8 +26,8 @@ def _touching_grid(brain):
     return [c for c in corners if brain[c[0]:c[0] + PATCH, c[1]:c[1] + PATCH, c[2]:c[2] + PATCH].any()]
 
 
-def test_real_shards_count_and_voxels(open_ms_data, oms_shards):
-    index = read_index(oms_shards)
+def test_real_shards_count_and_voxels(open_ms_data, open_ms_shards):
+    index = read_index(open_ms_shards)
     assert index["layout"] == "patches" and index["patch_size"] == [64, 64, 64] and index["overlap"] == 0.5
     assert index["subjects"] == ["patient07", "patient19"]
 
@@ -64,7 +52,7 @@ def test_real_shards_count_and_voxels(open_ms_data, oms_shards):
     flair = flair_all[1]
     t1post = load_volume(files["T1POST"]).data
     checked = 0
-    for batch in make_dataset(oms_shards, subjects=["patient19"], shuffle=False, deterministic=True):
+    for batch in make_dataset(open_ms_shards, subjects=["patient19"], shuffle=False, deterministic=True):
         o = batch["origin"][0].numpy()
         window = tuple(slice(o[a], o[a] + PATCH) for a in range(3))
         if (o < 0).any() or (o + PATCH > flair.shape).any() or not lesions[window].any():
