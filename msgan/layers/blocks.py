@@ -31,6 +31,16 @@ class ConvBlock(layers.Layer):
         self.norm = layers.BatchNormalization(name="bn") if self.batch_norm else None
         self.drop = layers.Dropout(self.dropout) if self.dropout > 0 else None
 
+    def build(self, input_shape):
+        # explicit builds: Keras would otherwise trace call() once more per nesting level
+        self.conv.build(input_shape)
+        output_shape = self.conv.compute_output_shape(input_shape)
+        if self.norm is not None:
+            self.norm.build(output_shape)
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(input_shape)
+
     def call(self, x, training=None):
         x = self.conv(x)
         if self.act is not None:
@@ -84,6 +94,17 @@ class _ResidualBlock(layers.Layer):
         self.act = layers.LeakyReLU(negative_slope=0.2)
         self.norm = layers.BatchNormalization(name="bn") if self.batch_norm else None
         self.drop = layers.Dropout(self.dropout) if self.dropout > 0 else None
+
+    def build(self, input_shape):
+        self.resample.build(input_shape)
+        resampled = self.resample.compute_output_shape(input_shape)
+        self.refine.build(resampled)
+        self.shortcut.build(input_shape)
+        if self.norm is not None:
+            self.norm.build(resampled)
+
+    def compute_output_shape(self, input_shape):
+        return self.resample.compute_output_shape(input_shape)
 
     def call(self, x, training=None):
         y = self.refine(self.resample(x, training=training), training=training)

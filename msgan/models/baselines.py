@@ -42,6 +42,10 @@ class SmallUNet(VolumeModel):
                     for k in range(2)] for level in (1, 0)]
         self.output_conv = layers.Conv3D(1, 1, name="output_conv")
 
+    @property
+    def min_size(self):
+        return 4
+
     def call(self, x):
         skips = []
         for block in self.down:

@@ -47,6 +47,11 @@ class CFSAGANGenerator(VolumeModel):
         self.decoder_attention = FlexibleSelfAttention(self.attention_pool, name="dec_attention")
         self.output_conv = ConvBlock(1, activation="leaky_relu", name="output_conv")
 
+    @property
+    def min_size(self):
+        # every level halves the size; the attention level must still be divisible by p
+        return max(2 ** self.levels, 2 ** self.attention_level * self.attention_pool)
+
     def call(self, x, training=None):
         if self.noise_layer is not None:
             x = self.noise_layer(x)

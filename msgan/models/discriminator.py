@@ -50,6 +50,10 @@ class PatchDiscriminator(VolumeModel):
         self.flatten = layers.Flatten()
         self.classifier = layers.Dense(2, activation="softmax", name="classifier")
 
+    @property
+    def min_size(self):
+        return self.patch_size
+
     def call(self, inputs, training=None):
         mri, target = inputs
         x = ops.concatenate([mri, target], axis=-1)

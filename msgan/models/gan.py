@@ -48,9 +48,10 @@ class ConditionalGAN(VolumeModel):
         return x if self.condition_channels is None else x[..., :self.condition_channels]
 
     def build(self, input_shape):
-        x = keras.KerasTensor(input_shape)
-        fake = self.generator(x)
-        self.discriminator([self.conditioning(x), fake])
+        input_shape = tuple(input_shape)
+        condition = input_shape[-1] if self.condition_channels is None else self.condition_channels
+        self.generator.build(input_shape)
+        self.discriminator.build([input_shape[:-1] + (condition,), input_shape[:-1] + (1,)])
 
     def call(self, x, training=None):
         return self.generator(x, training=training)

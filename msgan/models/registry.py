@@ -48,7 +48,7 @@ def build(name: str, n_inputs: int, **hyperparameters):
         raise ConfigError(f"n_inputs must be at least 1, got {n_inputs}")
     try:
         model = _construct(name, n_inputs, hyperparameters)
-    except TypeError as exc:  # an unknown hyperparameter
+    except (TypeError, ValueError) as exc:  # unknown or impossible hyperparameters
         raise ConfigError(f"model {name!r}: {exc}") from exc
     if model_kind(name) == "discriminator":
         model.build([(None, None, None, None, n_inputs), (None, None, None, None, 1)])

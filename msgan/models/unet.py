@@ -49,6 +49,10 @@ class UNet(VolumeModel):
                         for level in reversed(range(self.levels))]
         self.output_conv = ConvBlock(1, activation="leaky_relu", name="output_conv")
 
+    @property
+    def min_size(self):
+        return 2 ** self.levels
+
     def call(self, x, training=None):
         if self.noise_layer is not None:
             x = self.noise_layer(x)
