@@ -17,6 +17,7 @@ from msgan._version import __version__
 
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
 COMMANDS = {
+    "models": "msgan.cli.models:models_command",
 }
 
 

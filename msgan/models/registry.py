@@ -83,6 +83,18 @@ def _construct(name, n_inputs, kw):
     return gan.TwoStageGAN(family=family, n_inputs=n_inputs, **kw)
 
 
+def model_table(n_inputs: int) -> list[dict]:
+    """One row per model name: name, kind, parameter count at default widths, description."""
+    from tqdm import tqdm
+
+    rows = []
+    for name in tqdm(MODEL_NAMES, desc="building models", leave=False):
+        kind, description = MODELS[name]
+        rows.append({"name": name, "kind": kind, "description": description,
+                     "parameters": build(name, n_inputs).count_params()})
+    return rows
+
+
 def count_parameters(model) -> int:
     """All weights (trainable and not: batch-norm statistics included), as Keras counts them."""
     return int(model.count_params())
