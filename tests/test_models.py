@@ -197,3 +197,20 @@ def test_attention_equations_4_1_and_4_2_by_hand():
     o = keras.ops.convert_to_numpy(attend(beta, values))
     np.testing.assert_allclose(o[0, :, 0], [10 * beta[0, 0, 0] + 20 * beta[0, 0, 1], 15.0],
                                rtol=1e-6)
+
+
+def test_models_command_lists_names_with_their_parameter_counts(monkeypatch):
+    from click.testing import CliRunner
+
+    from msgan.cli import cli
+    from msgan.models import registry
+
+    # building all twelve default-width models takes a minute on a busy CPU: list three
+    shown = ("fcn", "unet_small", "mlp")
+    monkeypatch.setattr(registry, "MODEL_NAMES", shown)
+    result = CliRunner().invoke(cli, ["models", "--inputs", "5"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.strip()}
+    assert set(lines) == set(shown)
+    assert "231,745" in lines["fcn"] and "389,617" in lines["unet_small"]
+    assert CliRunner().invoke(cli, ["models", "--inputs", "0"]).exit_code == 2
