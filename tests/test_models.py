@@ -210,7 +210,9 @@ def test_models_command_lists_names_with_their_parameter_counts(monkeypatch):
     monkeypatch.setattr(registry, "MODEL_NAMES", shown)
     result = CliRunner().invoke(cli, ["models", "--inputs", "5"])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.strip()}
+    table = result.stdout.splitlines()  # the progress bar goes to stderr
+    assert table[0].split()[:3] == ["name", "kind", "parameters"]
+    lines = {line.split()[0]: line for line in table[1:]}
     assert set(lines) == set(shown)
     assert "231,745" in lines["fcn"] and "389,617" in lines["unet_small"]
     assert CliRunner().invoke(cli, ["models", "--inputs", "0"]).exit_code == 2
