@@ -74,13 +74,16 @@ def test_every_model_builds_runs_forward_and_backward(name, n_inputs):
     assert_all_gradients(tape, loss, model.trainable_variables)
 
 
-def deterministic_part(model):
-    """The part of a model whose output is deterministic at inference (no noise z)."""
-    if hasattr(model, "refiners"):
-        return model.refiners[-1].generator, 1
-    if hasattr(model, "generator"):
-        return model.discriminator, "pair"
-    return model, 0
+def deterministic_call(name, model, n_inputs):
+    """A call of (a part of) ``model`` that has no noise z, and its inputs."""
+    x, y = patch(n_inputs), patch(1, seed=1)
+    if hasattr(model, "refiners"):  # the last Refiner's generator: MRI + previous output
+        return model.refiners[-1].generator, np.concatenate([x, y], axis=-1)
+    if hasattr(model, "generator"):  # a Sketcher's generator is noisy; its D is not
+        return model.discriminator, [x, y]
+    if model_kind(name) == "discriminator":
+        return model, [x, y]
+    return model, x
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
@@ -99,11 +102,8 @@ def test_config_and_keras_file_round_trips(name, tmp_path):
     assert loaded.get_config() == model.get_config()
     for a, b in zip(model.weights, loaded.weights):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
-    part, extra = deterministic_part(model)
-    loaded_part, _ = deterministic_part(loaded)
-    x = patch(n_inputs)
-    args = [x, patch(1, 1)] if extra == "pair" or model_kind(name) == "discriminator" \
-        else (np.concatenate([x, patch(1, 1)], axis=-1) if extra == 1 else x)
+    part, args = deterministic_call(name, model, n_inputs)
+    loaded_part, _ = deterministic_call(name, loaded, n_inputs)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(part(args, training=False)),
                                keras.ops.convert_to_numpy(loaded_part(args, training=False)),
                                rtol=1e-5, atol=1e-6)
@@ -131,6 +131,7 @@ def test_two_stage_models_chain_their_refiners():
     one = build("refiner_cfsagan", 4, **TINY["refiner_cfsagan"])
     two = build("refiner_cfsagan", 4, refinements=2, **TINY["refiner_cfsagan"])
     assert len(two.refiners) == 2
+    assert two.min_size == 16  # patches of 16 (TINY_D), CF-SAGAN's four halvings
     assert two.count_params() == one.count_params() + one.refiners[0].count_params()
     x = np.zeros((1, 16, 16, 16, 4), np.float32)
     assert two(x).shape == (1, 16, 16, 16, 1)
@@ -178,7 +179,8 @@ def test_flexible_self_attention_on_64_cubed_features_with_p4_is_identity_at_ini
     assert float(keras.ops.convert_to_numpy(layer.gamma)) == 0.0
     np.testing.assert_array_equal(y, x)  # gamma = 0: y = 0 * o + x
     beta = keras.ops.convert_to_numpy(layer.attention_map(x))
-    assert beta.shape == (1, (64 ** 3 // 4 ** 3),) * 1 + (64 ** 3 // 4 ** 3,)
+    n = (64 // 4) ** 3  # (N / p^3)^2 entries
+    assert beta.shape == (1, n, n)
     np.testing.assert_allclose(beta.sum(-1), 1.0, rtol=1e-4)
     layer.gamma.assign(1.0)
     assert not np.allclose(keras.ops.convert_to_numpy(layer(x)), x)

@@ -2,6 +2,8 @@
 Sketcher-Refiner wiring of sec. 3.2.1 / 4.2.3."""
 from __future__ import annotations
 
+import math
+
 import keras
 from keras import ops
 
@@ -39,9 +41,14 @@ class ConditionalGAN(VolumeModel):
         self.condition_channels = None if condition_channels is None else int(condition_channels)
         self.generator_kwargs = dict(generator_kwargs or {})
         self.discriminator_kwargs = {**discriminator_defaults, **(discriminator_kwargs or {})}
-        self.label_smoothing = smoothing_default if label_smoothing is None else bool(label_smoothing)
+        self.label_smoothing = (smoothing_default if label_smoothing is None
+                                else bool(label_smoothing))
         self.generator = generator_class(**self.generator_kwargs, name="generator")
         self.discriminator = PatchDiscriminator(**self.discriminator_kwargs, name="discriminator")
+
+    @property
+    def min_size(self):
+        return math.lcm(self.generator.min_size, self.discriminator.min_size)
 
     def conditioning(self, x):
         """The conditioning MRI: the first ``condition_channels`` channels of the input."""
@@ -96,6 +103,10 @@ class TwoStageGAN(VolumeModel):
                                         name=f"refiner{k + 1}", **common)
                          for k in range(self.refinements)]
         self.label_smoothing = self.sketcher.label_smoothing
+
+    @property
+    def min_size(self):
+        return math.lcm(*(stage.min_size for stage in self.stages))
 
     @property
     def stages(self):
