@@ -4,10 +4,11 @@
    (median of --repeats runs of a compiled tf.function step, after one warm-up);
 2. fcn: its training-step time over that of a bare keras.Sequential of the same convs,
    both run by the same tf.function code (goal 1.0 +- 0.05: our classes add nothing);
-3. FlexibleSelfAttention peak memory (process max RSS above a baseline, one subprocess per
-   pool size) at p = 1, 2, 4, with the attention-map size at 64^3 for reference.
+3. FlexibleSelfAttention peak memory (resident memory sampled every ms during one forward
+   call, above the level before it; one subprocess per pool size) at p = 1, 2, 4, with the attention-map size at 64^3 for reference.
 
 Usage: PYTHONPATH=. python scripts/bench_models.py [--inputs 4] [--repeats 3] [--models fcn,unet]
+(``--models ""`` skips part 1).
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def forward_backward_seconds(name, n_inputs, size, repeats):
                                        repeats)
 
 
-def fcn_overhead_ratio(n_inputs, size, repeats, rounds=5):
+def fcn_overhead_ratio(n_inputs, size, repeats, rounds=6):
     import keras
     import numpy as np
     import tensorflow as tf
@@ -85,30 +86,49 @@ def fcn_overhead_ratio(n_inputs, size, repeats, rounds=5):
                                           model.trainable_variables))
             return loss
 
-        return lambda: step().numpy()
+        return step
 
     steps = {"ours": make_step(ours), "bare": make_step(bare)}
+    op_counts = {}
+    for key, step in steps.items():
+        step()  # trace once; the graphs should be the same size
+        op_counts[key] = len(step.get_concrete_function().graph.get_operations())
     medians = {key: [] for key in steps}
-    for _ in range(rounds):  # interleaved so that load changes hit both alike
-        for key, step in steps.items():
-            medians[key].append(timed(step, repeats))
-    return statistics.median(medians["ours"]), statistics.median(medians["bare"])
+    for round_ in range(rounds):  # interleaved, alternating who goes first, so load hits both
+        order = list(steps) if round_ % 2 == 0 else list(reversed(steps))
+        for key in order:
+            medians[key].append(timed(lambda: steps[key]().numpy(), repeats))
+    return statistics.median(medians["ours"]), statistics.median(medians["bare"]), op_counts
 
 
 ATTENTION_CHILD = """
-import os, resource, sys
+import os, sys, threading, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 import numpy as np, keras
 from msgan.layers import FlexibleSelfAttention
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
 size, channels, p = map(int, sys.argv[1:4])
 x = np.random.default_rng(0).normal(size=(1, size, size, size, channels)).astype("float32")
 layer = FlexibleSelfAttention(pool_size=p)
-layer.build(x.shape)
 small = np.zeros((1, 2 * p, 2 * p, 2 * p, channels), "float32")
-keras.ops.convert_to_numpy(layer(small))  # load the kernels before the baseline
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+keras.ops.convert_to_numpy(layer(small))  # build and load the kernels before the baseline
+base, peak, running = rss_mib(), [0.0], [True]
+
+def sample():  # the current RSS, every millisecond, while the layer runs
+    while running[0]:
+        peak[0] = max(peak[0], rss_mib())
+        time.sleep(0.001)
+
+thread = threading.Thread(target=sample)
+thread.start()
 keras.ops.convert_to_numpy(layer(x))
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+running[0] = False
+thread.join()
+print(peak[0] - base)
 """
 
 
@@ -133,18 +153,19 @@ def main():
     print(f"# {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
           f"{args.inputs} inputs, {args.size}^3 patch")
 
-    print("\nmodel                   parameters   fwd+bwd s")
-    for name in args.models.split(","):
+    if args.models:
+        print("\nmodel                   parameters   fwd+bwd s")
+    for name in filter(None, args.models.split(",")):
         params, seconds = forward_backward_seconds(name, args.inputs, args.size, args.repeats)
         print(f"{name:<22} {params:>11,}   {seconds:9.3f}", flush=True)
 
-    ours, bare = fcn_overhead_ratio(args.inputs, args.size, args.repeats)
+    ours, bare, ops = fcn_overhead_ratio(args.inputs, args.size, args.repeats)
     print(f"\nfcn training step: ours {ours:.3f} s, bare keras.Sequential {bare:.3f} s, "
-          f"ratio {ours / bare:.3f}")
+          f"ratio {ours / bare:.3f}; graph ops: ours {ops['ours']}, bare {ops['bare']}")
 
     channels = 16
     print(f"\nFlexibleSelfAttention, {args.attention_size}^3 x {channels} features "
-          "(peak RSS above baseline; map = float32 attention map)")
+          "(peak resident memory above baseline; map = float32 attention map)")
     for pool in (1, 2, 4):
         n = (args.attention_size // pool) ** 3
         n64 = (64 // pool) ** 3
