@@ -10,13 +10,16 @@ class ConvBlock(layers.Layer):
     """3-D convolution, then activation, then (optionally) batch norm and dropout.
 
     The order conv -> activation -> batch norm -> dropout is the one of sec. 3.2.4 ("batch
-    normalization and dropout are applied after each LeakyReLU layer").
-    ``activation`` is ``"relu"``, ``"leaky_relu"`` (slope 0.2, sec. 3.2.4) or ``None``.
+    normalization and dropout are applied after each LeakyReLU layer");
+    ``norm_first=True`` gives conv -> batch norm -> activation, the order of the ch. 3 patch
+    discriminator (sec. 3.2.4: "convolution layers followed by batch normalization,
+    LeakyReLU"). ``activation`` is ``"relu"``, ``"leaky_relu"`` (slope 0.2, sec. 3.2.4) or ``None``.
     """
 
     def __init__(self, filters, kernel_size=3, strides=1, activation="leaky_relu",
-                 batch_norm=False, dropout=0.0, transpose=False, **kwargs):
+                 batch_norm=False, dropout=0.0, transpose=False, norm_first=False, **kwargs):
         super().__init__(**kwargs)
+        self.norm_first = bool(norm_first)
         self.filters = int(filters)
         self.kernel_size = int(kernel_size)
         self.strides = int(strides)
@@ -43,9 +46,11 @@ class ConvBlock(layers.Layer):
 
     def call(self, x, training=None):
         x = self.conv(x)
+        if self.norm is not None and self.norm_first:
+            x = self.norm(x, training=training)
         if self.act is not None:
             x = self.act(x)
-        if self.norm is not None:
+        if self.norm is not None and not self.norm_first:
             x = self.norm(x, training=training)
         if self.drop is not None:
             x = self.drop(x, training=training)
@@ -55,7 +60,7 @@ class ConvBlock(layers.Layer):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "activation": self.activation,
                 "batch_norm": self.batch_norm, "dropout": self.dropout,
-                "transpose": self.transpose}
+                "transpose": self.transpose, "norm_first": self.norm_first}
 
 
 def _activation_layer(name):

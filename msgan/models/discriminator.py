@@ -14,7 +14,7 @@ class PatchDiscriminator(VolumeModel):
 
     ``call([mri, target])`` stacks the two along channels, cuts the volume into
     non-overlapping cubic patches and runs one CNN on each: ``levels`` times a 3x3x3
-    stride-1 conv with batch norm and LeakyReLU 0.2 followed by downsampling, then a
+    stride-1 conv, batch norm and LeakyReLU 0.2, then downsampling, then a
     2-node dense layer with softmax. It returns per-patch class probabilities of shape
     (B, D/P, H/P, W/P, 2); channel 1 is "real", channel 0 "fake". The adversarial losses
     (``msgan.losses``) sum the patches' cross-entropies (sec. 3.2.4).
@@ -42,7 +42,7 @@ class PatchDiscriminator(VolumeModel):
         for level in range(self.levels):
             filters = self.base_filters * 2 ** level
             self.convs.append(ConvBlock(filters, activation="leaky_relu", batch_norm=True,
-                                        name=f"conv{level}"))
+                                        norm_first=True, name=f"conv{level}"))
             self.downs.append(ResDown(filters, dropout=self.dropout, name=f"resdown{level}")
                               if self.residual else layers.MaxPooling3D(2, name=f"pool{level}"))
         self.attention = (FlexibleSelfAttention(self.attention_pool, name="attention")
