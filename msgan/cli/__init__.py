@@ -24,6 +24,7 @@ COMMANDS = {
     "cv": "msgan.cli.train:cv_command",
     "tune": "msgan.cli.train:tune_command",
     "preprocess": "msgan.cli.preprocess:preprocess",
+    "models": "msgan.cli.models:models_command",
 }
 
 

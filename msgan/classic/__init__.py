@@ -1,0 +1,12 @@
+"""Classic (non-deep) baselines of the thesis, on scikit-learn, with the deep models'
+volume interface: ``fit(inputs, target, mask=None)`` and ``predict(inputs, mask=None)``
+on channels-last arrays (B, D, H, W, C) -> (B, D, H, W, 1).
+
+- :class:`RandomForestSynthesis`: random forest regression on 3x3x3 patches (Jog 2014).
+- :class:`ModalityPropagation`: k nearest training patches, target centres averaged (Ye 2013).
+"""
+from msgan.classic.forest import RandomForestSynthesis
+from msgan.classic.patches import patch_features
+from msgan.classic.propagation import ModalityPropagation
+
+__all__ = ["RandomForestSynthesis", "ModalityPropagation", "patch_features"]

@@ -1,0 +1,19 @@
+"""Random forest regression on 3x3x3 patches (Jog et al. 2014; thesis sec. 2.2.3)."""
+from __future__ import annotations
+
+from sklearn.ensemble import RandomForestRegressor
+
+from msgan.classic.patches import PatchRegressor
+
+
+class RandomForestSynthesis(PatchRegressor):
+    """A random forest of ``n_trees`` (60 in the thesis) regressing the target voxel on the
+    3x3x3 patch of every input around it. ``min_samples_leaf`` bounds the trees' size (and
+    memory) on hundreds of thousands of voxels; ``n_jobs`` as in scikit-learn."""
+
+    def __init__(self, n_trees=60, min_samples_leaf=5, n_jobs=None, max_train_voxels=200_000,
+                 chunk_size=100_000, seed=0):
+        super().__init__(max_train_voxels, chunk_size, seed)
+        self.estimator = RandomForestRegressor(n_estimators=n_trees,
+                                               min_samples_leaf=min_samples_leaf,
+                                               n_jobs=n_jobs, random_state=seed)

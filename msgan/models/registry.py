@@ -1,0 +1,100 @@
+"""Build any network of the thesis by name: ``build(name, n_inputs, **hyperparameters)``."""
+from __future__ import annotations
+
+from msgan.errors import ConfigError
+
+#: name -> (kind, one-line description). Kinds: "supervised" (trained on one loss),
+#: "gan" (.generator/.discriminator), "two_stage_gan" (.sketcher/.refiners),
+#: "discriminator" (a bare patch discriminator, called on [mri, target]).
+MODELS = {
+    "fcn": ("supervised", "3D FCN, L convs of F filters (ch. 2, sec. 2.2.1)"),
+    "unet_small": ("supervised", "small U-Net baseline, 16-32-64 (sec. 2.2.3)"),
+    "dnn2": ("supervised", "2-layer 7x7x7 DNN of Li 2014 (sec. 3.3.2)"),
+    "mlp": ("supervised", "voxel-wise MLP, 2 x 100 units (sec. 2.2.3)"),
+    "unet": ("supervised", "3D U-Net generator, 32 features, 3 levels (sec. 3.2.4)"),
+    "cfsagan_generator": ("supervised", "CF-SAGAN generator alone (sec. 4.2.6)"),
+    "patch_discriminator": ("discriminator", "3D patch discriminator (sec. 3.2.4)"),
+    "cfsagan_discriminator": ("discriminator", "CF-SAGAN patch discriminator (sec. 4.2.6)"),
+    "cgan": ("gan", "conditional GAN: U-Net + patch D, the Sketcher (sec. 3.3.2)"),
+    "cfsagan": ("gan", "CF-SAGAN (sec. 4.2.2)"),
+    "sketcher_refiner": ("two_stage_gan", "Sketcher-Refiner GANs (sec. 3.2.1)"),
+    "refiner_cfsagan": ("two_stage_gan", "Sketcher-Refiner CF-SAGANs (sec. 4.2.3)"),
+}
+MODEL_NAMES = tuple(MODELS)
+
+
+def model_kind(name: str) -> str:
+    """"supervised", "gan", "two_stage_gan" or "discriminator"."""
+    _check_name(name)
+    return MODELS[name][0]
+
+
+def _check_name(name):
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+
+
+def build(name: str, n_inputs: int, **hyperparameters):
+    """Build model ``name`` for ``n_inputs`` input channels, with its weights created.
+
+    Hyperparameters go to the model class (e.g. ``filters`` for ``fcn``, ``base_filters``
+    for the U-Nets); GAN models take ``generator_kwargs``, ``discriminator_kwargs``,
+    ``label_smoothing`` and, two-stage ones, ``refinements``. Discriminators are built for
+    ``n_inputs`` conditioning channels plus one target channel.
+    """
+    _check_name(name)
+    n_inputs = int(n_inputs)
+    if n_inputs < 1:
+        raise ConfigError(f"n_inputs must be at least 1, got {n_inputs}")
+    try:
+        model = _construct(name, n_inputs, hyperparameters)
+    except (TypeError, ValueError) as exc:  # unknown or impossible hyperparameters
+        raise ConfigError(f"model {name!r}: {exc}") from exc
+    if model_kind(name) == "discriminator":
+        model.build([(None, None, None, None, n_inputs), (None, None, None, None, 1)])
+    else:
+        model.build((None, None, None, None, n_inputs))
+    return model
+
+
+def _construct(name, n_inputs, kw):
+    from msgan.models import baselines, cfsagan, discriminator, fcn, gan, unet
+
+    if name == "fcn":
+        return fcn.FCN(**kw)
+    if name == "unet_small":
+        return baselines.SmallUNet(**kw)
+    if name == "dnn2":
+        return baselines.TwoLayerDNN(**kw)
+    if name == "mlp":
+        return baselines.VoxelMLP(**kw)
+    if name == "unet":
+        return unet.UNet(**kw)
+    if name == "cfsagan_generator":
+        return cfsagan.CFSAGANGenerator(**kw)
+    if name == "patch_discriminator":
+        return discriminator.PatchDiscriminator(**kw)
+    if name == "cfsagan_discriminator":
+        return discriminator.PatchDiscriminator(**{**gan.FAMILIES["cfsagan"][1], **kw})
+    family = "cfsagan" if "cfsagan" in name else "unet"
+    if model_kind(name) == "gan":
+        generator_kwargs = {"noise": True, **kw.pop("generator_kwargs", {})}  # a Sketcher
+        return gan.ConditionalGAN(family=family, generator_kwargs=generator_kwargs, **kw)
+    return gan.TwoStageGAN(family=family, n_inputs=n_inputs, **kw)
+
+
+def model_table(n_inputs: int) -> list[dict]:
+    """One row per model name: name, kind, parameter count at default widths, description."""
+    from tqdm import tqdm
+
+    rows = []
+    for name in tqdm(MODEL_NAMES, desc="building models", leave=False):
+        kind, description = MODELS[name]
+        rows.append({"name": name, "kind": kind, "description": description,
+                     "parameters": build(name, n_inputs).count_params()})
+    return rows
+
+
+def count_parameters(model) -> int:
+    """All weights (trainable and not: batch-norm statistics included), as Keras counts them."""
+    return int(model.count_params())

@@ -1,0 +1,113 @@
+"""The losses against values worked by hand on 4-voxel examples.
+
+Example A: y_true (1, 2, 3, 4), y_pred (0, 0, 3, 8), so |error| = (1, 2, 0, 4), with
+ROI labels (lesion, NAWM, NAWM, other). Example B (a healthy control): the same images
+with labels (NAWM, NAWM, other, other), i.e. no lesion.
+"""
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from msgan import losses
+
+TRUE = np.array([1, 2, 3, 4], np.float32)
+PRED = np.array([0, 0, 3, 8], np.float32)
+ROI_A = np.array([1, 2, 2, 3], np.int32)
+ROI_B = np.array([2, 2, 3, 3], np.int32)  # no lesion
+
+
+def vol(*examples):
+    """Stack 4-voxel vectors into (B, 1, 2, 2, 1) volumes."""
+    return np.stack([np.reshape(e, (1, 2, 2, 1)) for e in examples])
+
+
+def value(x):
+    return float(keras.ops.convert_to_numpy(x))
+
+
+def test_mse_and_l1_are_voxel_means():
+    assert value(losses.mse(vol(TRUE), vol(PRED))) == pytest.approx((1 + 4 + 0 + 16) / 4)
+    assert value(losses.l1(vol(TRUE), vol(PRED), vol(ROI_A))) == pytest.approx(7 / 4)
+
+
+def test_weighted_l1_eq_3_5_by_hand():
+    # A: lesion mean 1/1, NAWM mean (2+0)/2, other 4/1 -> 6, times 1/(N*M) = 1/4
+    assert value(losses.weighted_l1(vol(TRUE), vol(PRED), vol(ROI_A))) == pytest.approx(1.5)
+    # B, no lesion: NAWM (1+2)/2 + other (0+4)/2 = 3.5, over 4 voxels; no NaN
+    b = value(losses.weighted_l1(vol(TRUE), vol(PRED), vol(ROI_B)))
+    assert b == pytest.approx(0.875)
+    # both: (6 + 3.5) / (N=2 * M=4)
+    both = losses.weighted_l1(vol(TRUE, TRUE), vol(PRED, PRED), vol(ROI_A, ROI_B))
+    assert value(both) == pytest.approx(9.5 / 8)
+
+
+def test_normalized_weighted_l1_eq_4_4_by_hand():
+    # A: fractions lesion 1/4, NAWM 2/4, other 1/4 -> weights .75, .5, .5, .75
+    # sum w|e| = .75*1 + .5*2 + .5*0 + .75*4 = 4.75, times 1/(2nm) = 1/8
+    a = losses.normalized_weighted_l1(vol(TRUE), vol(PRED), vol(ROI_A))
+    assert value(a) == pytest.approx(4.75 / 8)
+    # B, no lesion: all weights .5 -> 3.5 / 8
+    b = losses.normalized_weighted_l1(vol(TRUE), vol(PRED), vol(ROI_B))
+    assert value(b) == pytest.approx(3.5 / 8)
+    # per example over the batch: (4.75 + 3.5) / (2 * n=2 * m=4)
+    both = losses.normalized_weighted_l1(vol(TRUE, TRUE), vol(PRED, PRED), vol(ROI_A, ROI_B))
+    assert value(both) == pytest.approx(8.25 / 16)
+
+
+def test_normalized_weighted_l1_counted_over_the_batch():
+    # 8 voxels: lesion 1, NAWM 4, other 3 -> weights 7/8, 1/2, 5/8
+    # A: 7/8*1 + 1/2*(2+0) + 5/8*4 = 4.375; B: 1/2*(1+2) + 5/8*(0+4) = 4
+    both = losses.normalized_weighted_l1(vol(TRUE, TRUE), vol(PRED, PRED), vol(ROI_A, ROI_B),
+                                         per_example=False)
+    assert value(both) == pytest.approx(8.375 / 16)
+
+
+def test_unlabelled_voxels_count_as_other():
+    roi_zero = np.where(ROI_A == 3, 0, ROI_A)
+    for loss in (losses.weighted_l1, losses.normalized_weighted_l1):
+        assert value(loss(vol(TRUE), vol(PRED), vol(roi_zero))) == pytest.approx(
+            value(loss(vol(TRUE), vol(PRED), vol(ROI_A))))
+
+
+def test_roi_losses_are_finite_and_zero_for_a_perfect_prediction_without_lesion():
+    for loss in (losses.weighted_l1, losses.normalized_weighted_l1):
+        assert value(loss(vol(TRUE), vol(TRUE), vol(ROI_B))) == 0.0
+
+
+def probs(p_real):
+    """(B, n_patches, 1, 1, 2) probabilities from an array of P(real) of shape (B, n)."""
+    p_real = np.asarray(p_real, np.float32)[..., None, None]
+    return np.stack([1 - p_real, p_real], axis=-1)
+
+
+def test_adversarial_losses_sum_patches_and_average_the_batch():
+    # one example, two patches with P(real) 0.8 and 0.5
+    g = value(losses.generator_adversarial_loss(probs([[0.8, 0.5]])))
+    assert g == pytest.approx(-(math.log(0.8) + math.log(0.5)), rel=1e-5)
+    # a batch of two identical examples has the same (mean) loss
+    g2 = value(losses.generator_adversarial_loss(probs([[0.8, 0.5], [0.8, 0.5]])))
+    assert g2 == pytest.approx(g, rel=1e-5)
+    # D: real pairs judged (0.8, 0.5) real, fake pairs (0.2, 0.5) real
+    d = value(losses.discriminator_loss(probs([[0.8, 0.5]]), probs([[0.2, 0.5]])))
+    assert d == pytest.approx(-2 * (math.log(0.8) + math.log(0.5)), rel=1e-5)
+
+
+def test_label_smoothing_draws_labels_in_the_thesis_ranges():
+    seed = keras.random.SeedGenerator(1)
+    p = probs(np.full((4, 50), 0.5))
+    real = keras.ops.convert_to_numpy(losses.target_labels(p, True, True, seed))
+    fake = keras.ops.convert_to_numpy(losses.target_labels(p, False, True, seed))
+    assert real.shape == (4, 50, 1, 1)
+    assert real.min() >= 0.9 and real.max() <= 1.0 and real.std() > 0
+    assert fake.min() >= 0.0 and fake.max() <= 0.1 and fake.std() > 0
+    # at P(real) = 0.5 every patch costs log 2 whatever the label: the smoothed loss is exact
+    d = value(losses.discriminator_loss(p, p, label_smoothing=True, seed=seed))
+    assert d == pytest.approx(2 * 50 * math.log(2), rel=1e-5)
+    # smoothing lowers the penalty of a confident correct discriminator: labels < 1 cost
+    confident = probs(np.full((1, 50), 0.999))
+    hard = value(losses.discriminator_loss(confident, probs(np.full((1, 50), 0.001))))
+    soft = value(losses.discriminator_loss(confident, probs(np.full((1, 50), 0.001)),
+                                           label_smoothing=True, seed=seed))
+    assert soft > hard
