@@ -17,6 +17,8 @@ from msgan._version import __version__
 
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
 COMMANDS = {
+    "predict": "msgan.cli.predict:predict_command",
+    "export": "msgan.cli.predict:export_command",
 }
 
 

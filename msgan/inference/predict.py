@@ -82,6 +82,7 @@ class SavedModelPredictor:
     path: Path
     card: dict
     signature: object
+    loaded: object = None  # the restored object; keeps the signature's variables alive
 
     @property
     def inputs(self) -> list[str]:
@@ -99,10 +100,8 @@ class SavedModelPredictor:
         return out["prediction"].numpy()
 
 
-def load_saved_model(path: str | Path, expected_task: str | None = None) -> SavedModelPredictor:
-    """Load an ``msgan export`` SavedModel; one-line errors if it is not one."""
-    import tensorflow as tf
-
+def read_model_card(path: str | Path, expected_task: str | None = None) -> dict:
+    """The model card of an ``msgan export`` SavedModel folder (checked, no TensorFlow needed)."""
     path = Path(path)
     if not (path / "saved_model.pb").is_file():
         raise InputFileError("not a SavedModel folder (no saved_model.pb)", path)
@@ -111,18 +110,29 @@ def load_saved_model(path: str | Path, expected_task: str | None = None) -> Save
         raise InputFileError(f"no assets/{MODEL_CARD}: not exported by msgan export", path)
     try:
         card = json.loads(card_path.read_text())
-        task, target = card["task"], card["target"]
-        list(card["inputs"])
+        task, target, inputs = card["task"], card["target"], list(card["inputs"])
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise InputFileError(f"unreadable model card ({exc!r})", card_path) from None
+    if not inputs:
+        raise InputFileError("model card lists no inputs", card_path)
     check_task(task, target, expected_task, card_path)
-    loaded = tf.saved_model.load(str(path))
+    return card
+
+
+def load_saved_model(path: str | Path, expected_task: str | None = None) -> SavedModelPredictor:
+    """Load an ``msgan export`` SavedModel; one-line errors if it is not one."""
+    import tensorflow as tf
+
+    card = read_model_card(path, expected_task)
+    path = Path(path)
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except (OSError, ValueError, tf.errors.OpError) as exc:
+        raise InputFileError(f"cannot load SavedModel ({type(exc).__name__})", path) from None
     if "predict_volume" not in loaded.signatures:
         raise ConfigError(f"SavedModel has no 'predict_volume' signature (has "
                           f"{', '.join(sorted(loaded.signatures)) or 'none'})", path)
-    predictor = SavedModelPredictor(path, card, loaded.signatures["predict_volume"])
-    predictor._loaded = loaded  # keep the restored variables alive
-    return predictor
+    return SavedModelPredictor(path, card, loaded.signatures["predict_volume"], loaded)
 
 
 def select_sessions(cohort: Cohort, inputs: Sequence[str], subjects: Sequence[str] | None = None,
