@@ -28,16 +28,17 @@ def pointwise(n_inputs=2, seed=0) -> keras.Model:
 
 
 def unet_like(n_inputs=2, dropout=0.5, seed=0) -> keras.Model:
-    """Strided conv + BatchNormalization + Dropout + transposed conv + skip (total stride 4)."""
+    """Strided conv + BatchNormalization + Dropout + transposed conv + skip (total stride 4),
+    LeakyReLU as the thesis U-Net, so dropout noise reaches every voxel."""
     keras.utils.set_random_seed(seed)
     inp = keras.Input((None, None, None, n_inputs))
-    skip = keras.layers.Conv3D(4, 3, padding="same", activation="relu")(inp)
-    x = keras.layers.Conv3D(4, 3, strides=2, padding="same", activation="relu")(skip)
+    skip = keras.layers.Conv3D(4, 3, padding="same", activation="leaky_relu")(inp)
+    x = keras.layers.Conv3D(4, 3, strides=2, padding="same", activation="leaky_relu")(skip)
     x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Conv3D(4, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.Conv3D(4, 3, strides=2, padding="same", activation="leaky_relu")(x)
     if dropout:
         x = keras.layers.Dropout(dropout)(x)
-    x = keras.layers.Conv3DTranspose(4, 3, strides=4, padding="same", activation="relu")(x)
+    x = keras.layers.Conv3DTranspose(4, 4, strides=4, padding="same")(x)
     x = keras.layers.Concatenate()([x, skip])
     return keras.Model(inp, keras.layers.Conv3D(1, 1)(x), name="unet_like")
 
