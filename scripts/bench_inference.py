@@ -38,13 +38,13 @@ SHAPE = (182, 218, 182)
 INPUTS = ["T1", "T2", "T1POST"]
 
 
-def load_volumes(real: bool):
+def load_volumes(real: bool, data_root: Path):
     """A real patient's T1/T2/T1POST (flair task) when available, else noise in a ball."""
-    if real and (REAL / "cross_sectional").is_dir():
+    if real and (data_root / "cross_sectional").is_dir():
         from data_tools.cohort import open_cohort
         from data_tools.masks import brain_mask
 
-        session = open_cohort(manifest=REPO / "examples" / "open_ms_data.csv", root=REAL).sessions()[0]
+        session = open_cohort(manifest=REPO / "examples" / "open_ms_data.csv", root=data_root).sessions()[0]
         volumes, _ = session.stack(INPUTS)
         return volumes, brain_mask(session, INPUTS), f"real patient {session.subject}"
     rng = np.random.default_rng(0)
@@ -150,6 +150,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--no-monai", action="store_true")
     parser.add_argument("--synthetic", action="store_true", help="do not read the real patients")
+    parser.add_argument("--data", type=Path, default=REAL, help="open_ms_data folder (real patients)")
     parser.add_argument("--check-export", action="store_true")
     args = parser.parse_args(argv)
 
@@ -160,7 +161,7 @@ def main(argv=None) -> None:
     from msgan.inference.sliding_window import WindowPlan
     from msgan.models import build
 
-    volumes, brain, source = load_volumes(not args.synthetic)
+    volumes, brain, source = load_volumes(not args.synthetic, args.data)
     norm = normalization(volumes, brain)
     window = (args.window,) * 3
     overlaps = [float(o) for o in args.overlaps.split(",")]
