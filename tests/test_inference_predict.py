@@ -222,6 +222,8 @@ def test_run_prediction_with_mc_dropout_and_export(fake_run, cohort, tmp_path, c
     assert card["validation_metrics"] == {"val_loss": 0.6, "val_mse": 0.7}
     assert card["training_subjects"] == 2 and card["window"]["window"] == [8, 8, 8]
 
+    _one_line_error(capsys, _cli("predict", "--saved-model", export, "--cohort", cohort, "--samples", "3",
+                                 "--out", tmp_path / "y"), "needs the run folder")
     _one_line_error(capsys, _cli("predict", "--run", run, "--cohort", cohort, "--task", "myelin",
                                  "--out", tmp_path / "x"), "flair model", "myelin")
     state["config"] = {**state["config"], "task": "saliency"}

@@ -6,7 +6,7 @@ import tensorflow as tf
 from inference_helpers import NORMALIZATION, fcn_like, pointwise, random_volume, unet_like
 from msgan.errors import ConfigError
 from msgan.inference import windows as win
-from msgan.inference.geometry import plan_for_model, receptive_radius, total_stride
+from msgan.inference.geometry import is_local, plan_for_model, receptive_radius, total_stride
 from msgan.inference.pipeline import VolumePredictor
 from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
 
@@ -34,9 +34,22 @@ def test_gaussian_profile_is_centred_with_monai_sigma():
 
 
 def test_geometry_is_read_from_the_layers():
-    assert total_stride(fcn_like()) == 1
+    assert total_stride(fcn_like()) == 1 and is_local(fcn_like())
     assert receptive_radius(fcn_like()) == 1 + 2 + 0  # 3x3x3, dilated 3x3x3 (reach 2), 1x1x1
     assert total_stride(unet_like()) == 4
+
+
+def test_a_stride_1_network_with_a_global_layer_gets_windows_not_halo_tiles():
+    import keras
+
+    inp = keras.Input((None, None, None, 2))
+    x = keras.layers.Conv3D(2, 3, padding="same")(inp)
+    x = keras.layers.UnitNormalization(axis=(1, 2, 3))(x)  # divides by a norm over the whole input
+    model = keras.Model(inp, keras.layers.Conv3D(1, 1)(x))
+    assert total_stride(model) == 1 and not is_local(model)
+    assert plan_for_model(model, patch=(8, 8, 8)).mode == "gaussian"
+    with pytest.raises(ConfigError, match="needs a window size"):
+        plan_for_model(model)
 
 
 @pytest.mark.parametrize("tile,overlap,batch", [((6, 5, 7), 0.0, 1), ((8, 8, 8), 0.5, 3), ((256,) * 3, 0.0, 1)])

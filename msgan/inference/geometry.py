@@ -42,6 +42,32 @@ def total_stride(model) -> int:
     return stride
 
 
+def _local_layer_types() -> tuple:
+    """Leaf layers whose output voxel depends only on a bounded neighbourhood of the input."""
+    from keras.src.layers.merging.base_merge import Merge
+
+    L = keras.layers
+    return (L.InputLayer, L.Activation, L.ReLU, L.LeakyReLU, L.PReLU, L.ELU, L.Softmax,
+            L.BatchNormalization, L.Dropout, L.SpatialDropout3D, L.GaussianDropout,
+            L.AlphaDropout, L.Identity, Merge)
+
+
+def is_local(model) -> bool:
+    """True when every leaf layer is a convolution, pooling or a voxel-wise layer.
+
+    Layers with sublayers (blocks, nested models) are judged by their leaves; a layer of
+    another kind (attention, normalisation over space, anything unknown) might see the
+    whole input, so halo tiling would not be exact for it.
+    """
+    local = _local_layer_types()
+    for layer in _all_layers(model):
+        if list(layer._flatten_layers(include_self=False, recursive=False)):
+            continue  # a container: its leaves are checked
+        if not (_is_downsampling(layer) or isinstance(layer, local)):
+            return False
+    return True
+
+
 def receptive_radius(model) -> int:
     """Upper bound, in voxels, of how far an output voxel sees: sum of dilation*(k-1)/2."""
     radius = 0
@@ -61,16 +87,18 @@ def plan_for_model(model: keras.Model, patch=None, overlap: float | None = None,
                    batch_size: int = 1, tile=(256, 256, 256)) -> WindowPlan:
     """The window plan a model needs.
 
-    A stride-1 network gets halo tiling (exact, no overlap needed); a strided network gets
-    ``patch``-sized blended windows, refused unless a multiple of its total stride.
+    A stride-1 network of local layers (:func:`is_local`) gets halo tiling (exact, no
+    overlap needed); any other network gets ``patch``-sized blended windows, refused
+    unless a multiple of its total stride.
     ``overlap`` None means 0 for halo tiling (it needs none) and 0.25 for blending.
     """
     stride = total_stride(model)
-    if stride == 1:
+    if stride == 1 and is_local(model):
         return WindowPlan(mode="halo", tile=tuple(tile), halo=receptive_radius(model),
                           overlap=overlap or 0.0, batch_size=batch_size)
     if patch is None:
-        raise ConfigError("a strided network needs a window size (the run's patch size)")
+        raise ConfigError("this network is strided or not purely convolutional; it needs a "
+                          "window size (the run's patch size)")
     patch = _triple(patch)
     bad = [p for p in patch if p % stride]
     if bad:

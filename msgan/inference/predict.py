@@ -146,6 +146,20 @@ def select_sessions(cohort: Cohort, inputs: Sequence[str], subjects: Sequence[st
     return sessions
 
 
+def _check_mc_possible(predictor, samples: int) -> None:
+    """Refuse Monte-Carlo dropout before any work when it cannot run."""
+    from msgan.inference.uncertainty import dropout_layers, mc_dropout
+
+    if not hasattr(predictor, "model"):
+        raise ConfigError("--samples needs the run folder (--run); an exported SavedModel "
+                          "only holds the deterministic prediction")
+    if samples < 2:
+        raise ConfigError(f"--samples needs at least 2 passes to estimate a standard deviation, got {samples}")
+    if not dropout_layers(predictor.model):
+        with mc_dropout(predictor.model):  # raises the ConfigError naming the model
+            pass
+
+
 def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False):
     """``(prediction, sd or None, reference volume)`` for one session.
 
@@ -160,9 +174,7 @@ def predict_session(predictor, session: Session, samples: int = 0, progress: boo
     if samples:
         from msgan.inference.uncertainty import mc_dropout_predict
 
-        if not hasattr(predictor, "model"):
-            raise ConfigError("--samples needs the run folder (--run); an exported SavedModel "
-                              "only holds the deterministic prediction")
+        _check_mc_possible(predictor, samples)
         mean, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
         return mean, sd, reference
     return predictor.predict(volumes, brain), None, reference
@@ -173,6 +185,8 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path, subjects: Sequenc
                    progress: bool = True) -> list[Path]:
     """Predict every selected session into ``out`` (all or nothing); returns the files written."""
     sessions = select_sessions(cohort, predictor.inputs, subjects, session)
+    if samples:
+        _check_mc_possible(predictor, samples)
     written = []
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         for ses in tqdm(sessions, desc="predict", unit="session", disable=not progress):
