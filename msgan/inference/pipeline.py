@@ -92,9 +92,13 @@ class VolumePredictor:
         prediction = tf.cast(prediction, tf.float64) * self.target_std + self.target_mean
         return tf.cast(prediction, tf.float32) * tf.cast(brainmask > 0.5, tf.float32)
 
-    def compiled(self, stochastic: bool = False):
-        """The graph as a ``tf.function`` of fixed channel count and any spatial size."""
-        if stochastic not in self._compiled:
+    def compiled(self, stochastic: bool = False, fresh: bool = False):
+        """The graph as a ``tf.function`` of fixed channel count and any spatial size.
+
+        ``fresh=True`` traces anew: layer flags such as a frozen batch norm are read when
+        the graph is traced, so MC dropout asks for a fresh trace inside its block.
+        """
+        if fresh or stochastic not in self._compiled:
             self._compiled[stochastic] = tf.function(
                 lambda volumes, brainmask: self.graph(volumes, brainmask, stochastic),
                 input_signature=self.input_signature(), reduce_retracing=True)

@@ -11,7 +11,6 @@ folder, :func:`predictor_from_run`) or a :class:`SavedModelPredictor` (an export
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +24,6 @@ from data_tools.errors import CohortError, ConfigError, InputFileError
 from data_tools.masks import brain_mask
 from data_tools.nifti import save_like
 
-log = logging.getLogger(__name__)
 
 #: task -> the image it predicts (DESIGN.md task table)
 TASK_TARGETS = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}

@@ -62,11 +62,8 @@ def mc_dropout_predict(predictor, volumes: np.ndarray, brainmask: np.ndarray, sa
     if samples < 2:
         raise ConfigError(f"--samples needs at least 2 passes to estimate a standard deviation, got {samples}")
     with mc_dropout(predictor.model):
-        # a fresh trace inside the block, so the graph sees the frozen batch norm
-        predictor._compiled.pop(True, None)
-        run = predictor.compiled(stochastic=True)
+        run = predictor.compiled(stochastic=True, fresh=True)  # traced with batch norm frozen
         draws = np.stack([run(volumes.astype(np.float32), brainmask.astype(np.float32)).numpy()
                           for _ in tqdm(range(samples), desc="MC dropout", unit="pass",
                                         disable=not progress, leave=False)])
-        predictor._compiled.pop(True, None)
     return draws.mean(axis=0).astype(np.float32), draws.std(axis=0, ddof=1).astype(np.float32)
