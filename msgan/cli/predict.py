@@ -39,13 +39,15 @@ def _window(text):
 @click.option("--blend", type=click.Choice(["gaussian", "constant"]), default="gaussian",
               show_default=True, help="How overlapping windows are averaged.")
 @click.option("--batch-size", type=int, default=1, show_default=True, help="Windows per forward pass.")
+@click.option("--tile", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Tile side for stride-1 networks (fcn, mlp, dnn2); smaller uses less memory, same result.")
 @click.option("--samples", type=int, default=0,
               help="Monte-Carlo dropout passes (>= 2) for the mean and an SD map.")
 @click.option("--task", "expected_task", type=click.Choice(["flair", "myelin", "myelin-longitudinal"]),
               help="Refuse a model trained for another task.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, session, out, overlap,
-                    window_text, blend, batch_size, samples, expected_task, overwrite):
+                    window_text, blend, batch_size, tile, samples, expected_task, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
     from data_tools.cohort import open_cohort
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
@@ -55,7 +57,7 @@ def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, sess
     opened = open_cohort(cohort=cohort, manifest=manifest, root=root)
     if run_dir is not None:
         predictor, _ = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
-                                          batch_size=batch_size, expected_task=expected_task)
+                                          batch_size=batch_size, expected_task=expected_task, tile=tile)
     else:
         if overlap is not None or window_text:
             raise ConfigError("--overlap/--window are fixed in a SavedModel at export time")
