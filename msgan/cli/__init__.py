@@ -18,13 +18,15 @@ from msgan._version import __version__
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
 COMMANDS = {
     "simulate": "msgan.cli.simulate:simulate",
+    "preprocess": "msgan.cli.preprocess:preprocess",
     "make-tfrecords": "msgan.cli.data:make_tfrecords",
-    "evaluate": "msgan.cli.evaluate:evaluate_command",
+    "models": "msgan.cli.models:models_command",
     "train": "msgan.cli.train:train_command",
     "cv": "msgan.cli.train:cv_command",
     "tune": "msgan.cli.train:tune_command",
-    "preprocess": "msgan.cli.preprocess:preprocess",
-    "models": "msgan.cli.models:models_command",
+    "predict": "msgan.cli.predict:predict_command",
+    "export": "msgan.cli.predict:export_command",
+    "evaluate": "msgan.cli.evaluate:evaluate_command",
 }
 
 

@@ -1,0 +1,108 @@
+"""What a Keras model's architecture implies for windowing: total stride, receptive field.
+
+Read from the layers (every nested Conv/Pooling layer), not from the model's name, so it
+works for any model: the sum of every convolution's reach is an upper bound of the
+receptive-field radius along any path through the network, which is what the halo needs
+(a larger halo costs a little time, never correctness).
+"""
+from __future__ import annotations
+
+import keras
+
+from data_tools.errors import ConfigError
+from msgan.inference.sliding_window import WindowPlan
+
+
+def _all_layers(model) -> list:
+    return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def _triple(value) -> tuple[int, int, int]:
+    value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    return tuple(int(v) for v in (value * 3 if len(value) == 1 else value))
+
+
+def _is_downsampling(layer) -> bool:
+    from keras.src.layers.convolutional.base_conv import BaseConv
+    from keras.src.layers.pooling.base_pooling import BasePooling
+
+    return isinstance(layer, (BaseConv, BasePooling))
+
+
+def total_stride(model) -> int:
+    """Product of the strides of every convolution and pooling layer (1 for fcn/mlp/dnn2).
+
+    Transposed convolutions upsample and are not counted; windows of a strided network
+    must be a multiple of this in every axis.
+    """
+    stride = 1
+    for layer in _all_layers(model):
+        if _is_downsampling(layer):
+            stride *= max(_triple(layer.strides))
+    return stride
+
+
+def _local_layer_types() -> tuple:
+    """Leaf layers whose output voxel depends only on a bounded neighbourhood of the input."""
+    from keras.src.layers.merging.base_merge import Merge
+
+    L = keras.layers
+    return (L.InputLayer, L.Activation, L.ReLU, L.LeakyReLU, L.PReLU, L.ELU, L.Softmax,
+            L.BatchNormalization, L.Dropout, L.SpatialDropout3D, L.GaussianDropout,
+            L.AlphaDropout, L.Identity, Merge)
+
+
+def is_local(model) -> bool:
+    """True when every leaf layer is a convolution, pooling or a voxel-wise layer.
+
+    Layers with sublayers (blocks, nested models) are judged by their leaves; a layer of
+    another kind (attention, normalisation over space, anything unknown) might see the
+    whole input, so halo tiling would not be exact for it.
+    """
+    local = _local_layer_types()
+    for layer in _all_layers(model):
+        if list(layer._flatten_layers(include_self=False, recursive=False)):
+            continue  # a container: its leaves are checked
+        if not (_is_downsampling(layer) or isinstance(layer, local)):
+            return False
+    return True
+
+
+def receptive_radius(model) -> int:
+    """Upper bound, in voxels, of how far an output voxel sees: sum of dilation*(k-1)/2."""
+    radius = 0
+    for layer in _all_layers(model):
+        if _is_downsampling(layer):
+            size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+            dilation = max(_triple(getattr(layer, "dilation_rate", 1)))
+            radius += dilation * (max(_triple(size)) - 1) // 2 + (max(_triple(size)) - 1) % 2
+    return radius
+
+
+#: MONAI's default overlap, used for blended windows when none is given
+DEFAULT_BLEND_OVERLAP = 0.25
+
+
+def plan_for_model(model: keras.Model, patch=None, overlap: float | None = None, blend: str = "gaussian",
+                   batch_size: int = 1, tile=(256, 256, 256)) -> WindowPlan:
+    """The window plan a model needs.
+
+    A stride-1 network of local layers (:func:`is_local`) gets halo tiling (exact, no
+    overlap needed); any other network gets ``patch``-sized blended windows, refused
+    unless a multiple of its total stride.
+    ``overlap`` None means 0 for halo tiling (it needs none) and 0.25 for blending.
+    """
+    stride = total_stride(model)
+    if stride == 1 and is_local(model):
+        return WindowPlan(mode="halo", tile=tuple(tile), halo=receptive_radius(model),
+                          overlap=overlap or 0.0, batch_size=batch_size)
+    if patch is None:
+        raise ConfigError("this network is strided or not purely convolutional; it needs a "
+                          "window size (the run's patch size)")
+    patch = _triple(patch)
+    bad = [p for p in patch if p % stride]
+    if bad:
+        raise ConfigError(f"window {'x'.join(map(str, patch))} is not a multiple of the "
+                          f"network's total stride {stride}")
+    overlap = DEFAULT_BLEND_OVERLAP if overlap is None else overlap
+    return WindowPlan(mode=blend, window=patch, overlap=overlap, batch_size=batch_size)

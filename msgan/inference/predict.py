@@ -1,0 +1,199 @@
+"""Predict whole sessions of a cohort and write NIfTI files in the inputs' space and units.
+
+``predict_cohort`` writes ``<out>/<subject>/<session>/<TARGET>_pred.nii.gz`` (and
+``<TARGET>_pred_sd.nii.gz`` with Monte-Carlo dropout) for every selected session, all or
+nothing: the folder appears only when every session succeeded. Each prediction is float32,
+0 outside the brain, with the first input's affine, header and sform/qform codes.
+
+The predictor is either a :class:`~msgan.inference.pipeline.VolumePredictor` (from a run
+folder, :func:`predictor_from_run`) or a :class:`SavedModelPredictor` (an exported model).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from data_tools.atomic import atomic_output_dir
+from data_tools.cohort import Cohort, Session
+from data_tools.errors import CohortError, ConfigError, InputFileError
+from data_tools.masks import brain_mask
+from data_tools.nifti import save_like
+
+
+#: task -> the image it predicts (DESIGN.md task table)
+TASK_TARGETS = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}
+MODEL_CARD = "model_card.json"
+
+
+def check_task(task: str, target: str, expected_task: str | None, where) -> None:
+    """Refuse a run/model of an unknown task, or of another task than the one asked for."""
+    if task not in TASK_TARGETS:
+        raise ConfigError(f"task {task!r} is not a prediction task ({', '.join(TASK_TARGETS)})", where)
+    if TASK_TARGETS[task] != target:
+        raise ConfigError(f"task {task} predicts {TASK_TARGETS[task]}, but the target is {target}", where)
+    if expected_task is not None and task != expected_task:
+        raise ConfigError(f"this is a {task} model; --task asked for {expected_task}", where)
+
+
+def _window_from_config(config: dict):
+    patch = config.get("patch")
+    if patch is None:
+        return None
+    patch = [int(p) for p in (patch if isinstance(patch, (list, tuple)) else [patch] * 3)]
+    return tuple(patch)
+
+
+def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend: str = "gaussian",
+                       window: Sequence[int] | None = None, batch_size: int = 1,
+                       expected_task: str | None = None, tile: int = 256):
+    """``(VolumePredictor, config)`` for a finished run folder (``msgan.training.load_run``).
+
+    The window is the run's patch size unless ``window`` is given; stride-1 networks use
+    exact halo tiling instead, on tiles of up to ``tile``^3 output voxels (smaller tiles
+    use less memory and give the same result). ``overlap`` defaults to 0.25 (MONAI's
+    default) for blending and 0 for halo tiling (it needs none).
+    """
+    from msgan.inference.geometry import plan_for_model
+    from msgan.inference.pipeline import VolumePredictor
+    from msgan.training import load_run
+
+    model, config, normalizer = load_run(run_dir)
+    where = Path(run_dir) / "config.json"
+    try:
+        task, inputs, target = config["task"], list(config["inputs"]), config["target"]
+    except KeyError as exc:
+        raise ConfigError(f"run configuration lacks {exc.args[0]!r}", where) from None
+    check_task(task, target, expected_task, where)
+    plan = plan_for_model(model, patch=tuple(window) if window else _window_from_config(config),
+                          overlap=overlap, blend=blend, batch_size=batch_size, tile=(tile,) * 3)
+    return VolumePredictor(model, inputs, target, normalizer, plan), config
+
+
+@dataclass
+class SavedModelPredictor:
+    """An exported SavedModel's ``predict_volume`` signature and its model card."""
+
+    path: Path
+    card: dict
+    signature: object
+    loaded: object = None  # the restored object; keeps the signature's variables alive
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.card["inputs"])
+
+    @property
+    def target(self) -> str:
+        return self.card["target"]
+
+    def predict(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        out = self.signature(volumes=tf.constant(volumes, tf.float32),
+                             brainmask=tf.constant(brainmask, tf.float32))
+        return out["prediction"].numpy()
+
+
+def read_model_card(path: str | Path, expected_task: str | None = None) -> dict:
+    """The model card of an ``msgan export`` SavedModel folder (checked, no TensorFlow needed)."""
+    path = Path(path)
+    if not (path / "saved_model.pb").is_file():
+        raise InputFileError("not a SavedModel folder (no saved_model.pb)", path)
+    card_path = path / "assets" / MODEL_CARD
+    if not card_path.is_file():
+        raise InputFileError(f"no assets/{MODEL_CARD}: not exported by msgan export", path)
+    try:
+        card = json.loads(card_path.read_text())
+        task, target, inputs = card["task"], card["target"], list(card["inputs"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputFileError(f"unreadable model card ({exc!r})", card_path) from None
+    if not inputs:
+        raise InputFileError("model card lists no inputs", card_path)
+    check_task(task, target, expected_task, card_path)
+    return card
+
+
+def load_saved_model(path: str | Path, expected_task: str | None = None) -> SavedModelPredictor:
+    """Load an ``msgan export`` SavedModel; one-line errors if it is not one."""
+    import tensorflow as tf
+
+    card = read_model_card(path, expected_task)
+    path = Path(path)
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except (OSError, ValueError, tf.errors.OpError) as exc:
+        raise InputFileError(f"cannot load SavedModel ({type(exc).__name__})", path) from None
+    if "predict_volume" not in loaded.signatures:
+        raise ConfigError(f"SavedModel has no 'predict_volume' signature (has "
+                          f"{', '.join(sorted(loaded.signatures)) or 'none'})", path)
+    return SavedModelPredictor(path, card, loaded.signatures["predict_volume"], loaded)
+
+
+def select_sessions(cohort: Cohort, inputs: Sequence[str], subjects: Sequence[str] | None = None,
+                    session: str | None = None) -> list[Session]:
+    """The sessions to predict; every one must have every input (checked before any work)."""
+    sessions = cohort.select(subjects).sessions(session)
+    if not sessions:
+        raise CohortError(f"no session{' ' + session if session else ''} to predict", cohort.source)
+    for ses in sessions:
+        ses.require(inputs)
+    return sessions
+
+
+def _check_mc_possible(predictor, samples: int) -> None:
+    """Refuse Monte-Carlo dropout before any work when it cannot run."""
+    from msgan.inference.uncertainty import dropout_layers, mc_dropout
+
+    if not hasattr(predictor, "model"):
+        raise ConfigError("--samples needs the run folder (--run); an exported SavedModel "
+                          "only holds the deterministic prediction")
+    if samples < 2:
+        raise ConfigError(f"--samples needs at least 2 passes to estimate a standard deviation, got {samples}")
+    if not dropout_layers(predictor.model):
+        with mc_dropout(predictor.model):  # raises the ConfigError naming the model
+            pass
+
+
+def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False):
+    """``(prediction, sd or None, reference volume)`` for one session.
+
+    Inputs are read (shape/affine checked), the brain mask taken or estimated
+    (:func:`data_tools.masks.brain_mask`); ``samples`` >= 2 runs MC dropout.
+    """
+    volumes, reference = session.stack(predictor.inputs)
+    brain = brain_mask(session, predictor.inputs)
+    if brain.shape != reference.shape:
+        raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
+                          session.path("brainmask"))
+    if samples:
+        from msgan.inference.uncertainty import mc_dropout_predict
+
+        _check_mc_possible(predictor, samples)
+        mean, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
+        return mean, sd, reference
+    return predictor.predict(volumes, brain), None, reference
+
+
+def predict_cohort(predictor, cohort: Cohort, out: str | Path, subjects: Sequence[str] | None = None,
+                   session: str | None = None, samples: int = 0, overwrite: bool = False,
+                   progress: bool = True) -> list[Path]:
+    """Predict every selected session into ``out`` (all or nothing); returns the files written."""
+    sessions = select_sessions(cohort, predictor.inputs, subjects, session)
+    if samples:
+        _check_mc_possible(predictor, samples)
+    written = []
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        for ses in tqdm(sessions, desc="predict", unit="session", disable=not progress):
+            prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress)
+            folder = Path(ses.subject) / ses.name
+            save_like(prediction, reference, tmp / folder / f"{predictor.target}_pred.nii.gz")
+            written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
+            if sd is not None:
+                save_like(sd, reference, tmp / folder / f"{predictor.target}_pred_sd.nii.gz")
+                written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+    return written

@@ -1,0 +1,76 @@
+"""Where the windows of a sliding-window prediction go, and how much each voxel of a window counts.
+
+Everything here is TensorFlow ops on (possibly dynamic) sizes so the same code runs eagerly
+in ``msgan predict`` and inside the exported SavedModel graph (``predict_volume``).
+
+Two ways to cover a volume (see :mod:`msgan.inference.sliding_window`):
+
+- **blending** (networks with strides, e.g. the U-Nets): fixed windows, a step of
+  ``int(window * (1 - overlap))`` as MONAI's ``sliding_window_inference``, overlapping
+  outputs averaged with a constant or Gaussian importance map;
+- **halo** (stride-1 fully convolutional networks: fcn, mlp, dnn2): large tiles, each read
+  with a margin (halo) of the network's receptive-field radius whose outputs are discarded,
+  so the result equals one pass over the whole volume.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+#: MONAI's default Gaussian importance map: sigma = 0.125 x window size on each axis.
+GAUSSIAN_SIGMA_SCALE = 0.125
+
+
+def blending_step(window: int, overlap: float) -> int:
+    """Step between windows for an overlap fraction, as MONAI does: ``int(w * (1 - o))``, >= 1."""
+    return max(int(window * (1.0 - overlap)), 1)
+
+
+def axis_origins(length, window, step) -> tf.Tensor:
+    """int32 start indices along one axis: ``0, step, 2 step, ...`` and a last window flush
+    with the end, so every voxel is covered (``length >= window`` is required)."""
+    length, window, step = (tf.cast(v, tf.int32) for v in (length, window, step))
+    count = (length - window + step - 1) // step + 1  # ceil((L - W) / S) + 1
+    return tf.minimum(tf.range(count) * step, length - window)
+
+
+def window_origins(per_axis_origins) -> tuple[tf.Tensor, tf.Tensor]:
+    """All window corners ``(N, 3)`` and, for each, its index on every axis ``(N, 3)``."""
+    counts = [tf.size(o) for o in per_axis_origins]
+    grids = tf.meshgrid(*[tf.range(c) for c in counts], indexing="ij")
+    axis_index = tf.stack([tf.reshape(g, [-1]) for g in grids], axis=1)
+    corners = tf.stack([tf.gather(o, axis_index[:, k]) for k, o in enumerate(per_axis_origins)], axis=1)
+    return corners, axis_index
+
+
+def gaussian_profile(window) -> tf.Tensor:
+    """1-D Gaussian weights centred on the window, sigma = 0.125 x window (MONAI's default).
+
+    Floored at a small positive value (as MONAI clamps its map) so the window edges still
+    count where only one window covers a voxel, e.g. at the volume's border.
+    """
+    window = tf.cast(window, tf.float32)
+    x = tf.range(window) - (window - 1.0) / 2.0
+    sigma = GAUSSIAN_SIGMA_SCALE * window
+    profile = tf.exp(-0.5 * tf.square(x / sigma))
+    return tf.maximum(profile, 1e-3)
+
+
+def blending_weights(origins, window, mode: str) -> tf.Tensor:
+    """Weights ``(n_windows_on_axis, window)`` of one axis: constant ones or the Gaussian."""
+    profile = tf.ones([window], tf.float32) if mode == "constant" else gaussian_profile(window)
+    return tf.tile(profile[None, :], [tf.size(origins), 1])
+
+
+def halo_weights(origins, window, length, halo) -> tf.Tensor:
+    """Weights ``(n_windows_on_axis, window)``: 1 on a window's trusted core, 0 on its halo.
+
+    The halo (``halo`` voxels on each side, the receptive-field radius) is wrong only where
+    the window cuts into the volume; at the volume's own borders there is nothing beyond
+    to see, so a window touching a border trusts its output up to that border.
+    """
+    position = tf.range(window)[None, :]
+    origins = tf.cast(origins, tf.int32)[:, None]
+    starts_at_border = tf.equal(origins, 0)
+    ends_at_border = tf.equal(origins + window, tf.cast(length, tf.int32))
+    keep = ((position >= halo) | starts_at_border) & ((position < window - halo) | ends_at_border)
+    return tf.cast(keep, tf.float32)

@@ -1,0 +1,130 @@
+"""Window grids, the TF sliding window, and its exactness on tiny models."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from inference_helpers import NORMALIZATION, fcn_like, pointwise, random_volume, unet_like
+from msgan.errors import ConfigError
+from msgan.inference import windows as win
+from msgan.inference.geometry import is_local, plan_for_model, receptive_radius, total_stride
+from msgan.inference.pipeline import VolumePredictor
+from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
+
+
+def test_axis_origins_cover_the_axis_with_a_flush_last_window():
+    assert win.axis_origins(10, 4, 3).numpy().tolist() == [0, 3, 6]
+    assert win.axis_origins(10, 4, 4).numpy().tolist() == [0, 4, 6]
+    assert win.axis_origins(8, 8, 2).numpy().tolist() == [0]
+    # MONAI's step: int(window * (1 - overlap))
+    assert win.blending_step(64, 0.25) == 48 and win.blending_step(64, 0.5) == 32
+    assert win.blending_step(64, 0.0) == 64 and win.blending_step(3, 0.9) == 1
+
+
+def test_halo_weights_trust_the_core_and_the_volume_borders():
+    weights = win.halo_weights(tf.constant([0, 3, 6]), 6, 12, 1).numpy()
+    assert weights.tolist() == [[1, 1, 1, 1, 1, 0],   # at the start border: no left halo
+                                [0, 1, 1, 1, 1, 0],
+                                [0, 1, 1, 1, 1, 1]]   # flush with the end border
+
+
+def test_gaussian_profile_is_centred_with_monai_sigma():
+    profile = win.gaussian_profile(8).numpy()
+    x = np.arange(8) - 3.5
+    np.testing.assert_allclose(profile, np.maximum(np.exp(-0.5 * (x / 1.0) ** 2), 1e-3), rtol=1e-6)
+
+
+def test_geometry_is_read_from_the_layers():
+    assert total_stride(fcn_like()) == 1 and is_local(fcn_like())
+    assert receptive_radius(fcn_like()) == 1 + 2 + 0  # 3x3x3, dilated 3x3x3 (reach 2), 1x1x1
+    assert total_stride(unet_like()) == 4
+
+
+def test_a_stride_1_network_with_a_global_layer_gets_windows_not_halo_tiles():
+    import keras
+
+    inp = keras.Input((None, None, None, 2))
+    x = keras.layers.Conv3D(2, 3, padding="same")(inp)
+    x = keras.layers.UnitNormalization(axis=(1, 2, 3))(x)  # divides by a norm over the whole input
+    model = keras.Model(inp, keras.layers.Conv3D(1, 1)(x))
+    assert total_stride(model) == 1 and not is_local(model)
+    assert plan_for_model(model, patch=(8, 8, 8)).mode == "gaussian"
+    with pytest.raises(ConfigError, match="needs a window size"):
+        plan_for_model(model)
+
+
+@pytest.mark.parametrize("tile,overlap,batch", [((6, 5, 7), 0.0, 1), ((8, 8, 8), 0.5, 3), ((256,) * 3, 0.0, 1)])
+def test_halo_tiling_equals_one_whole_volume_pass(tile, overlap, batch):
+    model = fcn_like()
+    volume = np.random.default_rng(1).normal(size=(20, 22, 18, 2)).astype(np.float32)
+    whole = model(volume[None])[0, ..., 0].numpy()
+    plan = plan_for_model(model, tile=tile, overlap=overlap, batch_size=batch)
+    assert plan.mode == "halo" and plan.halo == 3
+    tiled = sliding_window_predict(volume, model, plan).numpy()
+    assert tiled.shape == whole.shape
+    assert np.abs(tiled - whole).max() < 1e-5
+
+
+def test_window_and_overlap_changes_leave_no_seams_inside_the_brain():
+    """The acceptance check on the full pipeline (normalise, tile, de-normalise, mask)."""
+    model = fcn_like()
+    volumes, brain = random_volume()
+    results = []
+    for tile, overlap in [((256,) * 3, 0.0), ((7, 6, 5), 0.0), ((9, 9, 9), 0.5)]:
+        predictor = VolumePredictor(model, ["T1", "T2"], "FLAIR", NORMALIZATION,
+                                    plan_for_model(model, tile=tile, overlap=overlap, batch_size=2))
+        results.append(predictor.predict(volumes, brain))
+    for other in results[1:]:
+        assert np.abs(other - results[0])[brain].max() < 1e-4
+    assert np.abs(results[0][brain]).max() > 1.0 and (results[0][~brain] == 0).all()
+
+
+@pytest.mark.parametrize("mode", ["constant", "gaussian"])
+def test_blending_reproduces_a_translation_equivariant_model(mode):
+    model = pointwise()
+    volume = np.random.default_rng(2).normal(size=(19, 21, 17, 2)).astype(np.float32)
+    whole = model(volume[None])[0, ..., 0].numpy()
+    plan = WindowPlan(mode=mode, window=(8, 8, 8), overlap=0.5, batch_size=4)
+    blended = sliding_window_predict(volume, model, plan).numpy()
+    np.testing.assert_allclose(blended, whole, atol=1e-5)
+
+
+def test_volume_smaller_than_the_window_is_padded_and_cropped_back():
+    model = pointwise()
+    volume = np.random.default_rng(3).normal(size=(6, 9, 5, 2)).astype(np.float32)
+    plan = WindowPlan(mode="gaussian", window=(8, 8, 8), overlap=0.25)
+    out = sliding_window_predict(volume, model, plan, pad_values=[-2.0, -3.0]).numpy()
+    np.testing.assert_allclose(out, model(volume[None])[0, ..., 0].numpy(), atol=1e-5)
+
+
+def test_strided_model_windows_must_be_a_multiple_of_its_stride():
+    model = unet_like()
+    with pytest.raises(ConfigError, match="multiple of the network's total stride 4"):
+        plan_for_model(model, patch=(6, 8, 8))
+    plan = plan_for_model(model, patch=(8, 8, 8), overlap=0.5, batch_size=2)
+    assert plan.mode == "gaussian" and plan.overlap == 0.5
+    volume = np.random.default_rng(4).normal(size=(13, 16, 11, 2)).astype(np.float32)
+    out = sliding_window_predict(volume, lambda x: model(x, training=False), plan).numpy()
+    assert out.shape == (13, 16, 11) and np.isfinite(out).all()
+
+
+def test_batching_and_graph_mode_do_not_change_the_result():
+    model = unet_like()
+    volume = np.random.default_rng(5).normal(size=(12, 14, 10, 2)).astype(np.float32)
+
+    def run(batch):
+        plan = WindowPlan(mode="gaussian", window=(8, 8, 8), overlap=0.25, batch_size=batch)
+        return sliding_window_predict(volume, lambda x: model(x, training=False), plan)
+
+    one = run(1).numpy()
+    np.testing.assert_allclose(run(3).numpy(), one, atol=1e-5)  # 8 windows: last batch padded
+    graph = tf.function(lambda v: sliding_window_predict(
+        v, lambda x: model(x, training=False), WindowPlan(mode="gaussian", window=(8, 8, 8), overlap=0.25)),
+        input_signature=[tf.TensorSpec((None, None, None, 2))])
+    np.testing.assert_allclose(graph(volume).numpy(), one, atol=1e-5)
+
+
+def test_invalid_plans_are_config_errors():
+    with pytest.raises(ConfigError, match="overlap"):
+        WindowPlan(mode="constant", window=(8, 8, 8), overlap=1.0)
+    with pytest.raises(ConfigError, match="needs a window"):
+        WindowPlan(mode="gaussian")
