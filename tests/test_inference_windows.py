@@ -128,3 +128,20 @@ def test_invalid_plans_are_config_errors():
         WindowPlan(mode="constant", window=(8, 8, 8), overlap=1.0)
     with pytest.raises(ConfigError, match="needs a window"):
         WindowPlan(mode="gaussian")
+
+
+@pytest.mark.parametrize("name, stride", [("fcn", 1), ("unet", 8), ("cgan", 8), ("sketcher_refiner", 8),
+                                          ("cfsagan", 16), ("refiner_cfsagan", 16)])
+def test_stride_follows_the_generators_not_the_discriminators(name, stride):
+    """A GAN predicts with its generator(s): discriminator strides must not count, and chained
+    generators each see the whole window (the largest stride counts, not the product)."""
+    from msgan.inference.geometry import receptive_radius, total_stride
+    from msgan.models import build
+
+    small = {"fcn": {"filters": 2, "n_layers": 1}, "unet": {"base_filters": 2}}.get(
+        name, {"generator_kwargs": {"base_filters": 2}, "discriminator_kwargs": {"base_filters": 2}})
+    model = build(name, 2, **small)
+    assert total_stride(model) == stride
+    if name == "refiner_cfsagan":
+        single = build("cfsagan", 2, **small)
+        assert receptive_radius(model) == 2 * receptive_radius(single)

@@ -27,6 +27,8 @@ COMMANDS = {
     "predict": "msgan.cli.predict:predict_command",
     "export": "msgan.cli.predict:export_command",
     "evaluate": "msgan.cli.evaluate:evaluate_command",
+    "saliency": "msgan.cli.saliency:saliency_command",
+    "demo": "msgan.cli.demo:demo_command",
 }
 
 

@@ -7,6 +7,8 @@ receptive-field radius along any path through the network, which is what the hal
 """
 from __future__ import annotations
 
+import math
+
 import keras
 
 from data_tools.errors import ConfigError
@@ -15,6 +17,45 @@ from msgan.inference.sliding_window import WindowPlan
 
 def _all_layers(model) -> list:
     return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def prediction_chain(model) -> list:
+    """The networks a prediction runs through, in order.
+
+    A GAN predicts with its generator alone (discriminators never see a test image); a
+    Sketcher-Refiner model chains its stages' generators. Anything else is one network.
+    """
+    if hasattr(model, "stages"):
+        return [stage.generator for stage in model.stages]
+    if hasattr(model, "generator"):
+        return [model.generator]
+    return [model]
+
+
+def _network_stride(network) -> int:
+    """The size every input dimension must be a multiple of.
+
+    msgan's networks declare it (``min_size``: 2**levels for the U-Nets and CF-SAGAN);
+    for any other Keras model the product of its convolution and pooling strides.
+    """
+    declared = getattr(network, "min_size", None)
+    if isinstance(declared, int):
+        return declared
+    stride = 1
+    for layer in _all_layers(network):
+        if _is_downsampling(layer):
+            stride *= max(_triple(layer.strides))
+    return stride
+
+
+def _network_radius(network) -> int:
+    radius = 0
+    for layer in _all_layers(network):
+        if _is_downsampling(layer):
+            size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+            dilation = max(_triple(getattr(layer, "dilation_rate", 1)))
+            radius += dilation * (max(_triple(size)) - 1) // 2 + (max(_triple(size)) - 1) % 2
+    return radius
 
 
 def _triple(value) -> tuple[int, int, int]:
@@ -33,13 +74,10 @@ def total_stride(model) -> int:
     """Product of the strides of every convolution and pooling layer (1 for fcn/mlp/dnn2).
 
     Transposed convolutions upsample and are not counted; windows of a strided network
-    must be a multiple of this in every axis.
+    must be a multiple of this in every axis. Chained generators (Sketcher-Refiner) each
+    see the whole window, so the window must suit every one of them.
     """
-    stride = 1
-    for layer in _all_layers(model):
-        if _is_downsampling(layer):
-            stride *= max(_triple(layer.strides))
-    return stride
+    return math.lcm(*(_network_stride(network) for network in prediction_chain(model)))
 
 
 def _local_layer_types() -> tuple:
@@ -60,7 +98,7 @@ def is_local(model) -> bool:
     whole input, so halo tiling would not be exact for it.
     """
     local = _local_layer_types()
-    for layer in _all_layers(model):
+    for layer in (layer for network in prediction_chain(model) for layer in _all_layers(network)):
         if list(layer._flatten_layers(include_self=False, recursive=False)):
             continue  # a container: its leaves are checked
         if not (_is_downsampling(layer) or isinstance(layer, local)):
@@ -69,14 +107,11 @@ def is_local(model) -> bool:
 
 
 def receptive_radius(model) -> int:
-    """Upper bound, in voxels, of how far an output voxel sees: sum of dilation*(k-1)/2."""
-    radius = 0
-    for layer in _all_layers(model):
-        if _is_downsampling(layer):
-            size = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
-            dilation = max(_triple(getattr(layer, "dilation_rate", 1)))
-            radius += dilation * (max(_triple(size)) - 1) // 2 + (max(_triple(size)) - 1) % 2
-    return radius
+    """Upper bound, in voxels, of how far an output voxel sees: sum of dilation*(k-1)/2.
+
+    Chained generators add their reaches (the Refiner sees the Sketcher's output).
+    """
+    return sum(_network_radius(network) for network in prediction_chain(model))
 
 
 #: MONAI's default overlap, used for blended windows when none is given

@@ -1,0 +1,96 @@
+"""``report.md`` of ``msgan demo``: headline results, then the evaluation reports it ran."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from msgan.evaluation.report import fmt, markdown_table
+
+#: the tables the myelin section must fill (Tables 3.2/4.2b, 3.3.4 tests, Fig. 3.7,
+#: Fig. 3.8/4.4, Fig. 4.5, Table 4.3)
+MYELIN_TABLES = ("roi_summary", "group_tests", "bland_altman", "demyelination_summary",
+                 "longitudinal_summary", "clinical")
+
+
+def _embedded(report: Path, prefix: str) -> str:
+    """Another report's body, headings pushed down one level, figure links made relative to us."""
+    text = report.read_text()
+    text = re.sub(r"(?m)^(#+) ", lambda m: "#" + m.group(1) + " ", text)
+    return re.sub(r"\]\((?!https?:)([^)]+)\)", lambda m: f"]({prefix}/{m.group(1)})", text)
+
+
+def flair_headline(flair) -> tuple[str, bool]:
+    """One sentence comparing fcn with the mean image inside the brain, and whether fcn wins."""
+    quality = flair.tables["quality"]
+    by_method = quality.groupby("method")["mse_brain"].mean()
+    fcn, mean = float(by_method["fcn"]), float(by_method["mean-image"])
+    wins = fcn < mean
+    return (f"Mean MSE inside the brain over {quality.subject.nunique()} held-out subjects: "
+            f"**fcn {fmt(fcn)}** vs mean-image baseline {fmt(mean)} "
+            f"({'fcn is better' if wins else 'fcn is NOT better'}).", wins)
+
+
+def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, myelin, saliency_subject: str,
+                      ranking, warnings, durations: dict, machine: str) -> Path:
+    headline, _ = flair_headline(flair)
+    missing = [t for t in MYELIN_TABLES if t not in myelin.tables or myelin.tables[t].empty]
+    lines = [
+        "# msgan demo report",
+        "",
+        "**All data here are simulated** (`msgan simulate`): MNI152-based anatomy with synthetic MS "
+        "lesions, MRI from signal equations and a PIB DVR map from a known myelin map. The numbers "
+        "show the software working end to end; they are not clinical results.",
+        "",
+        f"Command: `msgan demo{' --quick' if quick else ''}`. Machine: {machine}. "
+        f"Total time {durations['total']:.0f} s "
+        f"({', '.join(f'{k} {v:.0f} s' for k, v in durations.items() if k != 'total')}).",
+        "",
+        f"Cohort: {settings['n_ms']} MS patients (t0 and t1) and {settings['n_hc']} controls (t0), "
+        f"{settings['resolution']:g} mm voxels, seed {settings['seed']}. Two subject-level folds "
+        f"(controls spread evenly); every subject is predicted by the model trained on the other fold:",
+        "",
+        markdown_table(["fold", "held-out subjects"], [[i + 1, ", ".join(f)] for i, f in enumerate(folds)]),
+        "",
+        "## FLAIR from T1, T2, PD, T1SE and DIR (chapter 2)",
+        "",
+        f"`fcn` ({settings['fcn_filters']} filters, 3 layers, Adam, {settings['flair_epochs']} epochs on whole "
+        "volumes) against the mean-image baseline (the voxel-wise mean FLAIR of the training fold).",
+        "",
+        headline,
+        "",
+        "## [11C]PIB myelin map from MTR, FA, RD and AD (chapters 3-4)",
+        "",
+        f"`refiner_cfsagan` (Sketcher L1, Refiner NWL1 eq. 4.4; {settings['gan_filters']} base filters, "
+        f"{settings['myelin_epochs']} epoch(s) per stage on {settings['myelin_patch']}^3 patches of the "
+        "baseline visit), applied to both visits. Far too short a training to be accurate: it shows "
+        "the pipeline, including every table of the myelin evaluation.",
+        "",
+        ("Every myelin table is filled." if not missing else
+         f"Tables not filled: {', '.join(missing)} (see the gaps below)."),
+        "",
+        "## Saliency (P3S, eq. 2.3) of the FLAIR fcn",
+        "",
+        f"Held-out patient sub-{saliency_subject}, mean P3S inside the brain, most salient first:",
+        "",
+        markdown_table(["rank", "sequence", "mean P3S"],
+                       [[i + 1, name, fmt(value)] for i, (name, value) in enumerate(ranking)]),
+        "",
+        f"![P3S maps](saliency/sub-{saliency_subject}/p3s.png)",
+        "",
+        f"![attention saliency](saliency/sub-{saliency_subject}/attention.png)",
+        "",
+        "## Gaps",
+        "",
+        *([f"- {w}" for w in warnings] or ["- none"]),
+        "",
+        "## Full evaluation: FLAIR",
+        "",
+        _embedded(flair.out / "report.md", "evaluation/flair"),
+        "",
+        "## Full evaluation: myelin",
+        "",
+        _embedded(myelin.out / "report.md", "evaluation/myelin"),
+    ]
+    path = folder / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
