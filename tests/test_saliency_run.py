@@ -24,8 +24,9 @@ def dir_driven_cohort(root, n=4, shape=(16, 16, 16)):
     rows = ["participant_id\tgroup"]
     for i in range(n):
         rng = np.random.default_rng(i)
-        images = {name: np.where(brain, 100 + 30 * gaussian_filter(rng.normal(size=shape), 1.5), 0)
-                  for name in INPUTS}
+        fields = {name: gaussian_filter(rng.normal(size=shape), 1.5) for name in INPUTS}
+        # unit-SD fields: the sequences must carry more signal than the brain's edge
+        images = {name: np.where(brain, 100 + 30 * f / f.std(), 0) for name, f in fields.items()}
         images["FLAIR"] = images["DIR"] + 0.1 * images["T1"] + 0.05 * images["T2"]
         for name, data in images.items():
             write_nifti(root / f"sub-s{i}" / "ses-t0" / f"{name}.nii.gz", data.astype(np.float32))

@@ -28,6 +28,7 @@ COMMANDS = {
     "export": "msgan.cli.predict:export_command",
     "evaluate": "msgan.cli.evaluate:evaluate_command",
     "saliency": "msgan.cli.saliency:saliency_command",
+    "ablate": "msgan.cli.ablate:ablate_command",
     "demo": "msgan.cli.demo:demo_command",
 }
 
