@@ -13,20 +13,21 @@ from data_tools.nifti import check_same_grid, save_like
 
 
 def mean_image_baseline(cohort: Cohort, train_ids: Sequence[str], test_ids: Sequence[str], target: str,
-                        inputs: Sequence[str], out: str | Path, session: str | None = None,
+                        inputs: Sequence[str], out: str | Path, train_session: str | None = "t0",
                         overwrite: bool = False) -> Path:
-    """Write, for each test session, the voxel-wise mean of the training subjects' ``target``.
+    """Write, for every test session, the voxel-wise mean of the training subjects' ``target``
+    (their ``train_session`` images, the baseline visit by default).
 
     It only makes sense for images on one common grid (the simulated cohort, or data
     registered to a template); each prediction is masked by the test session's brain.
     Files are laid out as ``msgan predict`` writes them, so ``msgan evaluate`` reads them.
     """
-    train_sessions = [s for s in cohort.select(train_ids).sessions(session) if s.has(target)]
+    train_sessions = [s for s in cohort.select(train_ids).sessions(train_session) if s.has(target)]
     volumes = [s.load(target) for s in train_sessions]
     check_same_grid(volumes)
     mean = np.mean([v.data for v in volumes], axis=0)
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
-        for ses in cohort.select(test_ids).sessions(session):
+        for ses in cohort.select(test_ids).sessions():
             reference = ses.load(inputs[0])
             check_same_grid([volumes[0], reference])
             brain = brain_mask(ses, inputs)

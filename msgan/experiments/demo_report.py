@@ -54,7 +54,8 @@ def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, m
         "## FLAIR from T1, T2, PD, T1SE and DIR (chapter 2)",
         "",
         f"`fcn` ({settings['fcn_filters']} filters, 3 layers, Adam, {settings['flair_epochs']} epochs on whole "
-        "volumes) against the mean-image baseline (the voxel-wise mean FLAIR of the training fold).",
+        "baseline volumes, applied to both visits) against the mean-image baseline (the voxel-wise mean "
+        "baseline FLAIR of the training fold).",
         "",
         headline,
         "",
@@ -62,8 +63,11 @@ def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, m
         "",
         f"`refiner_cfsagan` (Sketcher L1, Refiner NWL1 eq. 4.4; {settings['gan_filters']} base filters, "
         f"{settings['myelin_epochs']} epoch(s) per stage on {settings['myelin_patch']}^3 patches of the "
-        "baseline visit), applied to both visits. Far too short a training to be accurate: it shows "
-        "the pipeline, including every table of the myelin evaluation.",
+        "baseline visit), applied to both visits"
+        + (" of the first fold's held-out subjects only (trained on the other fold; --quick trains one "
+           "myelin model)" if settings["myelin_folds"] == 1 else "")
+        + ". Far too short a training to be accurate: it shows the pipeline, including every table "
+        "of the myelin evaluation.",
         "",
         ("Every myelin table is filled." if not missing else
          f"Tables not filled: {', '.join(missing)} (see the gaps below)."),
