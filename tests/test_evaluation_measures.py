@@ -244,3 +244,24 @@ def test_paired_tests_agree_with_scipy_ttest_rel():
     assert (row.method, row.n) == ("unet", 5)
     assert (row.t, row.p) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
     assert row.mean_diff == pytest.approx((other[:5] - ref[:5]).mean())
+
+
+def test_a_regression_that_cannot_run_is_stated_not_silently_dropped():
+    import pandas as pd
+
+    from msgan.evaluation.tables import _clinical
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for method in ("truth", "gan"):
+        for i in range(8):
+            rows.append({"method": method, "edss": float(i % 5), "age": 30.0 + 3 * i, "sex": "F" if i % 2 else "M",
+                         "t2_lesion_load": 1.0 + rng.random(), "baseline_lesion_ml": 1.0,
+                         "dynamic_demyelination": rng.random(),
+                         # the GAN's maps show no demyelination at t0 in 6 patients: index undefined
+                         "dynamic_remyelination": rng.random() if method == "truth" or i < 2 else np.nan})
+    table, note = _clinical(pd.DataFrame(rows))
+    kept = set(zip(table.maps, table["index"]))
+    assert kept == {("truth", "dynamic_demyelination"), ("truth", "dynamic_remyelination"),
+                    ("gan", "dynamic_demyelination")}
+    assert "EDSS ~ dynamic_remyelination for gan maps: 2 patient(s) with the index defined" in note

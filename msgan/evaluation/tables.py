@@ -97,12 +97,19 @@ def _clinical(longi: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
         data["t2_lesion_load"] = data["baseline_lesion_ml"]
         note = ("participants.tsv has no t2_lesion_load: the clinical regressions use the baseline "
                 "lesion-mask volume in mL instead")
-    rows = []
+    rows, skipped = [], []
     for method, part in data.groupby("method", sort=False):
         for index in ("dynamic_demyelination", "dynamic_remyelination"):
             fit = edss_regression(part, index)
             if fit is not None:
                 rows.append(fit.assign(maps=method, index=index))
+            else:
+                defined = int(pd.to_numeric(part[index], errors="coerce").notna().sum())
+                skipped.append(f"EDSS ~ {index} for {method} maps: {defined} patient(s) with the index "
+                               "defined, too few for the regression (an index is undefined when its "
+                               "denominator is empty, e.g. no demyelinated voxel at t0)")
+    if rows and skipped:
+        note = "; ".join([note, *skipped]) if note else "; ".join(skipped)
     if not rows:
         extra = "too few patients with both visits, EDSS, age, sex and lesion load for the clinical " \
                 "regressions (they need at least 6)"
