@@ -9,8 +9,9 @@ from msgan.experiments.ablation import ablate, ablation_variants
 
 def test_variants_drop_each_and_add_combinations():
     assert ablation_variants(["T1", "T2", "DIR"], combos=["t1+dir"]) == [
-        ("all", ["T1", "T2", "DIR"]), ("-T1", ["T2", "DIR"]), ("-T2", ["T1", "DIR"]),
-        ("-DIR", ["T1", "T2"]), ("T1+DIR", ["T1", "DIR"])]
+        ("all", ["T1", "T2", "DIR"]), ("no-T1", ["T2", "DIR"]), ("no-T2", ["T1", "DIR"]),
+        ("no-DIR", ["T1", "T2"]), ("T1+DIR", ["T1", "DIR"])]
+    assert ablation_variants(["T1", "DIR"], combos=["T1"], drop_each=False) == [("all", ["T1", "DIR"]), ("T1", ["T1"])]
     with pytest.raises(ConfigError, match="PD"):
         ablation_variants(["T1", "DIR"], combos=["T1+PD"])
 
@@ -24,5 +25,11 @@ def test_removing_dir_costs_the_most(tmp_path):
     for model in ("fcn", "random_forest"):
         mse = summary[summary.model == model].set_index("variant")["mse_mean"]
         removed = mse.drop("all")
-        assert removed.idxmax() == "-DIR", (model, mse.to_dict())
-    assert (tmp_path / "ablation" / "ablation.md").read_text().count("-DIR") == 2
+        assert removed.idxmax() == "no-DIR", (model, mse.to_dict())
+    assert (tmp_path / "ablation" / "ablation.md").read_text().count("no-DIR") == 2
+    # held-out predictions kept in msgan predict's layout, on the truth's grid
+    import nibabel as nib
+
+    saved = nib.load(str(tmp_path / "ablation" / "predictions" / "fcn" / "no-DIR" / "s3" / "t0" / "FLAIR_pred.nii.gz"))
+    truth = nib.load(str(tmp_path / "cohort" / "sub-s3" / "ses-t0" / "FLAIR.nii.gz"))
+    assert saved.shape == truth.shape and (saved.affine == truth.affine).all()

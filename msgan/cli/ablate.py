@@ -21,6 +21,8 @@ def _csv(text):
 @click.option("--test-subjects", required=True, help="Held-out subjects every variant is scored on.")
 @click.option("--combos", help="Extra input combinations, e.g. T1+DIR,T2+DIR (Table 2.4c, 3.3).")
 @click.option("--session", default="t0", show_default=True, help="Session to train and test on.")
+@click.option("--no-drop", is_flag=True, help="Do not drop inputs one by one: train all inputs (and "
+              "--combos) only, to compare models on the held-out subjects.")
 @click.option("--layout", type=click.Choice(["whole", "patches"]), default="whole", show_default=True)
 @click.option("--patch", type=int, default=64, show_default=True, help="Patch size for --layout patches.")
 @click.option("--epochs", type=int, help="Epochs per training (default: the model's preset).")
@@ -30,7 +32,7 @@ def _csv(text):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def ablate_command(model, methods, cohort, manifest, root, task, inputs, target, test_subjects, combos,
-                   session, layout, patch, epochs, lr, optimizer, out, seed, overwrite):
+                   session, no_drop, layout, patch, epochs, lr, optimizer, out, seed, overwrite):
     """Retrain with each input removed (and named combinations); tabulate held-out MSE."""
     from data_tools.cohort import open_cohort, parse_names
     from msgan.experiments.ablation import ablate
@@ -39,7 +41,8 @@ def ablate_command(model, methods, cohort, manifest, root, task, inputs, target,
     train_kwargs = {k: v for k, v in {"epochs": epochs, "lr": lr, "optimizer": optimizer}.items() if v is not None}
     summary = ablate(open_cohort(cohort=cohort, manifest=manifest, root=root), task, parse_names(inputs),
                      target, out, _csv(test_subjects), models=[model, *_csv(methods)], combos=_csv(combos),
-                     session=session, layout=layout, patch=patch, train_kwargs=train_kwargs, seed=seed,
+                     session=session, layout=layout, patch=patch, train_kwargs=train_kwargs,
+                     drop_each=not no_drop, seed=seed,
                      overwrite=overwrite)
     for row in summary.itertuples():
         click.echo(f"{row.model:14s} {row.variant:14s} MSE {row.mse_mean:.4g}")

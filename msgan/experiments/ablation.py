@@ -18,17 +18,18 @@ from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort, parse_names
 from data_tools.errors import ConfigError
 from data_tools.masks import brain_mask
+from data_tools.nifti import save_like
 
 CLASSIC_MODELS = ("random_forest", "modality_propagation")
 
 
 def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_each: bool = True
                       ) -> list[tuple[str, list[str]]]:
-    """``[("all", inputs), ("-T1", inputs without T1), ..., ("T1+DIR", [T1, DIR]), ...]``."""
+    """``[("all", inputs), ("no-T1", inputs without T1), ..., ("T1+DIR", [T1, DIR]), ...]``."""
     inputs = list(inputs)
     variants = [("all", inputs)]
     if drop_each and len(inputs) > 1:
-        variants += [(f"-{name}", [i for i in inputs if i != name]) for name in inputs]
+        variants += [(f"no-{name}", [i for i in inputs if i != name]) for name in inputs]
     for combo in combos:
         names = parse_names(combo.replace("+", ","))
         unknown = [n for n in names if n not in inputs]
@@ -80,9 +81,13 @@ def _deep_predictions(model: str, shards: Path, run: Path, test_ids, test_sessio
 def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: str | Path,
            test_subjects: Sequence[str], models: Sequence[str] = ("fcn",), combos: Sequence[str] = (),
            session: str = "t0", layout: str = "whole", patch: int = 64, train_kwargs: dict | None = None,
-           seed: int = 0, overwrite: bool = False, progress: bool = True) -> pd.DataFrame:
+           drop_each: bool = True, seed: int = 0, overwrite: bool = False, progress: bool = True) -> pd.DataFrame:
     """Train and score every variant for every model; write CSV and markdown tables to ``out``.
 
+    ``out`` also keeps each variant's held-out predictions as ``msgan predict`` lays them
+    out (``predictions/<model>/<variant>/<subject>/<session>/<TARGET>_pred.nii.gz``), so
+    ``msgan evaluate`` can compare models; ``drop_each=False`` trains only all inputs and
+    the combinations (a plain held-out comparison of models).
     Returns the summary (model, variant, inputs, mean and SD of the held-out MSE).
     """
     from data_tools.dataset import build_shards
@@ -96,7 +101,7 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
     test_sessions = [s for s in cohort.select(test_ids).sessions(session) if s.has(target)]
     if not test_sessions:
         raise ConfigError(f"no held-out session {session} has the target {target}")
-    variants = ablation_variants(inputs, combos)
+    variants = ablation_variants(inputs, combos, drop_each)
     train_kwargs = {"progress": progress, "early_stopping": False, "seed": seed, **(train_kwargs or {})}
     rows = []
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
@@ -108,10 +113,13 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
                 if model in CLASSIC_MODELS:
                     preds = _classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)
                 else:
-                    preds = _deep_predictions(model, shards, tmp / "runs" / f"{model}{label}", test_ids,
+                    preds = _deep_predictions(model, shards, tmp / "runs" / model / label, test_ids,
                                               test_sessions, train_kwargs)
                 for ses, pred in zip(test_sessions, preds):
-                    truth = ses.load(target).data
+                    truth_volume = ses.load(target)
+                    truth = truth_volume.data
+                    save_like(pred, truth_volume, tmp / "predictions" / model / label / ses.subject / ses.name
+                              / f"{target}_pred.nii.gz")
                     brain = brain_mask(ses, names)
                     rows.append({"model": model, "variant": label, "inputs": "+".join(names),
                                  "subject": ses.subject, "session": ses.name,
