@@ -14,7 +14,7 @@ import click
 @click.option("--out", required=True, type=click.Path(), help="Output folder for NIfTI maps, PNGs, ranking.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def saliency_command(run_dir, cohort, manifest, root, subject, session, out, overwrite):
-    """P3S (eq. 2.3) and visual attention (eq. 3.7) saliency maps of one subject."""
+    """Saliency maps of one subject: P3S per input sequence (eq 2.3), visual attention (eq 3.7)."""
     from data_tools.cohort import open_cohort
     from msgan.saliency.session import saliency_for_session
 
