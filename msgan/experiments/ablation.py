@@ -42,7 +42,9 @@ def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_ea
 def _classic(name: str, seed: int):
     from msgan.classic import ModalityPropagation, RandomForestSynthesis
 
-    return {"random_forest": RandomForestSynthesis, "modality_propagation": ModalityPropagation}[name](seed=seed)
+    # every core: scikit-learn's results do not depend on n_jobs for a fixed seed
+    return {"random_forest": RandomForestSynthesis, "modality_propagation": ModalityPropagation}[name](
+        seed=seed, n_jobs=-1)
 
 
 def _normalised_session(normalizer, session, names, target):
