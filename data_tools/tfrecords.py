@@ -38,6 +38,12 @@ INDEX_NAME = "index.json"
 NORMALIZATION_NAME = "normalization.json"
 COMPRESSIONS = ("", "GZIP", "ZLIB")
 READ_BUFFER = 8 << 20  # bytes per open shard; examples are ~5 MB (64^3 x 4 channels)
+# Fixed parallelism instead of tf.data.AUTOTUNE: with autotuning on, ending an epoch's
+# iterator blocked now and then for 35-50 s (the tuner's background thread, which sleeps up
+# to a minute between rounds) on TF 2.21 CPU, adding up to a third to short GAN runs;
+# fixed values read as fast on 2 cores (scripts/bench_tfrecords.py measures the reader).
+PARALLEL_CALLS = max(1, min(os.cpu_count() or 1, 8))
+PREFETCH_BATCHES = 2
 
 
 def shard_name(number: int, total: int) -> str:
@@ -258,10 +264,10 @@ def make_dataset(folder: str | Path, subjects: Iterable[str] | None = None,
         ds = files_ds.interleave(
             lambda f: tf.data.TFRecordDataset(f, compression_type=compression, buffer_size=READ_BUFFER),
             cycle_length=min(len(files), 4), block_length=1,
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+            num_parallel_calls=min(len(files), 4, PARALLEL_CALLS), deterministic=deterministic)
     else:  # the writing order, file after file
         ds = tf.data.TFRecordDataset(files, compression_type=compression, buffer_size=READ_BUFFER)
-    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    ds = ds.map(parse, num_parallel_calls=PARALLEL_CALLS, deterministic=deterministic)
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
@@ -269,5 +275,6 @@ def make_dataset(folder: str | Path, subjects: Iterable[str] | None = None,
     ds = ds.batch(batch_size, drop_remainder=False)
     options = tf.data.Options()
     options.deterministic = deterministic
+    options.autotune.enabled = False
     ds = ds.with_options(options)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds.prefetch(PREFETCH_BATCHES)

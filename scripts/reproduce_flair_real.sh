@@ -30,7 +30,7 @@ for patient in patient07 patient19; do
   # the thesis trains these with SGD/Adam for days; Adam at 1e-3 is the short-budget setting
   $MSGAN ablate --model fcn --methods unet_small,mlp,random_forest "${DATA[@]}" --task flair \
     --inputs T1,T1POST,T2 --test-subjects "$patient" --no-drop --layout patches --patch 64 \
-    --epochs "$EPOCHS" --optimizer adam --lr 1e-3 --run "$OUT/fold-$patient" --overwrite
+    --epochs "$EPOCHS" --optimizer adam --lr 1e-3 --tile 128 --run "$OUT/fold-$patient" --overwrite
 done
 
 # one prediction folder per model, every patient predicted by the model that never saw it

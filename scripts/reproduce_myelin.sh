@@ -6,6 +6,12 @@
 # of chapters 3-4 through `msgan evaluate`, and attention saliency maps (Fig. 3.9).
 #
 #   bash scripts/reproduce_myelin.sh [--epochs N] [--out DIR] [--augment]
+#                                    [--resolution MM] [--n-ms N] [--n-hc N] [--patch N]
+#                                    [--check]
+#
+# --check runs every step of the script on a toy version (4 mm, 6 MS + 3 HC, 16^3 patches,
+# networks with 4 base filters, 1 epoch) in about 25 minutes on two cores: it shows the script
+# works end to end, its numbers mean nothing.
 #
 # Without --epochs the thesis's lengths are used (400 + 400 epochs for the ch. 3 GANs,
 # 370 + 370 for the CF-SAGANs): on a GPU that is the thesis's experiment; on the 2-core CPU
@@ -15,14 +21,33 @@ cd "$(dirname "$0")/.."
 EPOCHS=""
 OUT=reproduce_myelin
 AUGMENT=""
+RESOLUTION=1
+N_MS=18
+N_HC=10
+PATCH=64
+CHECK=""
+USAGE="usage: $0 [--epochs N] [--out DIR] [--augment] [--resolution MM] [--n-ms N] [--n-hc N] [--patch N] [--check]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) EPOCHS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --augment) AUGMENT="--augment"; shift ;;
-    *) echo "usage: $0 [--epochs N] [--out DIR] [--augment]" >&2; exit 2 ;;
+    --resolution) RESOLUTION=$2; shift 2 ;;
+    --n-ms) N_MS=$2; shift 2 ;;
+    --n-hc) N_HC=$2; shift 2 ;;
+    --patch) PATCH=$2; shift 2 ;;
+    --check) CHECK=1; RESOLUTION=4; N_MS=6; N_HC=3; PATCH=16; EPOCHS=${EPOCHS:-1}; shift ;;
+    *) echo "$USAGE" >&2; exit 2 ;;
   esac
 done
+# hyperparameters of the toy networks of --check (thesis sizes otherwise)
+tiny_kwargs() {
+  case "$1" in
+    dnn2) echo '{"filters": 4}' ;;
+    unet) echo '{"base_filters": 4}' ;;
+    *) echo "{\"generator_kwargs\": {\"base_filters\": 4}, \"discriminator_kwargs\": {\"base_filters\": 4, \"patch_size\": $PATCH}}" ;;
+  esac
+}
 MSGAN="${MSGAN:-msgan}"
 # name model loss refiner-loss (the comparisons of Tables 3.1-3.4 and 4.1-4.2)
 CONFIGS=(
@@ -38,9 +63,10 @@ echo "${#CONFIGS[@]} configurations x 3 folds, ${N_EPOCHS} epochs per stage."
 echo "Expected duration on 2 CPU cores: about $(( ${#CONFIGS[@]} * 3 * N_EPOCHS * 3 / 2 )) minutes" \
      "(~1.5 min per epoch of 64^3 patches of 12 training subjects; GAN stages count twice)."
 
-[ -d "$OUT/cohort" ] || $MSGAN simulate --out "$OUT/cohort" --n-ms 18 --n-hc 10 --resolution 1 --seed 0
+[ -d "$OUT/cohort" ] || $MSGAN simulate --out "$OUT/cohort" --n-ms "$N_MS" --n-hc "$N_HC" \
+  --resolution "$RESOLUTION" --seed 0
 [ -d "$OUT/shards" ] || $MSGAN make-tfrecords --cohort "$OUT/cohort" --task myelin --session t0 \
-  --out "$OUT/shards" $AUGMENT
+  --patch "$PATCH" --out "$OUT/shards" $AUGMENT
 
 methods=""
 for config in "${CONFIGS[@]}"; do
@@ -48,6 +74,7 @@ for config in "${CONFIGS[@]}"; do
   extra=()
   [ "$refiner" != "-" ] && extra+=(--refiner-loss "$refiner")
   [ -n "$EPOCHS" ] && extra+=(--epochs "$EPOCHS")
+  [ -n "$CHECK" ] && extra+=(--model-kwargs "$(tiny_kwargs "$model")")
   $MSGAN cv --model "$model" --data "$OUT/shards" --folds 3 --run "$OUT/cv/$name" --loss "$loss" \
     "${extra[@]}" --resume
   rm -rf "$OUT/predictions/$name" && mkdir -p "$OUT/predictions/$name"

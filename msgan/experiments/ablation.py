@@ -70,26 +70,29 @@ def _classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, n
     return out
 
 
-def _deep_predictions(model: str, shards: Path, run: Path, test_ids, test_sessions, train_kwargs: dict):
+def _deep_predictions(model: str, shards: Path, run: Path, test_ids, test_sessions, train_kwargs: dict,
+                      tile: int):
     from msgan.inference.predict import predict_session, predictor_from_run
     from msgan.training.presets import TrainOptions
     from msgan.training.run import train
 
     train(TrainOptions(model, str(shards), str(run), exclude_subjects=list(test_ids), **train_kwargs))
-    predictor, _ = predictor_from_run(run)
+    predictor, _ = predictor_from_run(run, tile=tile)
     return [predict_session(predictor, ses)[0] for ses in test_sessions]
 
 
 def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: str | Path,
            test_subjects: Sequence[str], models: Sequence[str] = ("fcn",), combos: Sequence[str] = (),
            session: str = "t0", layout: str = "whole", patch: int = 64, train_kwargs: dict | None = None,
-           drop_each: bool = True, seed: int = 0, overwrite: bool = False, progress: bool = True) -> pd.DataFrame:
+           drop_each: bool = True, seed: int = 0, tile: int = 256, overwrite: bool = False,
+           progress: bool = True) -> pd.DataFrame:
     """Train and score every variant for every model; write CSV and markdown tables to ``out``.
 
     ``out`` also keeps each variant's held-out predictions as ``msgan predict`` lays them
     out (``predictions/<model>/<variant>/<subject>/<session>/<TARGET>_pred.nii.gz``), so
     ``msgan evaluate`` can compare models; ``drop_each=False`` trains only all inputs and
-    the combinations (a plain held-out comparison of models).
+    the combinations (a plain held-out comparison of models). ``tile`` bounds the tiles
+    of whole-volume prediction as in ``msgan predict --tile`` (less memory, same result).
     Returns the summary (model, variant, inputs, mean and SD of the held-out MSE).
     """
     from data_tools.dataset import build_shards
@@ -116,7 +119,7 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
                     preds = _classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)
                 else:
                     preds = _deep_predictions(model, shards, tmp / "runs" / model / label, test_ids,
-                                              test_sessions, train_kwargs)
+                                              test_sessions, train_kwargs, tile)
                 for ses, pred in zip(test_sessions, preds):
                     truth_volume = ses.load(target)
                     truth = truth_volume.data
