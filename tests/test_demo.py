@@ -19,6 +19,7 @@ def test_quick_demo_report(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     report = (out / "report.md").read_text()
     assert "All data here are simulated" in report
+    assert ".partial-" not in report and f"`{out}/cohort`" in report  # the paths that will exist
     # FLAIR: the fcn beats the mean-image baseline, recomputed from the evaluation's own table
     quality = pd.read_csv(out / "evaluation" / "flair" / "tables" / "quality.csv")
     mse = quality.groupby("method")["mse_brain"].mean()
