@@ -60,8 +60,12 @@ CONFIGS=(
 )
 N_EPOCHS=${EPOCHS:-400}
 echo "${#CONFIGS[@]} configurations x 3 folds, ${N_EPOCHS} epochs per stage."
-echo "Expected duration on 2 CPU cores: about $(( ${#CONFIGS[@]} * 3 * N_EPOCHS * 3 / 2 )) minutes" \
-     "(~1.5 min per epoch of 64^3 patches of 12 training subjects; GAN stages count twice)."
+if [ -n "$CHECK" ]; then
+  echo "Toy run (--check): about 25 minutes on 2 CPU cores; its numbers mean nothing."
+else
+  echo "Expected duration on 2 CPU cores: about $(( ${#CONFIGS[@]} * 3 * N_EPOCHS * 3 / 2 )) minutes" \
+       "(~1.5 min per epoch of 64^3 patches of 12 training subjects; GAN stages count twice)."
+fi
 
 [ -d "$OUT/cohort" ] || $MSGAN simulate --out "$OUT/cohort" --n-ms "$N_MS" --n-hc "$N_HC" \
   --resolution "$RESOLUTION" --seed 0

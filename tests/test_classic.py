@@ -44,6 +44,7 @@ def test_random_forest_learns_a_patch_mapping():
 def test_forest_uses_60_trees_by_default_and_subsamples_training_voxels():
     x, y = synthetic(0)
     assert RandomForestSynthesis().estimator.n_estimators == 60
+    assert RandomForestSynthesis().estimator.max_features == pytest.approx(1 / 3)
     assert RandomForestSynthesis(n_trees=3).fit(x, y).n_train_voxels == 12 ** 3
     sampled = RandomForestSynthesis(n_trees=3, max_train_voxels=100).fit(x, y).n_train_voxels
     assert 60 < sampled < 140  # ~100 of the 1,728 voxels, drawn at random
