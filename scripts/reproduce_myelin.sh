@@ -9,7 +9,7 @@
 #                                    [--resolution MM] [--n-ms N] [--n-hc N] [--patch N]
 #                                    [--check]
 #
-# --check runs every step of the script on a toy version (4 mm, 6 MS + 3 HC, 16^3 patches,
+# --check runs every step of the script on a toy version (4 mm, 6 MS + 3 HC, 32^3 patches,
 # networks with 4 base filters, 1 epoch) in about 25 minutes on two cores: it shows the script
 # works end to end, its numbers mean nothing.
 #
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     --n-ms) N_MS=$2; shift 2 ;;
     --n-hc) N_HC=$2; shift 2 ;;
     --patch) PATCH=$2; shift 2 ;;
-    --check) CHECK=1; RESOLUTION=4; N_MS=6; N_HC=3; PATCH=16; EPOCHS=${EPOCHS:-1}; shift ;;
+    --check) CHECK=1; RESOLUTION=4; N_MS=6; N_HC=3; PATCH=32; EPOCHS=${EPOCHS:-1}; shift ;;
     *) echo "$USAGE" >&2; exit 2 ;;
   esac
 done

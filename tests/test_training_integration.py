@@ -47,3 +47,20 @@ def test_train_resume_and_load_run(tiny_shards, tmp_path):
     assert again["stages"][0]["steps"] == stage["steps"]
     with pytest.raises(ConfigError, match="model_kwargs"):
         train(dataclasses.replace(options, resume=True, model_kwargs={"filters": 8, "n_layers": 2}))
+
+
+def test_a_single_voxel_batch_norm_bottleneck_is_refused(tiny_shards, tmp_path):
+    # 16^3 examples, batch 1: the CF-SAGAN's 4-level encoder ends on one voxel, where batch
+    # norm would turn every input into its offset in training and predictions into nonsense
+    run = tmp_path / "run"
+    tiny = {"generator_kwargs": {"base_filters": 4},
+            "discriminator_kwargs": {"base_filters": 4, "patch_size": 16}}
+    options = TrainOptions("cfsagan", str(tiny_shards), str(run), epochs=1, batch=1,
+                           model_kwargs=tiny, progress=False)
+    with pytest.raises(ConfigError, match="one value per channel.*at least 32 voxels"):
+        train(options)
+    assert not run.exists()
+    # the 3-level U-Net keeps 2^3 voxels at its bottom: allowed
+    summary = train(dataclasses.replace(options, model="unet", model_kwargs={"base_filters": 4},
+                                        overwrite=True))
+    assert (run / "model.weights.h5").exists() and summary["model"] == "unet"

@@ -104,8 +104,10 @@ def _provenance(pred_dirs: dict[str, Path], command: str | None) -> dict:
 class _Evaluator:
     """Walks the cohort once, session by session, feeding the measure collectors."""
 
-    def __init__(self, cohort: Cohort, options: Options, warn: Callable[[str], None]):
+    def __init__(self, cohort: Cohort, options: Options, warn: Callable[[str], None],
+                 progress: bool = True):
         self.cohort = cohort
+        self.progress = progress
         self.options = options
         self.gaps: list[str] = []
         self._warn = warn
@@ -207,7 +209,8 @@ class _Evaluator:
     def run(self) -> None:
         task = self.options.task
         thresholds = self.control_thresholds() if task != "flair" else None
-        for subject in tqdm(list(self.cohort.subjects.values()), desc="evaluate", unit="subject"):
+        for subject in tqdm(list(self.cohort.subjects.values()), desc="evaluate", unit="subject",
+                            disable=not self.progress):
             group = self.subject_group(subject)
             if group is None:
                 continue
@@ -258,7 +261,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
              methods: dict[str, str | Path] | None = None, label: str = "msgan", k: float = 2.0,
              dilation: int = 5, bin_mm: float = DEFAULT_BIN_MM, overwrite: bool = False,
              command: str | None = None, on_warning: Callable[[str], None] | None = None,
-             ) -> EvaluationResult:
+             progress: bool = True) -> EvaluationResult:
     """Evaluate predictions against ``cohort``'s true images and write a report folder ``out``.
 
     ``pred_dir`` holds the main method's predictions (named ``label``); ``methods`` maps
@@ -266,6 +269,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     paired t-tests. ``k`` is the threshold segmentation's SD multiple (FLAIR), ``dilation``
     the surrounding-NAWM width in voxels (eq. 2.4), ``bin_mm`` the distance-to-CSF bin
     width. ``out`` receives ``report.md``, ``tables/*.csv`` and ``figures/*.png``.
+    ``progress=False`` hides the per-subject progress bar.
     """
     from msgan.evaluation.report import write_report
 
@@ -283,7 +287,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     if out.exists() and not overwrite:
         raise OutputExistsError("output exists; pass --overwrite to replace it", out)
 
-    evaluator = _Evaluator(cohort, options, on_warning or log.warning)
+    evaluator = _Evaluator(cohort, options, on_warning or log.warning, progress)
     evaluator.run()
     result = EvaluationResult(out, options, gaps=evaluator.gaps,
                               provenance=_provenance(named, command))

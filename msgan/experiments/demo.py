@@ -149,10 +149,12 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
         warnings: list[str] = []
         flair_eval = evaluate(tmp / "predictions" / "fcn", cohort, "flair", tmp / "evaluation" / "flair",
                               methods={"mean-image": tmp / "predictions" / "mean-image"}, label="fcn",
-                              command="msgan demo", on_warning=warnings.append)
+                              command="msgan demo", on_warning=warnings.append,
+                              progress=progress)
         myelin_eval = evaluate(tmp / "predictions" / "refiner_cfsagan", cohort, "myelin-longitudinal",
                                tmp / "evaluation" / "myelin", label="refiner_cfsagan",
-                               command="msgan demo", on_warning=warnings.append)
+                               command="msgan demo", on_warning=warnings.append,
+                               progress=progress)
 
         for evaluation in (flair_eval, myelin_eval):  # name the folders as they will be
             _rename_paths(evaluation.out / "report.md", tmp, out)

@@ -168,12 +168,13 @@ def train_and_keep(options: TrainOptions):
     config = run_config(opts, index, train_ids, val_ids)
     strategy = choose_strategy()
     chief = is_chief(strategy)
-    if chief:
-        open_run_dir(run_dir, config, opts.resume, opts.overwrite)
-        copy_normalization(opts.data, index, run_dir)
     keras.utils.set_random_seed(opts.seed)
     with strategy.scope():
         model = zoo.build_model(opts.model, len(index["inputs"]), opts.model_kwargs)
+    zoo.check_batch_norm_extent(model, opts.model, index.get("example_shape"), opts.batch)
+    if chief:  # after every check, so that a refused run leaves no folder behind
+        open_run_dir(run_dir, config, opts.resume, opts.overwrite)
+        copy_normalization(opts.data, index, run_dir)
     train_data, val_data = zoo.shard_datasets(opts.data, train_ids, val_ids, opts.batch, opts.seed,
                                               repeat=opts.steps_per_epoch is not None)
     stages = train_built_model(strategy, model, kind, opts, train_data, val_data, run_dir, chief=chief)
