@@ -3,16 +3,18 @@
 # leave-one-patient-out for fcn, unet_small, mlp and the 60-tree random forest, then the
 # report of `msgan evaluate` (Tables 2.2/2.3 in shape) and the P3S maps of the fcn.
 #
-#   bash scripts/reproduce_flair_real.sh [--epochs N] [--out DIR]
+#   bash scripts/reproduce_flair_real.sh [--epochs N] [--out DIR] [--root DIR]
 #
 # Two patients only: the figures show the method running on real scans, not the thesis's
-# 24-subject statistics. Budget on the 2-core CPU: about 2-3 minutes per epoch per model
-# and fold at the default 64^3 patches (fcn and mlp faster, unet_small slower).
+# 24-subject statistics. Measured on the 2-core CPU: --epochs 1 takes 22 minutes, of which
+# about 18 are fixed (shards, the random forest, whole-brain predictions, evaluation, and two
+# 1 mm saliency maps of ~4 minutes each); every further epoch adds about 4 minutes (per fold:
+# fcn 70-100 s, unet_small 15-20 s, mlp under 10 s, on 64^3 patches).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 EPOCHS=20
 OUT=reproduce_flair_real
-ROOT=../shared/data/open_ms_data
+ROOT=$REPO/../shared/data/open_ms_data
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) EPOCHS=$2; shift 2 ;;
@@ -21,10 +23,14 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--epochs N] [--out DIR] [--root DIR]" >&2; exit 2 ;;
   esac
 done
+# paths given on the command line are relative to where it was typed; the rest to the repo
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+case "$ROOT" in /*) ;; *) ROOT="$PWD/$ROOT" ;; esac
+cd "$REPO"
 MSGAN="${MSGAN:-msgan}"
 DATA=(--manifest examples/open_ms_data.csv --root "$ROOT")
 MODELS=(fcn unet_small mlp random_forest)
-echo "leave-one-patient-out, ${#MODELS[@]} models, $EPOCHS epochs each; expect roughly $((EPOCHS * 2 * 3 * 2)) minutes"
+echo "leave-one-patient-out, ${#MODELS[@]} models, $EPOCHS epochs each; expect roughly $((18 + 4 * EPOCHS)) minutes on 2 CPU cores"
 
 for patient in patient07 patient19; do
   # the thesis trains these with SGD/Adam for days; Adam at 1e-3 is the short-budget setting
