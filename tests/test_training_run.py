@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 def test_presets_follow_the_thesis():
     ch4 = TrainOptions("refiner_cfsagan", "shards", "run").resolved()
     assert (ch4.loss, ch4.refiner_loss, ch4.lr, ch4.refiner_lr, ch4.epochs) == ("l1", "nwl1", 1e-4, 5e-5, 370)
-    assert (ch4.d_steps, ch4.label_smoothing, ch4.lam, ch4.refinements) == (2, True, 100.0, 1)
+    assert (ch4.d_steps, ch4.label_smoothing, ch4.lambda_sketcher, ch4.lambda_refiner,
+            ch4.refinements) == (2, True, 100.0, 100.0, 1)
     ch3 = TrainOptions("sketcher_refiner", "shards", "run").resolved()
     assert (ch3.refiner_loss, ch3.epochs, ch3.d_steps, ch3.label_smoothing) == ("wl1", 400, 1, False)
     alone = TrainOptions("refiner_cfsagan", "shards", "run", refinements=0).resolved()

@@ -9,8 +9,10 @@
 | sketcher_refiner | Sketcher L1 (eq. 3.4), Refiner WL1 (eq. 3.5) | Adam 1e-4 / 5e-5 | 400 + 400 | sec. 3.3.1 |
 | refiner_cfsagan | Sketcher L1, Refiner NWL1 (eq. 4.4), D x2, smoothed labels | Adam 1e-4 / 5e-5 | 370 + 370 | sec. 4.3.1 |
 
-The thesis never states lambda_S and lambda_R (eq. 3.6): the default 100 is Isola et
-al.'s, whose pix2pix objective it follows. Chapter 3 states neither the discriminator
+The thesis never states lambda_S and lambda_R (eq. 3.6): both default to 100, Isola et
+al.'s value for the pix2pix objective it follows, which balances the adversarial loss
+because the WL1 and NWL1 of ``msgan.losses`` are on the L1's scale (a uniform error e
+costs e in all three). Chapter 3 states neither the discriminator
 update ratio nor label smoothing, so for its GANs both are options, off by default.
 """
 from __future__ import annotations
@@ -58,7 +60,8 @@ class TrainOptions:
     batch: int | None = None
     loss: str | None = None
     refiner_loss: str | None = None
-    lam: float = DEFAULT_LAMBDA
+    lambda_sketcher: float = DEFAULT_LAMBDA  # eq. 3.6, lambda_S (also a single GAN's)
+    lambda_refiner: float = DEFAULT_LAMBDA  # eq. 3.6, lambda_R of every Refiner
     lr: float | None = None
     refiner_lr: float | None = None
     optimizer: str | None = None
@@ -105,6 +108,9 @@ class TrainOptions:
         if require_validation and values["early_stopping"] and not values["val_subjects"]:
             raise ConfigError("early stopping (sec. 2.2.3) needs --val-subjects; "
                               "or pass --no-early-stopping")
+        for key in ("lambda_sketcher", "lambda_refiner"):
+            if not values[key] >= 0:
+                raise ConfigError(f"--{key.replace('_', '-')} must be 0 or more, got {values[key]}")
         for key in ("epochs", "batch"):
             if values[key] < 1:
                 raise ConfigError(f"--{key} must be at least 1")

@@ -92,15 +92,17 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
         return [{"stage": "train", **summary}]
     if kind == "gan":
         gans, losses, rates = [model], [opts.loss], [opts.lr]
+        lambdas = [opts.lambda_sketcher]
     elif kind == "two_stage_gan":
         gans = stage_gans(model, opts.refinements)
         losses = [opts.loss] + [opts.refiner_loss] * opts.refinements
         rates = [opts.lr] + [opts.refiner_lr] * opts.refinements
+        lambdas = [opts.lambda_sketcher] + [opts.lambda_refiner] * opts.refinements
     else:
         raise ConfigError(f"unknown model kind {kind!r}")
     stages = [GanStageOptions(loss_for(loss), fit_options(opts, keep_best=False), learning_rate=lr,
-                              lam=opts.lam, d_steps=opts.d_steps, label_smoothing=opts.label_smoothing)
-              for loss, lr in zip(losses, rates)]
+                              lam=lam, d_steps=opts.d_steps, label_smoothing=opts.label_smoothing)
+              for loss, lr, lam in zip(losses, rates, lambdas)]
     return train_stages(strategy, gans, stages, lambda lr: make_optimizer(opts.optimizer, lr),
                         train_data, run_dir, val_data=val_data, seed=opts.seed, chief=chief,
                         on_step=on_step, adversarial=adversarial)
