@@ -50,13 +50,14 @@ def _window_from_config(config: dict):
 
 def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend: str = "gaussian",
                        window: Sequence[int] | None = None, batch_size: int = 1,
-                       expected_task: str | None = None, tile: int = 256):
+                       expected_task: str | None = None, tile: int = 256, noise_samples: int = 0):
     """``(VolumePredictor, config)`` for a finished run folder (``msgan.training.load_run``).
 
     The window is the run's patch size unless ``window`` is given; stride-1 networks use
     exact halo tiling instead, on tiles of up to ``tile``^3 output voxels (smaller tiles
     use less memory and give the same result). ``overlap`` defaults to 0.25 (MONAI's
-    default) for blending and 0 for halo tiling (it needs none).
+    default) for blending and 0 for halo tiling (it needs none). ``noise_samples``: the
+    Sketcher's z at inference, 0 for z = 0 or K for the mean over K fixed draws.
     """
     from msgan.inference.geometry import plan_for_model
     from msgan.inference.pipeline import VolumePredictor
@@ -71,7 +72,7 @@ def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend:
     check_task(task, target, expected_task, where)
     plan = plan_for_model(model, patch=tuple(window) if window else _window_from_config(config),
                           overlap=overlap, blend=blend, batch_size=batch_size, tile=(tile,) * 3)
-    return VolumePredictor(model, inputs, target, normalizer, plan), config
+    return VolumePredictor(model, inputs, target, normalizer, plan, noise_samples=noise_samples), config
 
 
 @dataclass
