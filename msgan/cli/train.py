@@ -117,8 +117,10 @@ def train_command(**kw):
 @click.command("cv")
 @_common
 @click.option("--folds", type=int, default=3, show_default=True, help="Number of subject-level folds.")
-@click.option("--val-per-fold", type=int, default=3, show_default=True,
-              help="Validation subjects taken from each fold's training folds (ch. 4).")
+@click.option("--val-per-fold", type=click.IntRange(min=0), default=None,
+              help="Validation subjects taken from each fold's training folds. Default per "
+              "model: 0 for ch. 3 models (dnn2, unet, cgan, sketcher_refiner; sec. 3.3.1), 3 "
+              "for ch. 2 and ch. 4 models (sec. 4.3.1). Give every method of one comparison the same.")
 @click.option("--early-stop-on-test", is_flag=True,
               help="Use the held-out fold itself for validation/early stopping, as chapter 2 "
               "did (its test errors are then optimistic).")
