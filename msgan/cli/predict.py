@@ -1,6 +1,8 @@
 """``msgan predict`` and ``msgan export``: thin wrappers over :mod:`msgan.inference`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from data_tools.errors import ConfigError
@@ -32,7 +34,9 @@ def _window(text):
 @click.option("--root", type=click.Path(), help="Folder the manifest's relative paths start from.")
 @click.option("--subjects", help="Comma-separated subject ids (default: all).")
 @click.option("--session", help="Only this session (e.g. t1; default: every session).")
-@click.option("--out", required=True, type=click.Path(), help="Output folder <out>/<subject>/<session>/.")
+@click.option("--out", type=click.Path(), help="Output folder <out>/<subject>/<session>/.")
+@click.option("--bids-out", type=click.Path(), help="Also (or instead) write BIDS derivatives to "
+              "DIR/derivatives/msgan (desc-synthetic images with JSON sidecars); DIR is usually the BIDS dataset.")
 @click.option("--overlap", type=float, default=None,
               help="Window overlap in [0, 1) (default 0.25 for strided networks, 0 for stride-1 ones).")
 @click.option("--window", "window_text", help="Window size D,H,W (default: the run's patch size).")
@@ -48,27 +52,36 @@ def _window(text):
               "predictions with fixed draws of z. Either way the same input gives the same output.")
 @click.option("--task", "expected_task", type=click.Choice(["flair", "myelin", "myelin-longitudinal"]),
               help="Refuse a model trained for another task.")
+@click.option("--skip-incomplete", is_flag=True, help="Leave out (and list) the sessions lacking an "
+              "input instead of stopping (e.g. a BIDS dataset where some sessions lack a sequence).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, session, out, overlap,
-                    window_text, blend, batch_size, tile, samples, noise_samples, expected_task, overwrite):
+def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, session, out, bids_out, overlap,
+                    window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
+                    overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
     from data_tools.cohort import open_cohort
+    from msgan.inference.bids_out import model_provenance
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
 
     if (run_dir is None) == (saved_model is None):
         raise ConfigError("give exactly one of --run or --saved-model")
+    if out is None and bids_out is None:
+        raise ConfigError("give --out, --bids-out or both")
     opened = open_cohort(cohort=cohort, manifest=manifest, root=root)
     if run_dir is not None:
-        predictor, _ = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
-                                          batch_size=batch_size, expected_task=expected_task, tile=tile,
-                                          noise_samples=noise_samples)
+        predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
+                                               batch_size=batch_size, expected_task=expected_task, tile=tile,
+                                               noise_samples=noise_samples)
+        provenance = model_provenance(predictor, config={"name": Path(run_dir).name, **config})
     else:
         if overlap is not None or window_text or noise_samples:
             raise ConfigError("--overlap/--window/--noise-samples are fixed in a SavedModel at export time")
         predictor = load_saved_model(saved_model, expected_task=expected_task)
+        provenance = model_provenance(predictor, card={"name": Path(saved_model).name, **predictor.card})
     written = predict_cohort(predictor, opened, out, subjects=_csv_list(subjects), session=session,
-                             samples=samples, overwrite=overwrite)
-    click.echo(f"wrote {len(written)} file(s) under {out}")
+                             samples=samples, overwrite=overwrite, bids_out=bids_out, provenance=provenance,
+                             skip_incomplete=skip_incomplete)
+    click.echo(f"wrote {len(written)} file(s) under {', '.join(str(p) for p in (out, bids_out) if p)}")
 
 
 @click.command("export")

@@ -10,7 +10,9 @@ folder, :func:`predictor_from_run`) or a :class:`SavedModelPredictor` (an export
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,6 +26,7 @@ from data_tools.errors import CohortError, ConfigError, InputFileError
 from data_tools.masks import brain_mask
 from data_tools.nifti import save_like
 
+log = logging.getLogger(__name__)
 
 #: task -> the image it predicts (DESIGN.md task table)
 TASK_TARGETS = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}
@@ -136,9 +139,17 @@ def load_saved_model(path: str | Path, expected_task: str | None = None) -> Save
 
 
 def select_sessions(cohort: Cohort, inputs: Sequence[str], subjects: Sequence[str] | None = None,
-                    session: str | None = None) -> list[Session]:
-    """The sessions to predict; every one must have every input (checked before any work)."""
+                    session: str | None = None, skip_incomplete: bool = False) -> list[Session]:
+    """The sessions to predict; every one must have every input (checked before any work),
+    or with ``skip_incomplete`` those lacking one are left out and listed in a warning."""
     sessions = cohort.select(subjects).sessions(session)
+    if skip_incomplete:
+        incomplete = {ses.label: [n for n in inputs if not ses.has(n)] for ses in sessions}
+        incomplete = {label: missing for label, missing in incomplete.items() if missing}
+        if incomplete:
+            log.warning("skipped %d session(s) lacking an input: %s", len(incomplete),
+                        "; ".join(f"{label} ({', '.join(m)})" for label, m in incomplete.items()))
+        sessions = [ses for ses in sessions if ses.label not in incomplete]
     if not sessions:
         raise CohortError(f"no session{' ' + session if session else ''} to predict", cohort.source)
     for ses in sessions:
@@ -180,21 +191,41 @@ def predict_session(predictor, session: Session, samples: int = 0, progress: boo
     return predictor.predict(volumes, brain), None, reference
 
 
-def predict_cohort(predictor, cohort: Cohort, out: str | Path, subjects: Sequence[str] | None = None,
+def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: Sequence[str] | None = None,
                    session: str | None = None, samples: int = 0, overwrite: bool = False,
-                   progress: bool = True) -> list[Path]:
-    """Predict every selected session into ``out`` (all or nothing); returns the files written."""
-    sessions = select_sessions(cohort, predictor.inputs, subjects, session)
+                   progress: bool = True, bids_out: str | Path | None = None,
+                   provenance: dict | None = None, skip_incomplete: bool = False) -> list[Path]:
+    """Predict every selected session into ``out`` and/or, as BIDS derivatives, into
+    ``bids_out/derivatives/msgan`` (:mod:`msgan.inference.bids_out`), each all or nothing;
+    returns the image files written. ``provenance``: :func:`bids_out.model_provenance`."""
+    from msgan.inference import bids_out as bids
+
+    if out is None and bids_out is None:
+        raise ConfigError("give an output folder (--out) or a BIDS derivatives root (--bids-out)")
+    sessions = select_sessions(cohort, predictor.inputs, subjects, session, skip_incomplete)
     if samples:
         _check_mc_possible(predictor, samples)
+    provenance = provenance or bids.model_provenance(predictor)
+    raw_root = Path(cohort.source) if any(s.bids is not None for s in sessions) else None
+    derivatives = Path(bids_out) / "derivatives" / bids.PIPELINE if bids_out is not None else None
     written = []
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+    with contextlib.ExitStack() as stack:
+        plain = stack.enter_context(atomic_output_dir(out, overwrite=overwrite)) if out is not None else None
+        bids_tmp = (stack.enter_context(atomic_output_dir(derivatives, overwrite=overwrite))
+                    if derivatives is not None else None)
+        if bids_tmp is not None:
+            bids.write_description(bids_tmp, provenance, raw_root, derivatives)
         for ses in tqdm(sessions, desc="predict", unit="session", disable=not progress):
             prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress)
-            folder = Path(ses.subject) / ses.name
-            save_like(prediction, reference, tmp / folder / f"{predictor.target}_pred.nii.gz")
-            written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
-            if sd is not None:
-                save_like(sd, reference, tmp / folder / f"{predictor.target}_pred_sd.nii.gz")
-                written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+            if plain is not None:
+                folder = Path(ses.subject) / ses.name
+                save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
+                written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
+                if sd is not None:
+                    save_like(sd, reference, plain / folder / f"{predictor.target}_pred_sd.nii.gz")
+                    written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+            if bids_tmp is not None:
+                files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
+                                           raw_root, samples)
+                written += [derivatives / f.relative_to(bids_tmp) for f in files]
     return written
