@@ -34,6 +34,9 @@ def test_train_resume_and_load_run(tiny_shards, tmp_path):
     assert stage["epochs"] == 2 and np.isfinite(stage["best_val_mse"])
     config = json.loads((run / "config.json").read_text())
     assert config["train_subjects"] == ["c1", "p1"] and config["val_subjects"] == ["p2"]
+    # what the shards' sessions look like travels with the run (data_tools.fingerprint)
+    assert config["fingerprint"]["sessions"] == 3 and config["fingerprint"]["voxel_size"]["min"] == [2.0] * 3
+    assert config["fingerprint"]["brain_extracted"] == [True]
     assert (run / "normalization.json").read_text() == (tiny_shards / "normalization.json").read_text()
 
     model, config, normalizer = load_run(run)

@@ -54,10 +54,12 @@ def _window(text):
               help="Refuse a model trained for another task.")
 @click.option("--skip-incomplete", is_flag=True, help="Leave out (and list) the sessions lacking an "
               "input instead of stopping (e.g. a BIDS dataset where some sessions lack a sequence).")
+@click.option("--force", is_flag=True, help="Predict sessions unlike the model's training scans "
+              "(voxel size, orientation, brain extraction, intensity scale) with a warning instead of stopping.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, session, out, bids_out, overlap,
                     window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
-                    overwrite):
+                    force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
     from data_tools.cohort import open_cohort
     from msgan.inference.bids_out import model_provenance
@@ -73,14 +75,16 @@ def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, sess
                                                batch_size=batch_size, expected_task=expected_task, tile=tile,
                                                noise_samples=noise_samples)
         provenance = model_provenance(predictor, config={"name": Path(run_dir).name, **config})
+        fingerprint = config.get("fingerprint")
     else:
         if overlap is not None or window_text or noise_samples:
             raise ConfigError("--overlap/--window/--noise-samples are fixed in a SavedModel at export time")
         predictor = load_saved_model(saved_model, expected_task=expected_task)
         provenance = model_provenance(predictor, card={"name": Path(saved_model).name, **predictor.card})
+        fingerprint = predictor.card.get("fingerprint")
     written = predict_cohort(predictor, opened, out, subjects=_csv_list(subjects), session=session,
                              samples=samples, overwrite=overwrite, bids_out=bids_out, provenance=provenance,
-                             skip_incomplete=skip_incomplete)
+                             skip_incomplete=skip_incomplete, fingerprint=fingerprint, force=force)
     click.echo(f"wrote {len(written)} file(s) under {', '.join(str(p) for p in (out, bids_out) if p)}")
 
 

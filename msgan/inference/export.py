@@ -66,6 +66,7 @@ def model_card(predictor, config: dict, validation: dict | None = None) -> dict:
         "training_subjects": len(config.get("train_subjects") or []),
         "validation_subjects": len(config.get("val_subjects") or []),
         "validation_metrics": validation or {},
+        "fingerprint": config.get("fingerprint"),
         "signatures": {
             "serving_default": "patches (B,d,h,w,C) normalised -> prediction (B,d,h,w,1) normalised",
             "predict_volume": "volumes (D,H,W,C) raw, brainmask (D,H,W) -> prediction (D,H,W) in target units",

@@ -22,7 +22,9 @@ from tqdm import tqdm
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort, Session
-from data_tools.errors import CohortError, ConfigError, InputFileError
+from data_tools.errors import CohortError, ConfigError, ImageContentError, InputFileError
+from data_tools.fingerprint import compare as compare_fingerprint
+from data_tools.fingerprint import session_fingerprint
 from data_tools.masks import brain_mask
 from data_tools.nifti import save_like
 
@@ -171,17 +173,47 @@ def _check_mc_possible(predictor, samples: int) -> None:
             pass
 
 
-def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False):
+def scale_free_inputs(predictor) -> list[str]:
+    """Inputs the model standardises per image (``--normalize subject``): any scale works."""
+    normalization = getattr(predictor, "normalization", None) or getattr(predictor, "card", {}).get("normalization", {})
+    if normalization.get("scope") != "subject":
+        return []
+    return [n for n in predictor.inputs if n not in normalization.get("stats", {})]
+
+
+def check_fingerprint(predictor, session: Session, volumes, brain, reference, fingerprint: dict | None,
+                      force: bool = False) -> list[str]:
+    """Compare the session with the model's training fingerprint; stop with one line naming
+    the session and what differs, or with ``force`` return the differences as warnings."""
+    if not fingerprint:
+        return []
+    own = session_fingerprint(volumes, predictor.inputs, brain, reference.affine)
+    problems = [d.message for d in compare_fingerprint(fingerprint, own, scale_free_inputs(predictor))]
+    if problems and not force:
+        raise ImageContentError(f"unlike the model's training scans: {'; '.join(problems)} "
+                                "(--force predicts anyway)", session.label)
+    for problem in problems:
+        log.warning("%s: unlike the model's training scans: %s", session.label, problem)
+    return problems
+
+
+def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False,
+                    fingerprint: dict | None = None, force: bool = False, warnings: list | None = None):
     """``(prediction, sd or None, reference volume)`` for one session.
 
     Inputs are read (shape/affine checked), the brain mask taken or estimated
-    (:func:`data_tools.masks.brain_mask`); ``samples`` >= 2 runs MC dropout.
+    (:func:`data_tools.masks.brain_mask`), the session compared with the model's training
+    ``fingerprint`` (:func:`check_fingerprint`; differences are appended to ``warnings``);
+    ``samples`` >= 2 runs MC dropout.
     """
     volumes, reference = session.stack(predictor.inputs)
     brain = brain_mask(session, predictor.inputs)
     if brain.shape != reference.shape:
         raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
                           session.path("brainmask"))
+    found = check_fingerprint(predictor, session, volumes, brain, reference, fingerprint, force)
+    if warnings is not None:
+        warnings.extend(found)
     if samples:
         from msgan.inference.uncertainty import mc_dropout_predict
 
@@ -194,10 +226,13 @@ def predict_session(predictor, session: Session, samples: int = 0, progress: boo
 def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: Sequence[str] | None = None,
                    session: str | None = None, samples: int = 0, overwrite: bool = False,
                    progress: bool = True, bids_out: str | Path | None = None,
-                   provenance: dict | None = None, skip_incomplete: bool = False) -> list[Path]:
+                   provenance: dict | None = None, skip_incomplete: bool = False,
+                   fingerprint: dict | None = None, force: bool = False) -> list[Path]:
     """Predict every selected session into ``out`` and/or, as BIDS derivatives, into
     ``bids_out/derivatives/msgan`` (:mod:`msgan.inference.bids_out`), each all or nothing;
-    returns the image files written. ``provenance``: :func:`bids_out.model_provenance`."""
+    returns the image files written. ``provenance``: :func:`bids_out.model_provenance`;
+    ``fingerprint``: the model's training fingerprint (sessions unlike it stop the command,
+    or with ``force`` are predicted and their sidecars record the warning)."""
     from msgan.inference import bids_out as bids
 
     if out is None and bids_out is None:
@@ -216,7 +251,10 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: 
         if bids_tmp is not None:
             bids.write_description(bids_tmp, provenance, raw_root, derivatives)
         for ses in tqdm(sessions, desc="predict", unit="session", disable=not progress):
-            prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress)
+            warnings: list[str] = []
+            prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress,
+                                                        fingerprint=fingerprint, force=force,
+                                                        warnings=warnings)
             if plain is not None:
                 folder = Path(ses.subject) / ses.name
                 save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
@@ -226,6 +264,6 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: 
                     written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
             if bids_tmp is not None:
                 files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
-                                           raw_root, samples)
+                                           raw_root, samples, warnings)
                 written += [derivatives / f.relative_to(bids_tmp) for f in files]
     return written

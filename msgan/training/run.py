@@ -112,6 +112,7 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
 def run_config(opts: TrainOptions, index: dict, train_ids, val_ids) -> dict:
     config = {key: index.get(key) for key in ("task", "inputs", "target", "layout")}
     config["patch"] = index.get("patch_size", index.get("patch"))
+    config["fingerprint"] = index.get("fingerprint")  # data_tools.fingerprint, for predict
     config.update({k: v for k, v in dataclasses.asdict(opts).items()
                    if k not in ("run", "resume", "overwrite", "progress", "train_subjects")})
     config["data"] = str(Path(opts.data).resolve())
