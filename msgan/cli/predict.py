@@ -31,7 +31,9 @@ def _window(text):
 @click.option("--saved-model", type=click.Path(), help="A SavedModel folder of msgan export.")
 @click.option("--model", "shipped", help="A model that ships with msgan, by name (README, "
               "\"Models that ship\"; e.g. flair-t1-t2-t1post).")
-@click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz.")
+@click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz, "
+              "or a BIDS dataset.")
+@click.option("--bids", type=click.Path(), help="A BIDS dataset root (the same as --cohort on one).")
 @click.option("--manifest", type=click.Path(), help="Manifest CSV subject,session,name,path.")
 @click.option("--root", type=click.Path(), help="Folder the manifest's relative paths start from.")
 @click.option("--subjects", help="Comma-separated subject ids (default: all).")
@@ -59,11 +61,13 @@ def _window(text):
 @click.option("--force", is_flag=True, help="Predict sessions unlike the model's training scans "
               "(voxel size, orientation, brain extraction, intensity scale) with a warning instead of stopping.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def predict_command(run_dir, saved_model, shipped, cohort, manifest, root, subjects, session, out, bids_out, overlap,
+def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root, subjects, session, out, bids_out, overlap,
                     window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
                     force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
+    from data_tools.bids import is_bids_dataset
     from data_tools.cohort import open_cohort
+    from data_tools.errors import CohortError
     from msgan.inference.bids_out import model_provenance
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
 
@@ -75,6 +79,12 @@ def predict_command(run_dir, saved_model, shipped, cohort, manifest, root, subje
         saved_model = resolve_model(shipped)
     if out is None and bids_out is None:
         raise ConfigError("give --out, --bids-out or both")
+    if bids is not None:
+        if cohort is not None:
+            raise ConfigError("give --cohort or --bids, not both")
+        if not is_bids_dataset(bids):
+            raise CohortError("not a BIDS dataset (no dataset_description.json, no sub-*/anat)", bids)
+        cohort = bids
     opened = open_cohort(cohort=cohort, manifest=manifest, root=root)
     if run_dir is not None:
         predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
