@@ -4,9 +4,10 @@ The thesis extracted the brain with FSL BET (sec. 3.3.1, [Smith 2002]). msgan ma
 download weights at run time, so it uses the one network we found whose weights ship inside
 its wheel: ``deepbrain`` (Itzcovich 2018, MIT licence), a 3D U-Net trained on T1-weighted
 heads. Its TensorFlow-1 graph is read here with ``tf.compat.v1`` (the package's own loader
-calls ``tf.Session``, gone from TensorFlow 2). The volume is resized to 128^3 as the network
-expects, and the brain probability resized back and thresholded at 0.5; the largest
-connected component, holes filled, is the brain. ``scripts/bench_brain_extraction.py``
+calls ``tf.Session``, gone from TensorFlow 2). The head is resampled onto an isotropic
+128^3 grid (:func:`network_grid`), and the brain probability resampled back and
+thresholded at 0.5 (the network's own decision boundary); the largest connected
+component, holes filled, is the brain. ``scripts/bench_brain_extraction.py``
 measured it against the dataset authors' masks of raw MS scans beside a Python BET, the
 MNI152 template and deepbrain on FLAIR (README, ``msgan preprocess``).
 
@@ -19,6 +20,7 @@ import functools
 import numpy as np
 
 from data_tools.errors import ConfigError, ImageContentError
+from data_tools.grids import make_grid
 from data_tools.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
 
 NETWORK_SIZE = 128
@@ -65,17 +67,32 @@ def _network():
     return v1.Session(graph=graph), get("import/img:0"), get("import/training:0"), get("import/prob:0")
 
 
-def brain_probability(image):
-    """deepbrain's brain probability for a T1-weighted SimpleITK image, on the image's grid."""
-    from skimage.transform import resize
+def network_grid(image):
+    """The network's 128^3 input grid: isotropic, centred on ``image``, spanning its longest side.
 
-    array = itk_to_array(image).astype(np.float32)
-    small = resize(array, (NETWORK_SIZE,) * 3, mode="constant", anti_aliasing=True)
-    small = small / max(float(small.max()), 1e-6)
+    Resizing a 0.9 x 0.9 x 3 mm scan's array straight to a cube (the package's own way)
+    stretches the head 1.6-fold along the slices; keeping millimetres isotropic shows the
+    network a head shaped like its training heads (README: Dice 0.934 -> 0.952 on patient04).
+    """
+    size = np.asarray(image.GetSize())
+    extent = float((size * np.asarray(image.GetSpacing())).max())
+    voxel = extent / NETWORK_SIZE
+    centre = np.asarray(image.TransformContinuousIndexToPhysicalPoint([(s - 1) / 2 for s in size.tolist()]))
+    direction = np.asarray(image.GetDirection()).reshape(3, 3)
+    origin = centre - direction @ np.full(3, voxel * (NETWORK_SIZE - 1) / 2)
+    return make_grid([NETWORK_SIZE] * 3, [voxel] * 3, origin, image.GetDirection())
+
+
+def brain_probability(image):
+    """deepbrain's brain probability for a T1-weighted SimpleITK image, on :func:`network_grid`."""
+    from data_tools.registration import resample
+
+    grid = network_grid(image)
+    array = itk_to_array(resample(image, grid))
+    array = array / max(float(array.max()), 1e-6)  # the scaling deepbrain was trained with
     session, img, training, prob = _network()
-    out = session.run(prob, {training: False, img: small[None, ..., None]}).squeeze()
-    full = resize(out, array.shape, mode="constant", anti_aliasing=True).astype(np.float32)
-    return array_to_itk(full, itk_to_affine(image))
+    out = session.run(prob, {training: False, img: array[None, ..., None]}).squeeze()
+    return array_to_itk(out.astype(np.float32), itk_to_affine(grid))
 
 
 def largest_component_filled(mask):
@@ -95,10 +112,9 @@ def extract_brain(reference, t1=None, t1_to_reference=None, label=None):
     """
     from data_tools.registration import resample
 
-    source = t1 if t1 is not None else reference
-    probability = brain_probability(source)
-    if t1 is not None:
-        probability = resample(probability, reference, t1_to_reference)
+    probability = brain_probability(t1 if t1 is not None else reference)
+    # The network's grid lies in the T1's (or the reference's) physical space.
+    probability = resample(probability, reference, t1_to_reference if t1 is not None else None)
     mask = largest_component_filled(sitk().Cast(probability > 0.5, sitk().sitkUInt8))
     if not sitk().GetArrayViewFromImage(mask).any():
         raise ImageContentError("brain extraction found no brain (is this a head MR image?)", label)

@@ -48,7 +48,7 @@ def authors_mask_on_flair(folder: Path, study: str, flair):
 
     tx = sitk()
     common = volume_to_itk(load_volume(folder / "common_space_brainmask.nii.gz", mask=True))
-    to_flair = tx.ReadTransform(str(folder / f"{study}_FLAIR_to_common_space.txt"))
+    to_flair = read_affine(folder / f"{study}_FLAIR_to_common_space.txt")
     inverse = to_flair.GetInverse()
     slices = np.flatnonzero(tx.GetArrayViewFromImage(common).any(axis=(1, 2)))  # (z, y, x) view
     slab = np.zeros(tx.GetArrayViewFromImage(common).shape, np.uint8)
@@ -56,6 +56,17 @@ def authors_mask_on_flair(folder: Path, study: str, flair):
     slab = tx.GetImageFromArray(slab)
     slab.CopyInformation(common)
     return resample(common, flair, inverse, mask=True), resample(slab, flair, inverse, mask=True)
+
+
+def read_affine(path: Path):
+    """An ITK text transform of the authors (MatrixOffsetTransformBase) as an AffineTransform."""
+    from data_tools.itk_bridge import sitk
+
+    read = sitk().ReadTransform(str(path))
+    affine = sitk().AffineTransform(3)
+    affine.SetFixedParameters(read.GetFixedParameters())
+    affine.SetParameters(read.GetParameters())
+    return affine
 
 
 def displacement_mm(ours, theirs, grid, mask) -> np.ndarray:
@@ -104,6 +115,23 @@ def candidate_deepbrain_flair(flair, t1, t1_to_flair):
     from data_tools.brain_extraction import extract_brain
 
     return extract_brain(flair)
+
+
+def candidate_deepbrain_t1_as_packaged(flair, t1, t1_to_flair):
+    """deepbrain's own input: the T1W array resized to 128^3 whatever its voxel size."""
+    from skimage.transform import resize
+
+    from data_tools.brain_extraction import _network, largest_component_filled
+    from data_tools.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
+    from data_tools.registration import resample
+
+    array = itk_to_array(t1)
+    small = resize(array, (128, 128, 128), mode="constant", anti_aliasing=True)
+    session, img, training, prob = _network()
+    out = session.run(prob, {training: False, img: (small / small.max())[None, ..., None]}).squeeze()
+    full = resize(out, array.shape, mode="constant", anti_aliasing=True).astype(np.float32)
+    probability = resample(array_to_itk(full, itk_to_affine(t1)), flair, t1_to_flair)
+    return largest_component_filled(sitk().Cast(probability > 0.5, sitk().sitkUInt8))
 
 
 def candidate_template(flair, t1, t1_to_flair):
@@ -160,7 +188,7 @@ CANDIDATES = {name[len("candidate_"):]: fn for name, fn in globals().items() if 
 def session_run(folder: Path, study: str, truth: np.ndarray, covered: np.ndarray, voxel_ml: float, patient: str) -> dict:
     """Time the whole default ``preprocess_session``; score its mask and its registrations."""
     from data_tools.cohort import open_cohort
-    from data_tools.itk_bridge import itk_to_array, sitk
+    from data_tools.itk_bridge import itk_to_array
     from data_tools.preprocess import PreprocessOptions, preprocess_session
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -174,7 +202,7 @@ def session_run(folder: Path, study: str, truth: np.ndarray, covered: np.ndarray
         seconds = time.perf_counter() - start
     out = {"seconds": seconds, **score(itk_to_array(result.masks["brainmask"]).astype(bool), truth, covered, voxel_ml)}
     for name, stem in (("T1", "T1W"), ("T2", "T2W")):
-        theirs = sitk().ReadTransform(str(folder / f"{study}_{stem}_intrastudy_to_FLAIR.txt"))
+        theirs = read_affine(folder / f"{study}_{stem}_intrastudy_to_FLAIR.txt")
         error = displacement_mm(result.transforms[f"{name}_to_FLAIR"], theirs, result.images["FLAIR"], truth)
         out[f"{name}_median_mm"], out[f"{name}_max_mm"] = float(np.median(error)), float(error.max())
     return out
