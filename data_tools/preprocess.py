@@ -13,7 +13,9 @@ Per session (see :func:`preprocess_session`):
    the session's masks (lesions, wm, ...) ride with the transform of the sequence they were
    drawn on (``masks_on``, by default the reference);
 3. a follow-up's reference is registered rigidly onto the baseline's;
-4. the output grid is the (baseline) reference grid, optionally resampled to a voxel
+4. the brain mask: the session's own, none for an already brain-extracted reference, or
+   else extracted from the raw head (:mod:`data_tools.brain_extraction`), see ``brain_mask``;
+5. the output grid is the (baseline) reference grid, optionally resampled to a voxel
    size and cropped around the brain; every file is resampled once onto it
    (linear for images, nearest neighbour for masks).
 
