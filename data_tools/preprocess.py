@@ -132,6 +132,9 @@ def _brain_mask(session, options, images, stripped, grid, to_reference, masks, m
         return None
     if mode == "deepbrain":
         use_t1 = "T1" in images and options.reference != "T1"
+        if not use_t1 and options.reference != "T1":
+            log.warning("%s: no T1: brain extraction runs on %s, for which its network was not trained "
+                        "(check the QC figure)", session.label, options.reference)
         mask = extract_brain(reference, images["T1"] if use_t1 else None,
                              transforms[f"T1_to_{options.reference}"] if use_t1 else None, label=session.label)
         return resample(mask, grid, to_reference, mask=True)
