@@ -185,7 +185,8 @@ def candidate_bet_t1(flair, t1, t1_to_flair):
 CANDIDATES = {name[len("candidate_"):]: fn for name, fn in globals().items() if name.startswith("candidate_")}
 
 
-def session_run(folder: Path, study: str, truth: np.ndarray, covered: np.ndarray, voxel_ml: float, patient: str) -> dict:
+def session_run(folder: Path, study: str, truth: np.ndarray, covered: np.ndarray, voxel_ml: float,
+                patient: str) -> dict:
     """Time the whole default ``preprocess_session``; score its mask and its registrations."""
     from data_tools.cohort import open_cohort
     from data_tools.itk_bridge import itk_to_array
@@ -219,14 +220,14 @@ def main(argv=None):
     unknown = sorted(set(names) - set(CANDIDATES))
     if unknown:
         parser.error(f"unknown candidates {unknown}; choose among {sorted(CANDIDATES)}")
+    from data_tools.itk_bridge import itk_to_array
+
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at start; wall seconds")
     table = {name: {} for name in names}
     sessions = {}
     for patient, study in PATIENTS.items():
         folder = args.data / RAW / patient
         flair, t1, t1_to_flair, truth, covered = load_patient(folder, study)
-        from data_tools.itk_bridge import itk_to_array
-
         voxel_ml = float(np.prod(flair.GetSpacing())) / 1000
         print(f"{patient}/{study}: authors' brain {truth.sum() * voxel_ml:.0f} mL on the FLAIR grid {flair.GetSize()}, "
               f"their slab covers {covered.mean():.0%} of it")
