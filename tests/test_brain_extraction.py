@@ -75,3 +75,43 @@ def test_default_brain_mask_of_a_raw_patient_matches_the_authors(open_ms_raw):
     truth, covered = (itk_to_array(m).astype(bool) for m in load_bench().authors_mask_on_flair(folder, "study1", flair))
     assert dice(mask & covered, truth) >= 0.93
     assert 0.9 <= (mask & covered).sum() / truth.sum() <= 1.1
+
+
+def pooled_in_plane(path, out, factor=4):
+    """The raw scan mean-pooled ``factor`` x ``factor`` in plane (slices kept): a small raw head."""
+    img = nib.load(str(path))
+    data = np.asarray(img.dataobj, dtype=np.float32)
+    i, j = (s // factor * factor for s in data.shape[:2])
+    data = data[:i, :j].reshape(i // factor, factor, j // factor, factor, -1).mean(axis=(1, 3))
+    shift = np.diag([factor, factor, 1.0, 1.0])
+    shift[:2, 3] = (factor - 1) / 2
+    affine = img.affine @ shift
+    small = nib.Nifti1Image(data, affine)
+    small.set_sform(affine, 1)
+    small.set_qform(affine, 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(small, str(out))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_auto_extracts_the_brain_of_a_raw_head(open_ms_raw, tmp_path):
+    from data_tools.itk_bridge import itk_to_array
+    from msgan.cli import main
+    from msgan.evaluation.overlap import dice
+
+    folder = open_ms_raw / "patient04"
+    cohort = tmp_path / "raw"
+    for name, stem in (("T1", "T1W"), ("FLAIR", "FLAIR")):
+        pooled_in_plane(folder / f"study1_{stem}.nii.gz", cohort / "sub-p04" / "ses-1" / f"{name}.nii.gz")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["preprocess", "--cohort", str(cohort), "--out", str(out), "--no-n4"])
+    assert exc.value.code == 0
+    written = out / "sub-p04" / "ses-1" / "brainmask.nii.gz"
+    assert written.is_file()  # auto saw a raw head and extracted its brain
+    flair = sitk.ReadImage(str(out / "sub-p04" / "ses-1" / "FLAIR.nii.gz"))
+    truth, covered = (itk_to_array(m).astype(bool) for m in load_bench().authors_mask_on_flair(folder, "study1", flair))
+    mask = nib.load(str(written)).get_fdata() > 0
+    assert dice(mask & covered, truth) >= 0.9  # 0.945 measured on these 2.9 mm pixels, without N4
