@@ -1,9 +1,9 @@
 """Brain extraction of raw (not skull-stripped) heads, offline on a CPU.
 
 The thesis extracted the brain with FSL BET (sec. 3.3.1, [Smith 2002]). msgan may not
-download weights at run time, so it uses the one network we found whose weights ship inside
-its wheel: ``deepbrain`` (Itzcovich 2018, MIT licence), a 3D U-Net trained on T1-weighted
-heads. Its TensorFlow-1 graph is read here with ``tf.compat.v1`` (the package's own loader
+download weights at run time, so it uses the one network we found whose weights ship
+inside its wheel: ``deepbrain`` (Itzcovich 2018, MIT licence), a 3D convolutional network
+trained on T1-weighted heads. Its TensorFlow-1 graph is read here with ``tf.compat.v1`` (the package's own loader
 calls ``tf.Session``, gone from TensorFlow 2). The head is resampled onto an isotropic
 128^3 grid (:func:`network_grid`), and the brain probability resampled back and
 thresholded at 0.5 (the network's own decision boundary); the largest connected
