@@ -37,7 +37,7 @@ def looks_skull_stripped(data: np.ndarray, voxel_ml: float) -> bool:
     faces of its grid are 0 (>= ``MIN_ZERO_BORDER``; the brain may touch a tight crop),
     and its non-zero voxels hold no more than a brain (<= ``MAX_BRAIN_ML``). A raw head
     fails at least one: air carries noise to the grid's edges (on the shared raw scans
-    11-18 % of the edge voxels are non-zero even after the scanner's background zeroing),
+    11-22 % of the edge voxels are non-zero even after the scanner's background zeroing),
     and a head, scalp and skull included, holds more (2.9-3.4 L non-zero on those scans).
     """
     data = np.asarray(data)

@@ -9,6 +9,7 @@ For each raw patient of ``longitudinal/raw`` in the shared data (not skull-strip
   volume ratio of the brain mask it wrote, and the error of its T1W->FLAIR and T2W->FLAIR
   registrations against the authors' transforms (displacement in mm over the voxels of
   the authors' brain mask: median and maximum);
+* what the skull-stripped detection sees in the raw and the brain-extracted scans;
 * the markdown table the README shows.
 
 Run from the repository root, one job at a time on a shared machine:
@@ -209,6 +210,25 @@ def session_run(folder: Path, study: str, truth: np.ndarray, covered: np.ndarray
     return out
 
 
+def print_detection(data: Path) -> None:
+    """What :func:`looks_skull_stripped` sees in the shared scans, raw and brain-extracted."""
+    import nibabel as nib
+
+    from data_tools.brain_extraction import looks_skull_stripped
+
+    paths = sorted((data / RAW).glob("patient*/study*_*.nii.gz")) \
+        + sorted((data / "cross_sectional" / "MNI").glob("patient*/FLAIR_*.nii.gz"))
+    for path in paths:
+        img = nib.load(str(path))
+        array = np.asarray(img.dataobj)
+        voxel_ml = float(np.prod(img.header.get_zooms()[:3])) / 1000
+        faces = np.concatenate([f.ravel() for f in (array[0], array[-1], array[:, 0], array[:, -1],
+                                                    array[:, :, 0], array[:, :, -1])])
+        print(f"  {path.parent.name}/{path.name[:24]:24s} border non-zero {np.mean(faces != 0):6.1%}, "
+              f"non-zero {np.count_nonzero(array) * voxel_ml:5.0f} mL -> skull-stripped: "
+              f"{looks_skull_stripped(array, voxel_ml)}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "open_ms_data")
@@ -223,6 +243,8 @@ def main(argv=None):
     from data_tools.itk_bridge import itk_to_array
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at start; wall seconds")
+    print("skull-stripped detection (the reference is judged before N4):")
+    print_detection(args.data)
     table = {name: {} for name in names}
     sessions = {}
     for patient, study in PATIENTS.items():
