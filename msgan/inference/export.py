@@ -49,11 +49,13 @@ def best_validation_metrics(run_dir: Path) -> dict:
     return best
 
 
-def model_card(predictor, config: dict, validation: dict | None = None) -> dict:
-    """The JSON description shipped with the SavedModel."""
+def model_card(predictor, config: dict, validation: dict | None = None, note: str | None = None) -> dict:
+    """The JSON description shipped with the SavedModel; ``note`` comes first (e.g. that
+    the training data were simulated)."""
     import tensorflow as tf
 
     return {
+        **({"note": note} if note else {}),
         "format": "msgan SavedModel 1",
         "task": config.get("task"),
         "model": config.get("model"),
@@ -62,9 +64,11 @@ def model_card(predictor, config: dict, validation: dict | None = None) -> dict:
         "target_units": TARGET_UNITS.get(predictor.target, "target image units"),
         "normalization": predictor.normalization,
         "window": predictor.plan.to_dict(),
+        "noise": predictor.noise_description(),
         "training_subjects": len(config.get("train_subjects") or []),
         "validation_subjects": len(config.get("val_subjects") or []),
         "validation_metrics": validation or {},
+        "fingerprint": config.get("fingerprint"),
         "signatures": {
             "serving_default": "patches (B,d,h,w,C) normalised -> prediction (B,d,h,w,1) normalised",
             "predict_volume": "volumes (D,H,W,C) raw, brainmask (D,H,W) -> prediction (D,H,W) in target units",
@@ -101,10 +105,12 @@ def export_predictor(predictor, out: str | Path, card: dict, overwrite: bool = F
 
 
 def export_run(run_dir: str | Path, out: str | Path, overwrite: bool = False,
-               overlap: float | None = None, blend: str = "gaussian", batch_size: int = 1) -> Path:
+               overlap: float | None = None, blend: str = "gaussian", batch_size: int = 1,
+               noise_samples: int = 0, note: str | None = None) -> Path:
     """``msgan export``: the run's best weights and normalisation as a SavedModel."""
     from msgan.inference.predict import predictor_from_run
 
-    predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, batch_size=batch_size)
-    card = model_card(predictor, config, best_validation_metrics(Path(run_dir)))
+    predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, batch_size=batch_size,
+                                           noise_samples=noise_samples)
+    card = model_card(predictor, config, best_validation_metrics(Path(run_dir)), note=note)
     return export_predictor(predictor, out, card, overwrite=overwrite)
