@@ -34,9 +34,9 @@ setup(
         "pybids>=0.16",
     ],
     extras_require={
-        "test": ["pytest>=8", "SimpleITK>=2.3"],
+        "test": ["pytest>=8", "SimpleITK>=2.3", "deepbrain>=0.1"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
-        "preprocess": ["SimpleITK>=2.3"],
+        "preprocess": ["SimpleITK>=2.3", "deepbrain>=0.1"],
     },
     entry_points={"console_scripts": ["msgan=msgan.cli:main"]},
 )

@@ -13,7 +13,9 @@ Per session (see :func:`preprocess_session`):
    the session's masks (lesions, wm, ...) ride with the transform of the sequence they were
    drawn on (``masks_on``, by default the reference);
 3. a follow-up's reference is registered rigidly onto the baseline's;
-4. the output grid is the (baseline) reference grid, optionally resampled to a voxel
+4. the brain mask: the session's own, none for an already brain-extracted reference, or
+   else extracted from the raw head (:mod:`data_tools.brain_extraction`), see ``brain_mask``;
+5. the output grid is the (baseline) reference grid, optionally resampled to a voxel
    size and cropped around the brain; every file is resampled once onto it
    (linear for images, nearest neighbour for masks).
 
@@ -31,6 +33,7 @@ import numpy as np
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.bias import DEFAULT_ITERATIONS, DEFAULT_SHRINK, head_mask, n4_correct
+from data_tools.brain_extraction import extract_brain, looks_skull_stripped
 from data_tools.cohort import IMAGE_NAMES, Cohort, Session, _BINARY
 from data_tools.errors import CohortError, ConfigError, InputFileError
 from data_tools.grids import crop_grid, make_grid, resampled_grid
@@ -42,7 +45,7 @@ from data_tools.registration import RegistrationSettings, register, resample
 
 log = logging.getLogger(__name__)
 
-BRAIN_MASK_MODES = ("auto", "template", "none")
+BRAIN_MASK_MODES = ("auto", "deepbrain", "template", "none")
 #: Weighted MR images, whose intensities carry a coil bias field. Quantitative maps (MTR,
 #: FA, RD, AD) and the PIB DVR map are ratios or physical quantities: N4 would distort them.
 N4_NAMES = ("T1", "T2", "PD", "T1SE", "DIR", "T1POST", "FLAIR")
@@ -56,7 +59,8 @@ class PreprocessOptions:
     n4: bool = True
     n4_shrink: int = DEFAULT_SHRINK
     n4_iterations: tuple[int, ...] = DEFAULT_ITERATIONS
-    #: "auto" (the session's own brainmask, if any), "template", "none", or a mask file
+    #: "auto" (the session's own brainmask; else none when the reference is already
+    #: brain-extracted; else "deepbrain"), "deepbrain", "template", "none", or a mask file
     #: on the reference grid used for every session
     brain_mask: str = "auto"
     crop: tuple[int, int, int] | None = None
@@ -74,7 +78,7 @@ class PreprocessOptions:
         if self.voxel_size is not None and self.voxel_size <= 0:
             raise ConfigError(f"voxel size must be positive, got {self.voxel_size}")
         if self.brain_mask not in BRAIN_MASK_MODES and not Path(self.brain_mask).is_file():
-            raise InputFileError("brain mask file not found (or use template, auto, none)", self.brain_mask)
+            raise InputFileError(f"brain mask file not found (or use {', '.join(BRAIN_MASK_MODES)})", self.brain_mask)
 
 
 @dataclass
@@ -94,13 +98,15 @@ class SessionResult:
 
 
 def _load_images(session: Session, options: PreprocessOptions):
-    """Native SimpleITK images of the session's sequences (N4'd) and masks, plus the ref's codes."""
-    images, masks, codes = {}, {}, (1, 1)
+    """Native SimpleITK images (N4'd) and masks of the session, the ref's codes, and whether
+    the reference is already brain-extracted (judged before N4, which shifts a zero background)."""
+    images, masks, codes, stripped = {}, {}, (1, 1), False
     for name in session.files:
         volume = load_volume(session.path(name), mask=name in _BINARY)
         image = volume_to_itk(volume)
         if name == options.reference:
             codes = nifti_codes(volume)
+            stripped = looks_skull_stripped(volume.data, float(np.prod(volume.zooms[:3])) / 1000)
         if name in IMAGE_NAMES:
             if options.n4 and name in N4_NAMES:
                 image = n4_correct(image, shrink_factor=options.n4_shrink, iterations=options.n4_iterations,
@@ -108,18 +114,30 @@ def _load_images(session: Session, options: PreprocessOptions):
             images[name] = image
         else:
             masks[name] = image
-    return images, masks, codes
+    return images, masks, codes, stripped
 
 
-def _brain_mask(session, options, reference, grid, to_reference, masks, mask_transform, transforms):
+def _brain_mask(session, options, images, stripped, grid, to_reference, masks, mask_transform, transforms):
     """The brain mask on ``grid`` (uint8) or None; a template's transform joins ``transforms``."""
     mode = options.brain_mask
+    reference = images[options.reference]
+    if mode == "auto":
+        if "brainmask" in masks:
+            return resample(masks.pop("brainmask"), grid, compose(mask_transform, to_reference), mask=True)
+        # A brain-extracted reference needs no mask: later steps take its non-zero voxels.
+        mode = "none" if stripped else "deepbrain"
+        log.info("%s: %s is %s: brain mask %s", session.label, options.reference,
+                 "brain-extracted" if stripped else "a raw head", mode)
     if mode == "none":
         return None
-    if mode == "auto":
-        if "brainmask" not in masks:
-            return None
-        return resample(masks.pop("brainmask"), grid, compose(mask_transform, to_reference), mask=True)
+    if mode == "deepbrain":
+        use_t1 = "T1" in images and options.reference != "T1"
+        if not use_t1 and options.reference != "T1":
+            log.warning("%s: no T1: brain extraction runs on %s, for which its network was not trained "
+                        "(check the QC figure)", session.label, options.reference)
+        mask = extract_brain(reference, images["T1"] if use_t1 else None,
+                             transforms[f"T1_to_{options.reference}"] if use_t1 else None, label=session.label)
+        return resample(mask, grid, to_reference, mask=True)
     if mode == "template":
         from data_tools.brain_template import template_to_subject
 
@@ -137,7 +155,7 @@ def preprocess_session(session: Session, options: PreprocessOptions,
     ref_name = options.reference
     session.require([ref_name])
     masks_on = options.masks_on or ref_name
-    images, masks, codes = _load_images(session, options)
+    images, masks, codes, stripped = _load_images(session, options)
     if masks and masks_on not in images:
         raise CohortError(f"masks are drawn on {masks_on}, which this session lacks", session.label)
     reference = images[ref_name]
@@ -168,7 +186,7 @@ def preprocess_session(session: Session, options: PreprocessOptions,
     identity = identity_transform()
     seq_transform = {name: transforms.get(f"{name}_to_{ref_name}", identity) for name in images}
     mask_transform = seq_transform.get(masks_on, identity)
-    brain = _brain_mask(session, options, reference, grid, to_reference, masks, mask_transform, transforms)
+    brain = _brain_mask(session, options, images, stripped, grid, to_reference, masks, mask_transform, transforms)
     if options.crop is not None and baseline is None:
         around = brain if brain is not None else resample(head_mask(reference), grid, to_reference, mask=True)
         grid = crop_grid(grid, around, options.crop, where=session.label)
@@ -207,7 +225,7 @@ def write_session(result: SessionResult, out: Path) -> None:
         arrays[f"ses-{base.session.name} {base.reference}"] = itk_to_array(base.images[base.reference])
     brain = itk_to_array(result.masks["brainmask"]) if "brainmask" in result.masks else None
     qc_figure(out / "qc" / f"sub-{ses.subject}_ses-{ses.name}.png", ses.label, result.reference,
-              reference, arrays, brain)
+              reference, arrays, brain, spacing=result.grid.GetSpacing())
 
 
 def _participants_tsv(cohort: Cohort) -> str | None:

@@ -2,7 +2,9 @@
 
 One row per registered sequence: the reference and the registered sequence interleaved
 as a checkerboard in three orthogonal slices through the brain's centre, so a shift shows
-as broken edges at the tile borders. A last row outlines the brain mask on the reference.
+as broken edges at the tile borders. A last row shows the reference alone. The brain
+mask's outline is drawn on every view, and every view keeps the true aspect ratio of its
+voxels (thick slices are not squashed).
 """
 from __future__ import annotations
 
@@ -36,10 +38,19 @@ def _slices(volume: np.ndarray, centre) -> list[np.ndarray]:
     return [np.rot90(volume[i, :, :]), np.rot90(volume[:, j, :]), np.rot90(volume[:, :, k])]
 
 
-def qc_figure(path: str | Path, title: str, reference_name: str, reference: np.ndarray,
-              registered: dict[str, np.ndarray], brain: np.ndarray | None = None,
-              overwrite: bool = False) -> Path:
-    """Write the QC PNG; arrays are nibabel-ordered volumes on the same output grid."""
+def slice_aspects(spacing) -> list[float]:
+    """Height/width of one pixel in each view of :func:`_slices`, from the voxel spacing (mm).
+
+    Each rotated slice has the later array axis as rows and the earlier as columns; with
+    3 mm slices and 0.7 mm pixels the sagittal and coronal views are 4x taller per pixel.
+    """
+    si, sj, sk = (float(s) for s in spacing)
+    return [sk / sj, sk / si, sj / si]
+
+
+def draw_qc(title: str, reference_name: str, reference: np.ndarray, registered: dict[str, np.ndarray],
+            brain: np.ndarray | None = None, spacing=(1.0, 1.0, 1.0)):
+    """The QC figure (a matplotlib Figure): true aspect ratio, brain outline on every view."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -49,25 +60,37 @@ def qc_figure(path: str | Path, title: str, reference_name: str, reference: np.n
     where = brain if brain is not None and brain.any() else reference != 0
     centre = [int(round(np.mean(ax))) for ax in np.nonzero(where)] if where.any() \
         else [s // 2 for s in reference.shape]
+    aspects = slice_aspects(spacing)
     ref_unit = _unit(reference, brain)
-    rows = [(f"{name} / {reference_name}", _unit(image, brain)) for name, image in registered.items()]
-    n_rows = len(rows) + (brain is not None)
-    fig, axes = plt.subplots(max(n_rows, 1), 3, figsize=(9, 3 * max(n_rows, 1)), squeeze=False)
-    for row, (label, image) in enumerate(rows):
-        for col, (ref_slice, img_slice) in enumerate(zip(_slices(ref_unit, centre), _slices(image, centre))):
-            axes[row, col].imshow(checkerboard(ref_slice, img_slice), cmap="gray", vmin=0, vmax=1)
+    rows = [(f"{name} / {reference_name}", [checkerboard(r, i) for r, i in
+                                            zip(_slices(ref_unit, centre), _slices(_unit(image, brain), centre))])
+            for name, image in registered.items()]
+    rows.append((f"brain mask on {reference_name}" if brain is not None else reference_name,
+                 _slices(ref_unit, centre)))
+    outlines = _slices(brain, centre) if brain is not None else [None] * 3
+    fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)), squeeze=False)
+    for row, (label, panels) in enumerate(rows):
+        for col, panel in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(panel, cmap="gray", vmin=0, vmax=1, aspect=aspects[col])
+            if outlines[col] is not None and outlines[col].any():
+                ax.contour(outlines[col].astype(float), levels=[0.5], colors="r", linewidths=0.8)
         axes[row, 0].set_ylabel(label)
-    if brain is not None:
-        for col, (ref_slice, mask_slice) in enumerate(zip(_slices(ref_unit, centre), _slices(brain, centre))):
-            axes[-1, col].imshow(ref_slice, cmap="gray", vmin=0, vmax=1)
-            if mask_slice.any():
-                axes[-1, col].contour(mask_slice.astype(float), levels=[0.5], colors="r", linewidths=0.8)
-        axes[-1, 0].set_ylabel(f"brain mask on {reference_name}")
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def qc_figure(path: str | Path, title: str, reference_name: str, reference: np.ndarray,
+              registered: dict[str, np.ndarray], brain: np.ndarray | None = None,
+              overwrite: bool = False, spacing=(1.0, 1.0, 1.0)) -> Path:
+    """Write the QC PNG; arrays are nibabel-ordered volumes on the same output grid of ``spacing`` mm."""
+    import matplotlib.pyplot as plt
+
+    fig = draw_qc(title, reference_name, reference, registered, brain, spacing)
     with atomic_output_file(path, overwrite=overwrite) as tmp:
         fig.savefig(tmp, dpi=80)
     plt.close(fig)

@@ -5,6 +5,10 @@ and the whole command (reading, N4, registration, resampling, writing, QC figure
 ``--brain-mask none`` and with ``--brain-mask template``. Run from the repository root:
 
     PYTHONPATH=$PWD python scripts/bench_preprocess.py [--data ../shared/data/open_ms_data]
+
+Raw (not skull-stripped) heads: ``scripts/bench_brain_extraction.py`` prints the brain-mask
+Dice and volume ratio, the seconds per session and the registration error against the
+dataset authors' masks and transforms.
 """
 from __future__ import annotations
 

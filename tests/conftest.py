@@ -13,14 +13,26 @@ OPEN_MS_DATA = REPO.parent / "shared" / "data" / "open_ms_data"
 OPEN_MS_MANIFEST = REPO / "examples" / "open_ms_data.csv"
 
 
+def _shared(folder: Path) -> Path:
+    """``folder`` of the shared real data; skipped where absent (a user's clone), a failure under CI=true."""
+    if not folder.is_dir():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but the shared real data is missing at {folder}")
+        pytest.skip(f"real MS data not found at {folder} (it lives in ../shared beside the repo)")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def open_ms_data() -> Path:
-    """The real patients; skipped where absent (a user's clone) but a failure under CI=true."""
-    if not (OPEN_MS_DATA / "cross_sectional").is_dir():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the shared real data is missing at {OPEN_MS_DATA}")
-        pytest.skip(f"real MS data not found at {OPEN_MS_DATA} (it lives in ../shared beside the repo)")
+    """The real brain-extracted patients (cross_sectional/)."""
+    _shared(OPEN_MS_DATA / "cross_sectional")
     return OPEN_MS_DATA
+
+
+@pytest.fixture(scope="session")
+def open_ms_raw() -> Path:
+    """The raw (not skull-stripped) patients and the authors' masks and transforms."""
+    return _shared(OPEN_MS_DATA / "longitudinal" / "raw")
 
 
 def write_nifti(path: Path, data: np.ndarray, affine: np.ndarray | None = None) -> Path:

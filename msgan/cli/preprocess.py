@@ -29,7 +29,9 @@ def _parse_crop(ctx, param, value):
 @click.option("--n4-iterations", default="50,50,30", show_default=True,
               help="N4 iterations per fitting level.")
 @click.option("--brain-mask", default="auto", show_default=True,
-              help="auto (the session's own brainmask), template (nilearn MNI152), none, or a mask file.")
+              help="auto (the session's own brainmask; else none if the reference is brain-extracted, "
+                   "else deepbrain), deepbrain (network on the T1), template (nilearn MNI152), none, "
+                   "or a mask file.")
 @click.option("--masks-on", default=None, help="Sequence the session's masks were drawn on [reference].")
 @click.option("--model", type=click.Choice(["affine", "rigid"]), default="affine", show_default=True,
               help="Intra-session registration model (follow-ups are always aligned rigidly).")
