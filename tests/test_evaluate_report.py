@@ -122,7 +122,10 @@ def test_missing_prediction_and_masks_are_gaps_and_methods_are_compared(myelin_c
     assert len(warnings) == len(set(warnings)) == len(result.gaps)
     t = result.tables
     assert "c2" not in set(t["roi"].subject)
-    assert not {"p3", "p5"} & set(t["longitudinal"].subject)  # p3: no csf at t0, p5: no lesions at t1
+    assert "p3" not in set(t["longitudinal"].subject)  # p3: no csf at t0
+    # p5 has no lesion mask at t1, but its t1 demyelination is over the baseline lesions (sec. 4.2.5)
+    p5 = t["demyelination"].set_index(["subject", "session", "method"]).loc[("p5", "t1", "truth")]
+    assert (p5.lesion_load_session, p5.lesion_voxels) == ("t0", 64) and "p5" in set(t["longitudinal"].subject)
     assert not ((t["demyelination"].subject == "p3") & (t["demyelination"].session == "t0")).any()
     # the paired tests are scipy's ttest_rel over the subjects both methods predicted, per session
     q = t["quality"]
