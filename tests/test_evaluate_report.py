@@ -293,6 +293,10 @@ def test_cli_writes_report_and_fails_cleanly(myelin_cohort, tmp_path):
     bad = _cli("--pred", pred, "--cohort", myelin_cohort, "--task", "myelin", "--out", tmp_path / "r3",
                "--methods", "oops")
     assert bad.returncode == 2 and "name=DIR" in bad.stderr
+    bad = _cli("--pred", pred, "--cohort", myelin_cohort, "--task", "myelin", "--out", tmp_path / "r4",
+               "--threshold-space", "talairach")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "mni" in bad.stderr
+    assert not (tmp_path / "r4").exists()
 
 
 @pytest.mark.real_data
