@@ -86,6 +86,7 @@ def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
         ax.set_ylabel(f"mean {unit} per subject")
         ax.legend(fontsize=8, frameon=False)
         ax.set_title(f"ses-{session}: mean per region (line: median, dashed: mean)", fontsize=10)
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -113,6 +114,7 @@ def bland_altman_plot(roi: pd.DataFrame, path: Path) -> Path:
             ax.set_xlabel("(predicted + true) / 2")
             ax.set_ylabel("predicted - true")
             ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
     return _save(fig, path)
 
 
