@@ -340,6 +340,10 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     if task not in TASK_TARGET:
         raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASK_TARGET)}")
     check_threshold_options(threshold_source, threshold_space)
+    if threshold_space == "mni" and task != "flair":
+        from data_tools.itk_bridge import sitk
+
+        sitk()  # SimpleITK missing: one ConfigError now, not a gap per session
     named = _parse_methods(pred_dir, methods, label)
     options = Options(task, TASK_TARGET[task], named, label, k, dilation, bin_mm, threshold_source,
                       threshold_space, mni)
