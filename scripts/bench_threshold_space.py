@@ -34,11 +34,12 @@ def main() -> None:
     parser.add_argument("--n-ms", type=int, default=2)
     parser.add_argument("--n-hc", type=int, default=2)
     parser.add_argument("--cohort", type=Path, default=None, help="an existing cohort folder (no simulation)")
+    parser.add_argument("--keep", type=Path, default=None, help="simulate the cohort here and keep it")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_threshold_space_"))
     try:
-        root = args.cohort or simulate_cohort(workdir / "cohort", n_ms=args.n_ms, n_hc=args.n_hc,
+        root = args.cohort or simulate_cohort(args.keep or workdir / "cohort", n_ms=args.n_ms, n_hc=args.n_hc,
                                               resolution=args.resolution, seed=0, jobs=1, progress=False)
         load = os.getloadavg()[0]
         started = time.perf_counter()
