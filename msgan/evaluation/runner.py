@@ -243,8 +243,6 @@ class _Evaluator:
                           f"'same': the controls' {method} maps) cannot be set; {method}'s demyelination and "
                           "longitudinal measures left out (predict the controls, or use threshold source 'truth')")
         self.figure_data["thresholds"] = thresholds
-        self.threshold_controls = {source: len(found) if same else len(samples[TRUTH])
-                                   for source, found in samples.items() if source in thresholds}
         return thresholds
 
     def run(self) -> None:
