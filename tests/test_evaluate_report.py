@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from data_tools.cohort import open_cohort
-from data_tools.errors import GeometryError, InputFileError, OutputExistsError
+from data_tools.errors import ConfigError, GeometryError, InputFileError, OutputExistsError
 from msgan.evaluation import evaluate
 from tests.conftest import write_nifti
 from tests.evaluation_fixtures import PATIENTS, make_myelin_cohort, write_predictions
@@ -42,14 +42,25 @@ def test_truth_as_prediction_gives_perfect_agreement(truth_report):
     assert (t["roi"].discrepancy == 0).all() and len(t["roi"]) == 2 * 1 + 15 * 2  # 2 HC WM; NAWM+lesions
     assert (t["demyelination"].dice == 1).all()
     longi = t["longitudinal"]
-    assert (longi[["dice_dynamic_demyelination", "dice_dynamic_remyelination"]] == 1).all().all()
+    for change in ("demyelination", "remyelination"):
+        # two empty dynamic maps (no voxel changes, true = predicted) have no DICE: n/a, not 1
+        score = longi[f"dice_dynamic_{change}"]
+        empty = longi[f"dynamic_{change}"].fillna(0) == 0
+        assert empty.any() and score[empty].isna().all() and (score[~empty] == 1).all()
+    summary = t["longitudinal_summary"].set_index("method")
+    # remyelination in p1, p3, p5, p7 only: the mean is over those 4 of the 7 patients
+    assert (summary.loc["msgan", "dice_dynamic_remyelination_n"], summary.loc["msgan", "n"]) == (4, 7)
     assert (t["quality"].mse == 0).all() and np.allclose(t["quality"].ssim, 1.0)
     clinical = t["clinical"]
     true_rows = clinical[clinical.maps == "truth"].drop(columns="maps").reset_index(drop=True)
     pred_rows = clinical[clinical.maps == "msgan"].drop(columns="maps").reset_index(drop=True)
     pd.testing.assert_frame_equal(true_rows, pred_rows)
     assert set(clinical["n"]) == {7}  # the 7 patients with both visits
-    assert (t["bland_altman"][["bias", "sd"]] == 0).all().all()
+    ba = t["bland_altman"]
+    assert (ba[["bias", "sd"]] == 0).all().all()
+    # one row per subject: each session on its own (8 patients at t0, 7 at t1; 2 controls at t0)
+    n = ba.set_index(["session", "region"]).n
+    assert n.to_dict() == {("t0", "WM/NAWM"): 10, ("t0", "lesions"): 8, ("t1", "WM/NAWM"): 7, ("t1", "lesions"): 7}
 
 
 def test_thresholding_recovers_the_simulated_demyelination(truth_report):
@@ -111,20 +122,112 @@ def test_missing_prediction_and_masks_are_gaps_and_methods_are_compared(myelin_c
     assert len(warnings) == len(set(warnings)) == len(result.gaps)
     t = result.tables
     assert "c2" not in set(t["roi"].subject)
-    assert not {"p3", "p5"} & set(t["longitudinal"].subject)  # p3: no csf at t0, p5: no lesions at t1
+    assert "p3" not in set(t["longitudinal"].subject)  # p3: no csf at t0
+    # p5 has no lesion mask at t1, but its t1 demyelination is over the baseline lesions (sec. 4.2.5)
+    p5 = t["demyelination"].set_index(["subject", "session", "method"]).loc[("p5", "t1", "truth")]
+    assert (p5.lesion_load_session, p5.lesion_voxels) == ("t0", 64) and "p5" in set(t["longitudinal"].subject)
     assert not ((t["demyelination"].subject == "p3") & (t["demyelination"].session == "t0")).any()
-    # the paired tests are scipy's ttest_rel over the sessions both methods predicted
+    # the paired tests are scipy's ttest_rel over the subjects both methods predicted, per session
     q = t["quality"]
-    a = q[q.method == "ours"].set_index(["subject", "session"]).mse
-    b = q[q.method == "noisy"].set_index(["subject", "session"]).mse
-    shared = a.index.intersection(b.index)
-    expected = stats.ttest_rel(b[shared], a[shared])
-    row = t["quality_tests"].set_index("metric").loc["mse"]
-    assert row.n == len(shared) == 16
-    assert (row.t, row.p) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
+    tests = t["quality_tests"].set_index(["session", "metric"])
+    for session, n in (("t0", 10), ("t1", 6)):  # ours has no p2 at t1
+        part = q[q.session == session]
+        a = part[part.method == "ours"].set_index("subject").mse
+        b = part[part.method == "noisy"].set_index("subject").mse
+        shared = a.index.intersection(b.index)
+        expected = stats.ttest_rel(b[shared], a[shared])
+        row = tests.loc[(session, "mse")]
+        assert row.n == len(shared) == n and row.df == expected.df == n - 1
+        assert (row.t, row.p) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
     report = (result.out / "report.md").read_text()
     assert "no PIB prediction from ours" in report and "## Method comparisons" in report
     assert "| noisy |" in report
+
+
+def test_no_patient_counts_twice_in_a_test(myelin_cohort, tmp_path):
+    """8 patients at t0 (7 of them at t1) and 2 controls: every test is within one session."""
+    ours = write_predictions(myelin_cohort, tmp_path / "ours")
+    rng = np.random.default_rng(5)
+    other = write_predictions(myelin_cohort, tmp_path / "other",
+                              transform=lambda a, s, ses: np.where(a > 0, a + rng.normal(0, 0.05, a.shape), 0))
+    result = evaluate(ours, open_cohort(cohort=myelin_cohort), "myelin-longitudinal", tmp_path / "report",
+                      methods={"noisy": other}, on_warning=lambda message: None)
+    t = result.tables
+    expected = {
+        "quality_tests": {("t0",): 10, ("t1",): 7},
+        "roi_tests": {("t0", "WM_HC"): 2, ("t0", "NAWM"): 8, ("t0", "lesions"): 8, ("t1", "NAWM"): 7,
+                      ("t1", "lesions"): 7},
+        "demyelination_tests": {("t0",): 8, ("t1",): 7},
+    }
+    for name, counts in expected.items():
+        tests = t[name]
+        keys = ["session", "roi"] if name == "roi_tests" else ["session"]
+        assert {k: int(n) for k, n in tests.groupby(keys).n.max().items()} == \
+            {k if len(k) > 1 else k[0]: n for k, n in counts.items()}, name
+        assert (tests.groupby(keys).n.nunique() == 1).all(), name
+        assert (tests.df == tests.n - 1).all(), name  # scipy's own degrees of freedom
+    paired = t["group_tests"][t["group_tests"].comparison == "lesions vs NAWM (MS)"]
+    assert {(r.session, r.df) for r in paired.itertuples()} == {("t0", 7), ("t1", 6)}
+    report = (result.out / "report.md").read_text()
+    comparisons = report.split("## Method comparisons")[1]
+    header = comparisons.split("\n| ---")[0].splitlines()[-1]
+    assert [c.strip() for c in header.strip("|").split("|")][:2] == ["session", "metric"]
+    assert "| t0 | mse |" in comparisons and "| t1 | mse |" in comparisons
+
+
+def test_follow_up_percentage_is_over_the_baseline_lesion_load(myelin_cohort, tmp_path):
+    """Sec. 4.2.5: a new lesion at t1 is not part of the baseline load the t1 percentage is over."""
+    import nibabel as nib
+
+    cohort_root = tmp_path / "cohort"
+    shutil.copytree(myelin_cohort, cohort_root)
+    t1 = cohort_root / "sub-p1" / "ses-t1"
+    for name, value in (("lesions", 1), ("PIB", 1.0)):  # a new, demyelinated lesion of 32 voxels
+        img = nib.load(str(t1 / f"{name}.nii.gz"))
+        data = np.asarray(img.dataobj).copy()
+        data[16:18, 10:14, 10:14] = value
+        write_nifti(t1 / f"{name}.nii.gz", data, img.affine)
+    pred = write_predictions(cohort_root, tmp_path / "pred")
+    result = evaluate(pred, open_cohort(cohort=cohort_root).select(["p1", "p2", "c1", "c2"]),
+                      "myelin-longitudinal", tmp_path / "report", on_warning=lambda message: None)
+    demy = result.tables["demyelination"].set_index(["subject", "session", "method"])
+    t0, t1 = demy.loc[("p1", "t0", "truth")], demy.loc[("p1", "t1", "truth")]
+    assert t1.lesion_voxels == t0.lesion_voxels == 64  # the baseline load
+    assert t1.percent == pytest.approx(50.0)  # slabs 14, 15 of the 4 baseline slabs (not 64 / 96)
+    longi = result.tables["longitudinal"].set_index(["subject", "method"])
+    assert longi.loc[("p1", "truth"), "global_change"] == pytest.approx(t1.percent - t0.percent)
+
+
+def test_predicted_maps_are_classified_with_the_controls_predicted_maps(myelin_cohort, tmp_path):
+    """A prediction biased by -0.3 DVR everywhere: against the controls' true thresholds (1.4)
+    every normal lesional voxel (1.6 - 0.3) would count as demyelinated; against the controls'
+    predicted maps (threshold 1.1) the classification is the truth's."""
+    pred = write_predictions(myelin_cohort, tmp_path / "pred", transform=lambda a, s, ses: np.where(a > 0, a - 0.3, 0))
+    cohort = open_cohort(cohort=myelin_cohort).select(["p1", "p2", "p3", "c1", "c2"])
+    quiet = {"on_warning": lambda message: None, "progress": False}
+
+    def rows(result, method):
+        demy = result.tables["demyelination"]
+        return demy[demy.method == method].set_index(["subject", "session"]).sort_index()
+
+    same = evaluate(pred, cohort, "myelin", tmp_path / "same", **quiet)
+    ours, truth = rows(same, "msgan"), rows(same, "truth")
+    assert len(ours) == 6 and (ours.dice == 1).all() and np.allclose(ours.percent, truth.percent)
+    assert set(ours.threshold_maps) == {"msgan"} and set(truth.threshold_maps) == {"truth"}
+    assert same.options.threshold_source == "same"
+    crossed = evaluate(pred, cohort, "myelin", tmp_path / "crossed", threshold_source="truth", **quiet)
+    ours = rows(crossed, "msgan")
+    assert (ours.percent == 100).all() and set(ours.threshold_maps) == {"truth"}
+    assert "threshold source `truth`" in (crossed.out / "report.md").read_text()
+    # no control predicted: the method's maps cannot be classified, a stated gap
+    partial = write_predictions(myelin_cohort, tmp_path / "partial", skip=(("sub-c1", "ses-t0"), ("sub-c2", "ses-t0")))
+    warnings = []
+    result = evaluate(partial, cohort, "myelin", tmp_path / "partial_report", on_warning=warnings.append,
+                      progress=False)
+    assert "msgan" not in set(result.tables["demyelination"].method)
+    assert any("msgan" in w and "threshold" in w for w in warnings)
+    with pytest.raises(ConfigError, match="threshold"):
+        evaluate(pred, cohort, "myelin", tmp_path / "bad", threshold_source="controls", **quiet)
 
 
 def test_flair_task_truth_as_prediction(tiny_cohort, tmp_path):
@@ -190,6 +293,10 @@ def test_cli_writes_report_and_fails_cleanly(myelin_cohort, tmp_path):
     bad = _cli("--pred", pred, "--cohort", myelin_cohort, "--task", "myelin", "--out", tmp_path / "r3",
                "--methods", "oops")
     assert bad.returncode == 2 and "name=DIR" in bad.stderr
+    bad = _cli("--pred", pred, "--cohort", myelin_cohort, "--task", "myelin", "--out", tmp_path / "r4",
+               "--threshold-space", "talairach")
+    assert bad.returncode == 2 and bad.stderr.startswith("error:") and "mni" in bad.stderr
+    assert not (tmp_path / "r4").exists()
 
 
 @pytest.mark.real_data

@@ -32,7 +32,8 @@ def test_dice_hand_worked():
     b = line([0, 0, 1, 1, 0]).astype(bool)
     assert dice(a, b) == pytest.approx(2 * 1 / 5)
     assert dice(a, a) == 1.0
-    assert dice(np.zeros(4, bool), np.zeros(4, bool)) == 1.0  # both empty: agreement
+    # both empty: undefined (n/a), never a perfect 1 that would inflate the mean
+    assert math.isnan(dice(np.zeros(4, bool), np.zeros(4, bool)))
     assert dice(a, np.zeros_like(a)) == 0.0
 
 
@@ -139,8 +140,10 @@ def test_group_tests_agree_with_scipy():
     first, second = group_tests(nawm, wm_hc, lesions)
     expected = stats.ttest_ind(list(nawm.values()), list(wm_hc.values()), equal_var=False)
     assert (first.statistic, first.pvalue) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
+    assert first.df == pytest.approx(expected.df)  # Welch's fractional degrees of freedom
     expected = stats.ttest_rel([lesions[s] for s in sorted(lesions)], [nawm[s] for s in sorted(lesions)])
     assert (second.statistic, second.pvalue) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
+    assert second.df == expected.df == len(lesions) - 1  # one pair per patient
 
 
 # -- demyelination --------------------------------------------------------------------------
@@ -244,6 +247,39 @@ def test_paired_tests_agree_with_scipy_ttest_rel():
     assert (row.method, row.n) == ("unet", 5)
     assert (row.t, row.p) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
     assert row.mean_diff == pytest.approx((other[:5] - ref[:5]).mean())
+
+
+def test_paired_tests_take_each_session_on_its_own_with_n_minus_1_degrees_of_freedom():
+    # 6 patients seen at t0 and t1: pooling the sessions would pair each patient twice (df 11)
+    rng = np.random.default_rng(4)
+    n = 6
+    rows = []
+    for session in ("t0", "t1"):
+        ref = rng.uniform(0.01, 0.02, n)
+        for method, values in (("ours", ref), ("unet", ref + rng.normal(0.002, 0.001, n))):
+            rows += [{"subject": f"s{i}", "session": session, "method": method, "mse": v}
+                     for i, v in enumerate(values)]
+    table = pd.DataFrame(rows)
+    result = paired_tests(table, ["mse"], "ours")
+    assert sorted(result.session) == ["t0", "t1"]
+    for _, row in result.iterrows():
+        part = table[table.session == row.session]
+        a = part[part.method == "ours"].set_index("subject").mse
+        b = part[part.method == "unet"].set_index("subject").mse
+        expected = stats.ttest_rel(b[a.index], a)
+        assert row.n == n and row.df == expected.df == n - 1
+        assert (row.t, row.p) == (pytest.approx(expected.statistic), pytest.approx(expected.pvalue))
+    with pytest.raises(ValueError, match="s0"):  # a subject twice in one session is refused
+        paired_tests(pd.concat([table, table.iloc[[0]]]), ["mse"], "ours")
+
+
+def test_summaries_leave_undefined_values_out_and_count_the_defined_ones():
+    from msgan.evaluation.tables import mean_sd
+
+    table = pd.DataFrame({"method": ["a"] * 3, "dice": [0.5, np.nan, 0.7]})
+    row = mean_sd(table, ["method"], ["dice"]).iloc[0]
+    assert row.dice_mean == pytest.approx(0.6) and row.dice_sd == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert (row.dice_n, row.n) == (2, 3)
 
 
 def test_a_regression_that_cannot_run_is_stated_not_silently_dropped():

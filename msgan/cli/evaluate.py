@@ -39,9 +39,15 @@ def parse_methods(text: str | None) -> dict[str, str]:
               help="FLAIR threshold segmentation: WM voxels above NAWM mean + k SD.")
 @click.option("--dilation", default=5, show_default=True, type=int, help="Surrounding NAWM width (voxels), eq. 2.4.")
 @click.option("--bin-mm", default=2.0, show_default=True, type=float, help="Distance-to-CSF bin width (mm).")
+@click.option("--threshold-source", default="same", show_default=True,
+              help="Demyelination thresholds of a map from the controls' maps of the same source (same: "
+                   "predicted with predicted, true with true) or from the controls' true maps (truth).")
+@click.option("--threshold-space", default="native", show_default=True,
+              help="Distance to CSF measured in each subject's space (native) or in MNI space after a "
+                   "non-linear registration to nilearn's MNI152 (mni, the thesis's group-level procedure).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report folder.")
 def evaluate_command(pred_dir, cohort, manifest, root, task, out, methods, label, subjects, k, dilation,
-                     bin_mm, overwrite):
+                     bin_mm, threshold_source, threshold_space, overwrite):
     """Image quality, lesion contrast, myelin, demyelination and clinical statistics as a report."""
     from data_tools.cohort import open_cohort
 
@@ -52,7 +58,8 @@ def evaluate_command(pred_dir, cohort, manifest, root, task, out, methods, label
     from msgan.evaluation import evaluate  # scipy, scikit-image, matplotlib: after the cheap checks
 
     result = evaluate(pred_dir, data, task, out, methods=named, label=label, k=k,
-                      dilation=dilation, bin_mm=bin_mm, overwrite=overwrite,
+                      dilation=dilation, bin_mm=bin_mm, threshold_source=threshold_source,
+                      threshold_space=threshold_space, overwrite=overwrite,
                       command=" ".join(shlex.quote(a) for a in ["msgan", *sys.argv[1:]]),
                       on_warning=lambda message: click.echo(f"warning: {message}", err=True))
     click.echo(f"wrote {result.out / 'report.md'} ({len(result.tables)} tables, "

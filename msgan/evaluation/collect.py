@@ -58,34 +58,47 @@ def myelin_rois(ev, base: dict, truth: np.ndarray, preds: dict, regions: dict) -
                            "discrepancy": prediction_discrepancy(true_mean, pred_means[roi])})
 
 
-def demyelination(ev, base: dict, session, truth, preds: dict, regions: dict, distance: np.ndarray,
-                  thresholds) -> dict:
-    """Static demyelinated maps in the session's lesions: % over lesion load, DICE vs truth.
+def demyelination(ev, base: dict, session, truth, preds: dict, load, distance: np.ndarray,
+                  thresholds: dict) -> dict:
+    """Static demyelinated maps in the lesion load: % over it, DICE true vs predicted.
 
-    Returns what the longitudinal analysis needs (lesions, distance, the DVR maps).
+    ``load`` is ``(lesion mask, its session)``: the session's own lesions, or the baseline's
+    for the follow-up (sec. 4.2.5). Each map is classified with ``thresholds[its source]``;
+    a method without thresholds (no control predicted) is left out. Returns what the
+    longitudinal analysis needs (the lesion load and each source's demyelinated map).
     """
-    lesions = regions["lesions"]
-    true_map = demyelinated_map(truth.data, lesions, distance, thresholds)
-    ev.add("demyelination", {**base, "method": TRUTH, "lesion_voxels": int(lesions.sum()),
-                             "percent": percentage_demyelinated(true_map, lesions), "dice": 1.0})
-    pred_maps = {}
+    lesions, load_session = load
+    common = {"lesion_voxels": int(lesions.sum()), "lesion_load_session": load_session}
+    true_map = demyelinated_map(truth.data, lesions, distance, thresholds[TRUTH])
+    ev.add("demyelination", {**base, "method": TRUTH, **common, "threshold_maps": _source(ev, TRUTH),
+                             "percent": percentage_demyelinated(true_map, lesions), "dice": dice(true_map, true_map)})
+    maps = {TRUTH: true_map}
     for method, pred in preds.items():
-        pred_maps[method] = demyelinated_map(pred, lesions, distance, thresholds)
-        ev.add("demyelination", {**base, "method": method, "lesion_voxels": int(lesions.sum()),
-                                 "percent": percentage_demyelinated(pred_maps[method], lesions),
-                                 "dice": dice(true_map, pred_maps[method])})
+        if method not in thresholds:
+            continue
+        maps[method] = demyelinated_map(pred, lesions, distance, thresholds[method])
+        ev.add("demyelination", {**base, "method": method, **common, "threshold_maps": _source(ev, method),
+                                 "percent": percentage_demyelinated(maps[method], lesions),
+                                 "dice": dice(true_map, maps[method])})
     if session.has("demyelinated"):
         simulated = session.load("demyelinated").data
         ev.add("procedure", {**base, "dice_vs_simulated": dice(true_map, simulated & lesions),
                              "percent_simulated": percentage_demyelinated(simulated & lesions, lesions),
                              "percent_thresholded": percentage_demyelinated(true_map, lesions)})
-    _keep_overlay(ev, base, truth.data, lesions, true_map, pred_maps)
-    return {"lesions": lesions, "distance": distance, "pets": {TRUTH: truth.data, **preds},
-            "voxel_ml": float(np.prod(truth.zooms)) / 1000.0}
+    _keep_overlay(ev, base, truth.data, lesions, true_map, maps)
+    return {"lesions": lesions, "maps": maps, "voxel_ml": float(np.prod(truth.zooms)) / 1000.0}
+
+
+def _source(ev, method: str) -> str:
+    """Whose control maps set the thresholds of ``method``'s maps."""
+    return method if ev.options.threshold_source == "same" else TRUTH
 
 
 def longitudinal(ev, subject, maps: dict) -> None:
-    """The three indices of sec. 4.2.5 and the DICE of the dynamic maps, per method."""
+    """The three indices of sec. 4.2.5 and the DICE of the dynamic maps, per method.
+
+    Both visits' maps were classified inside the baseline lesions (see :func:`demyelination`).
+    """
     from msgan.evaluation.runner import BASELINE, FOLLOW_UP
 
     t0, t1 = maps.get(BASELINE), maps.get(FOLLOW_UP)
@@ -94,18 +107,8 @@ def longitudinal(ev, subject, maps: dict) -> None:
         ev.warn(f"sub-{subject.id}: patient without a usable ses-{missing} (true PIB, lesions, csf); "
                 "left out of the longitudinal analysis and the clinical correlation")
         return
-    if t0["lesions"].shape != t1["pets"][TRUTH].shape:
-        ev.warn(f"sub-{subject.id}: t0 and t1 images have different shapes; left out of the "
-                "longitudinal analysis (visits must be co-registered)")
-        return
     lesions = t0["lesions"]
-    thresholds = ev.figure_data["thresholds"]
-    classified = {}
-    for method in t0["pets"]:
-        if method not in t1["pets"]:
-            continue
-        classified[method] = (demyelinated_map(t0["pets"][method], lesions, t0["distance"], thresholds),
-                              demyelinated_map(t1["pets"][method], lesions, t1["distance"], thresholds))
+    classified = {method: (t0["maps"][method], t1["maps"][method]) for method in t0["maps"] if method in t1["maps"]}
     true_dyn = dynamic_maps(*classified[TRUTH], lesions)
     info = subject.info
     for method, (d0, d1) in classified.items():
@@ -141,15 +144,15 @@ def example_slices(ev, subject, session, truth, preds: dict, regions: dict) -> N
     }
 
 
-def _keep_overlay(ev, base, truth, lesions, true_map, pred_maps) -> None:
+def _keep_overlay(ev, base, truth, lesions, true_map, maps) -> None:
     overlays = ev.figure_data.setdefault("overlays", [])
-    if len(overlays) >= 2 or ev.options.reference not in pred_maps:
+    if len(overlays) >= 2 or ev.options.reference not in maps:
         return
     z = _slice_through(lesions)
     overlays.append({"label": f"sub-{base['subject']}/ses-{base['session']}", "z": z,
                      "background": truth[:, :, z], "lesions": lesions[:, :, z],
-                     "true": true_map[:, :, z], "pred": pred_maps[ev.options.reference][:, :, z],
-                     "dice": dice(true_map, pred_maps[ev.options.reference])})
+                     "true": true_map[:, :, z], "pred": maps[ev.options.reference][:, :, z],
+                     "dice": dice(true_map, maps[ev.options.reference])})
 
 
 def _slice_through(mask: np.ndarray) -> int:

@@ -3,11 +3,19 @@
 A lesional voxel is demyelinated when its DVR is below the mean minus one SD of the
 healthy controls' white-matter voxels lying at the same distance from the CSF.
 
-Difference from the thesis: there the threshold was set at group level after non-linear
-registration of every subject to MNI space (FSL FNIRT). Here each subject's distance to
-CSF is computed in its own space (scipy's Euclidean distance transform, in mm, binned),
-and the controls' per-bin statistics are pooled over the true maps of all controls. No
-registration is needed; the distance bins play the role of the common space.
+Two choices the thesis leaves open, each a named option checked by
+:func:`check_threshold_options`:
+
+- threshold source: which controls' maps set the thresholds of a map. ``same`` (default):
+  a true map is classified with the controls' true maps, a predicted map with the
+  controls' maps predicted by the same method, so a global bias of a prediction does not
+  count as (de)myelination and no true PET of the controls is needed to use a model;
+  ``truth``: every map with the controls' true maps.
+- threshold space: where the distance to CSF is measured. ``native`` (default): in each
+  subject's own space (scipy's Euclidean distance transform of its CSF mask, in mm);
+  ``mni``: the thesis's group-level procedure, the distance of each voxel's location in
+  MNI space after a non-linear registration (:mod:`msgan.evaluation.mni_space`).
+Either way the distance is binned and the controls' per-bin statistics pooled.
 """
 from __future__ import annotations
 
@@ -17,10 +25,21 @@ from typing import Iterable
 import numpy as np
 from scipy import ndimage
 
-from data_tools.errors import ImageContentError
+from data_tools.errors import ConfigError, ImageContentError
 
 DEFAULT_BIN_MM = 2.0
+THRESHOLD_SOURCES = {"same": "each map with the controls' maps of the same source",
+                     "truth": "every map with the controls' true maps"}
+THRESHOLD_SPACES = {"native": "distance to CSF in each subject's own space",
+                    "mni": "distance to CSF in MNI space (non-linear registration to nilearn's MNI152)"}
 MIN_CONTROL_VOXELS = 10  # a bin with fewer control voxels borrows the nearest well-filled bin
+
+
+def check_threshold_options(source: str, space: str) -> None:
+    """A :class:`ConfigError` for a threshold source or space msgan does not know."""
+    for kind, value, names in (("source", source, THRESHOLD_SOURCES), ("space", space, THRESHOLD_SPACES)):
+        if value not in names:
+            raise ConfigError(f"unknown threshold {kind} {value!r}; choose one of {', '.join(names)}")
 
 
 def distance_to_csf(csf: np.ndarray, zooms=(1.0, 1.0, 1.0), where=None) -> np.ndarray:

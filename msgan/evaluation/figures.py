@@ -57,54 +57,64 @@ def qualitative_panel(example: dict, path: Path) -> Path:
 
 
 def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
-    """Per-subject mean per ROI: truth and each method side by side (Fig. 3.6)."""
+    """Per-subject mean per ROI: truth and each method side by side, one panel per session (Fig. 3.6)."""
     rois = [r for r in ("WM_HC", "NAWM", "lesions") if r in set(roi.roi)]
     methods = list(dict.fromkeys(roi.method))
+    sessions = list(dict.fromkeys(roi.session))
     sources = [TRUTH, *methods]
-    fig, ax = plt.subplots(figsize=(2.2 + 1.6 * len(rois) * len(sources) / 2, 3.6))
+    fig, axes = plt.subplots(len(sessions), 1, figsize=(2.2 + 1.6 * len(rois) * len(sources) / 2, 3.6 * len(sessions)),
+                             squeeze=False)
     width = 0.8 / len(sources)
     colors = plt.cm.tab10.colors
-    for j, source in enumerate(sources):
-        data, positions = [], []
-        for i, name in enumerate(rois):
-            part = roi[roi.roi == name]
-            values = (part.drop_duplicates(["subject", "session"]).true_mean if source == TRUTH
-                      else part[part.method == source].pred_mean)
-            data.append(values.to_numpy())
-            positions.append(i + (j - (len(sources) - 1) / 2) * width)
-        box = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True, showmeans=True,
-                         meanline=True)
-        for patch in box["boxes"]:
-            patch.set_facecolor(colors[j % 10])
-            patch.set_alpha(0.6)
-        ax.plot([], [], color=colors[j % 10], lw=6, alpha=0.6, label=source)
-    ax.set_xticks(range(len(rois)), rois)
-    ax.set_ylabel(f"mean {unit} per subject")
-    ax.legend(fontsize=8, frameon=False)
-    ax.set_title("Mean per region (line: median, dashed: mean)", fontsize=10)
+    for ax, session in zip(axes[:, 0], sessions):
+        in_session = roi[roi.session == session]
+        for j, source in enumerate(sources):
+            data, positions = [], []
+            for i, name in enumerate(rois):
+                part = in_session[in_session.roi == name]
+                values = (part.drop_duplicates("subject").true_mean if source == TRUTH
+                          else part[part.method == source].pred_mean)
+                data.append(values.to_numpy())
+                positions.append(i + (j - (len(sources) - 1) / 2) * width)
+            box = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True, showmeans=True,
+                             meanline=True)
+            for patch in box["boxes"]:
+                patch.set_facecolor(colors[j % 10])
+                patch.set_alpha(0.6)
+            ax.plot([], [], color=colors[j % 10], lw=6, alpha=0.6, label=source)
+        ax.set_xticks(range(len(rois)), rois)
+        ax.set_ylabel(f"mean {unit} per subject")
+        ax.legend(fontsize=8, frameon=False)
+        ax.set_title(f"ses-{session}: mean per region (line: median, dashed: mean)", fontsize=10)
+    fig.tight_layout()
     return _save(fig, path)
 
 
 def bland_altman_plot(roi: pd.DataFrame, path: Path) -> Path:
-    """Predicted - true vs their average, per subject, WM/NAWM and lesions (Fig. 3.7)."""
-    panels = (("WM/NAWM", ("WM_HC", "NAWM")), ("lesions", ("lesions",)))
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    """Predicted - true vs their average, one point per subject, WM/NAWM and lesions, one row of
+    panels per session (Fig. 3.7)."""
+    from msgan.evaluation.tables import BLAND_ALTMAN_REGIONS
+
+    sessions = list(dict.fromkeys(roi.session))
+    fig, axes = plt.subplots(len(sessions), 2, figsize=(9, 3.6 * len(sessions)), squeeze=False)
     colors = plt.cm.tab10.colors
-    for ax, (title, names) in zip(axes, panels):
-        part = roi[roi.roi.isin(names)]
-        for j, (method, rows) in enumerate(part.groupby("method", sort=False)):
-            diff = rows.pred_mean - rows.true_mean
-            ax.scatter((rows.pred_mean + rows.true_mean) / 2, diff, s=18, color=colors[j % 10], label=method)
-            if len(diff) >= 2:
-                bias, sd = diff.mean(), diff.std(ddof=1)
-                ax.axhline(bias, color=colors[j % 10], lw=1)
-                for limit in (bias - 1.96 * sd, bias + 1.96 * sd):
-                    ax.axhline(limit, color=colors[j % 10], lw=0.8, ls="--")
-        ax.axhline(0, color="black", lw=0.5)
-        ax.set_title(f"{title} (bias solid, 95% limits dashed)", fontsize=9)
-        ax.set_xlabel("(predicted + true) / 2")
-        ax.set_ylabel("predicted - true")
-        ax.legend(fontsize=8, frameon=False)
+    for row, session in zip(axes, sessions):
+        for ax, (title, names) in zip(row, BLAND_ALTMAN_REGIONS):
+            part = roi[(roi.session == session) & roi.roi.isin(names)]
+            for j, (method, rows) in enumerate(part.groupby("method", sort=False)):
+                diff = rows.pred_mean - rows.true_mean
+                ax.scatter((rows.pred_mean + rows.true_mean) / 2, diff, s=18, color=colors[j % 10], label=method)
+                if len(diff) >= 2:
+                    bias, sd = diff.mean(), diff.std(ddof=1)
+                    ax.axhline(bias, color=colors[j % 10], lw=1)
+                    for limit in (bias - 1.96 * sd, bias + 1.96 * sd):
+                        ax.axhline(limit, color=colors[j % 10], lw=0.8, ls="--")
+            ax.axhline(0, color="black", lw=0.5)
+            ax.set_title(f"ses-{session}, {title} (bias solid, 95% limits dashed)", fontsize=9)
+            ax.set_xlabel("(predicted + true) / 2")
+            ax.set_ylabel("predicted - true")
+            ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -137,7 +147,8 @@ def demyelination_overlays(overlays: list[dict], path: Path, method: str) -> Pat
         label[true & pred] = 1
         label[true & ~pred] = 2
         label[~true & pred] = 3
-        _show(ax, item["background"], f"{item['label']} z={item['z']}\nDICE {item['dice']:.2f}")
+        score = f"{item['dice']:.2f}" if np.isfinite(item["dice"]) else "n/a (both maps empty)"
+        _show(ax, item["background"], f"{item['label']} z={item['z']}\nDICE {score}")
         ax.imshow(np.rot90(label), cmap=cmap, vmin=-0.5, vmax=3.5, interpolation="nearest")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("yellow", "deepskyblue", "red", "orange")]
     fig.legend(handles, ["both", "neither", "truth only", f"{method} only"], loc="lower center", ncol=4,
@@ -161,19 +172,26 @@ def indices_plot(longi: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def threshold_procedure(thresholds, procedure: pd.DataFrame | None, path: Path) -> Path:
-    """Controls' DVR per distance-to-CSF bin with the mean - 1 SD threshold; recovery of the
-    simulation's true demyelinated map when available."""
+def threshold_procedure(thresholds: dict, procedure: pd.DataFrame | None, path: Path) -> Path:
+    """Controls' true DVR per distance-to-CSF bin with the mean - 1 SD threshold of each map
+    source; recovery of the simulation's true demyelinated map when available."""
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    centres = (np.arange(len(thresholds.mean)) + 0.5) * thresholds.bin_mm
-    ok = thresholds.count > 0
-    ax.errorbar(centres[ok], thresholds.mean[ok], yerr=thresholds.sd[ok], fmt="o-", ms=3, label="controls' WM mean +- SD")
-    ax.plot(centres, thresholds.threshold, "r.-", label="threshold (mean - 1 SD)")
+    truth = thresholds[TRUTH]
+    centres = (np.arange(len(truth.mean)) + 0.5) * truth.bin_mm
+    ok = truth.count > 0
+    ax.errorbar(centres[ok], truth.mean[ok], yerr=truth.sd[ok], fmt="o-", ms=3, label="controls' true WM mean +- SD")
+    drawn = []
+    for source, thr in thresholds.items():
+        if any(thr is seen for seen in drawn):  # threshold source "truth": one curve serves all maps
+            continue
+        drawn.append(thr)
+        x = (np.arange(len(thr.mean)) + 0.5) * thr.bin_mm
+        ax.plot(x, thr.threshold, ".-", label=f"threshold for {source} maps (controls' {source} maps)")
     ax.set_xlabel("distance to CSF (mm)")
     ax.set_ylabel("DVR")
     title = "Demyelination thresholds"
     if procedure is not None and len(procedure):
         title += f"; DICE vs simulated demyelination {procedure.dice_vs_simulated.mean():.2f} (mean)"
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=7, frameon=False)
     return _save(fig, path)

@@ -44,6 +44,7 @@ class TTest:
     pvalue: float
     n: str
     test: str
+    df: float  # scipy's degrees of freedom (n - 1 for the paired test; Welch's otherwise)
 
 
 def group_tests(nawm_ms: dict[str, float], wm_hc: dict[str, float],
@@ -52,7 +53,7 @@ def group_tests(nawm_ms: dict[str, float], wm_hc: dict[str, float],
 
     - patients' NAWM vs controls' WM: independent groups, Welch's t-test;
     - patients' lesions vs their own NAWM: the same patients, paired t-test.
-    Each argument maps subject id -> region mean.
+    Each argument maps subject id -> region mean, one session's: a subject counts once.
     """
     out = []
     a = np.array(list(nawm_ms.values()))
@@ -60,12 +61,12 @@ def group_tests(nawm_ms: dict[str, float], wm_hc: dict[str, float],
     if len(a) >= 2 and len(b) >= 2:
         res = stats.ttest_ind(a, b, equal_var=False)
         out.append(TTest("NAWM (MS) vs WM (HC)", float(res.statistic), float(res.pvalue),
-                         f"{len(a)} MS, {len(b)} HC", "Welch two-sample, two-sided"))
+                         f"{len(a)} MS, {len(b)} HC", "Welch two-sample, two-sided", float(res.df)))
     paired = sorted(set(nawm_ms) & set(lesions_ms))
     if len(paired) >= 2:
         res = stats.ttest_rel([lesions_ms[s] for s in paired], [nawm_ms[s] for s in paired])
         out.append(TTest("lesions vs NAWM (MS)", float(res.statistic), float(res.pvalue),
-                         f"{len(paired)} MS", "paired, two-sided"))
+                         f"{len(paired)} MS", "paired, two-sided", float(res.df)))
     return out
 
 

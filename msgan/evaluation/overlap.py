@@ -7,12 +7,13 @@ import numpy as np
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     """DICE = 2|A & B| / (|A| + |B|).
 
-    Two empty masks agree perfectly and score 1.0 (a patient with no dynamic
-    remyelination in either the true or the predicted map is a correct prediction).
+    Two empty masks have no DICE (0/0): NaN, shown as n/a and left out of means. Scoring
+    them 1 would let every patient without, say, dynamic remyelination in either map
+    raise the mean agreement of maps that were never compared voxel by voxel.
     """
     a = np.asarray(a, bool)
     b = np.asarray(b, bool)
     total = int(a.sum()) + int(b.sum())
     if total == 0:
-        return 1.0
+        return float("nan")
     return 2.0 * int((a & b).sum()) / total

@@ -10,8 +10,10 @@ import pandas as pd
 from msgan.evaluation import figures
 
 STAR_P = 0.05
-TEST_NOTE = ("`*`: differs from {ref} with p < 0.05, two-sided paired t-test (scipy.stats.ttest_rel) "
-             "over the subjects and sessions both methods predicted.")
+TEST_NOTE = ("`*`: differs from {ref} with p < 0.05, two-sided paired t-test (scipy.stats.ttest_rel), "
+             "one pair per subject both methods predicted, within the session of the table (sessions "
+             "are never pooled; the thesis's stars are the baseline's, t0). `(n=k)`: mean over the k "
+             "subjects whose value is defined (e.g. the DICE of two empty maps is n/a).")
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -29,7 +31,11 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 
 def _mean_sd_cell(summary_row, metric) -> str:
-    return f"{fmt(summary_row[f'{metric}_mean'])} ({fmt(summary_row[f'{metric}_sd'])})"
+    cell = f"{fmt(summary_row[f'{metric}_mean'])} ({fmt(summary_row[f'{metric}_sd'])})"
+    defined = summary_row.get(f"{metric}_n")
+    if defined is not None and int(defined) < int(summary_row["n"]):
+        cell += f" (n={int(defined)})"
+    return cell
 
 
 def _starred(tests: pd.DataFrame | None, method: str, metric: str, **where) -> str:
@@ -72,7 +78,13 @@ def _header(result) -> list[str]:
         lines.append(f"- Options: surrounding NAWM = {o.dilation}-voxel dilation of the lesions inside WM; "
                      f"threshold segmentation k = {o.k}.")
     else:
-        lines.append(f"- Options: distance-to-CSF bins of {o.bin_mm:g} mm.")
+        from msgan.evaluation.demyelination import THRESHOLD_SOURCES, THRESHOLD_SPACES
+
+        lines.append(f"- Options: distance-to-CSF bins of {o.bin_mm:g} mm; demyelination threshold source "
+                     f"`{o.threshold_source}` ({THRESHOLD_SOURCES[o.threshold_source]}); threshold space "
+                     f"`{o.threshold_space}` ({THRESHOLD_SPACES[o.threshold_space]}).")
+        lines.append("- Statistics: every test and agreement statistic takes one row per subject, each session "
+                     "in its own table (ses-t0 is the thesis's baseline); sessions are never pooled.")
     if result.gaps:
         lines += ["", "## Gaps", "", "Left out of this report (each also printed as a warning):", ""]
         lines += [f"- {gap}" for gap in result.gaps]
@@ -89,7 +101,8 @@ def _quality(tables, ref, figs) -> list[str]:
     metrics = {"mse": "MSE", "psnr": "PSNR", "ssim": "SSIM", "mse_brain": "MSE brain",
                "psnr_brain": "PSNR brain", "ssim_brain": "SSIM brain"}
     for session, part in tables["quality_summary"].groupby("session", sort=False):
-        lines += ["", f"ses-{session}:", "", _summary_table(part, metrics, tables.get("quality_tests"))]
+        lines += ["", f"ses-{session}:", "", _summary_table(part, metrics, tables.get("quality_tests"),
+                                                            session=session)]
     lines += ["", TEST_NOTE.format(ref=ref)]
     if "qualitative" in figs:
         lines += ["", f"![qualitative]({figs['qualitative']})"]
@@ -102,9 +115,12 @@ def _flair(tables, ref, result) -> list[str]:
         lines += ["", "## Lesion contrast (eq. 2.4, Table 2.3)", "",
                   f"Ratio 1 = I(lesions)/I(NAWM), Ratio 2 = I(lesions)/I(surrounding NAWM: "
                   f"{result.options.dilation}-voxel dilation of the lesions inside WM), per patient, "
-                  "mean (SD) over patients.", "",
-                  _summary_table(tables["contrast_summary"], {"ratio1": "Ratio 1", "ratio2": "Ratio 2"},
-                                 tables.get("contrast_tests")), "", TEST_NOTE.format(ref=ref)]
+                  "mean (SD) over patients."]
+        for session, part in tables["contrast_summary"].groupby("session", sort=False):
+            lines += ["", f"ses-{session}:", "",
+                      _summary_table(part, {"ratio1": "Ratio 1", "ratio2": "Ratio 2"}, tables.get("contrast_tests"),
+                                     session=session)]
+        lines += ["", TEST_NOTE.format(ref=ref)]
     if "segmentation_summary" in tables:
         lines += ["", "## Lesion detectability", "",
                   f"White-matter voxels brighter than mean + {result.options.k:g} SD of the NAWM are "
@@ -112,10 +128,11 @@ def _flair(tables, ref, result) -> list[str]:
                   "compared by DICE. This reproducible threshold segmentation is **not** the external "
                   "lesion segmentation pipeline of thesis sec. 2.3.2, so its DICE is not comparable with "
                   "the thesis's 0.73; the last column shows how well it finds the lesion mask on the true "
-                  "FLAIR.", "",
-                  _summary_table(tables["segmentation_summary"],
-                                 {"dice": "DICE true vs synthetic segmentation",
-                                  "dice_true_vs_lesion_mask": "DICE true segmentation vs lesion mask"})]
+                  "FLAIR."]
+        for session, part in tables["segmentation_summary"].groupby("session", sort=False):
+            lines += ["", f"ses-{session}:", "",
+                      _summary_table(part, {"dice": "DICE true vs synthetic segmentation",
+                                            "dice_true_vs_lesion_mask": "DICE true segmentation vs lesion mask"})]
     return lines
 
 
@@ -134,22 +151,25 @@ def _myelin(tables, ref, figs) -> list[str]:
             cells = [method]
             for roi in rois:
                 r = rows_m[rows_m.roi == roi]
-                cells.append(_mean_sd_cell(r.iloc[0], "discrepancy") + _starred(tests, method, "discrepancy", roi=roi)
-                             if len(r) else "n/a")
+                cells.append(_mean_sd_cell(r.iloc[0], "discrepancy")
+                             + _starred(tests, method, "discrepancy", roi=roi, session=session) if len(r) else "n/a")
             rows.append(cells)
         lines += ["", f"ses-{session}:", "", markdown_table(["method", *rois], rows)]
     lines += ["", TEST_NOTE.format(ref=ref)]
     if "group_tests" in tables and len(tables["group_tests"]):
         lines += ["", "### Group comparisons (sec. 3.3.4)", "",
-                  "Per-subject region means, on the true maps and on each method's predictions.", "",
-                  markdown_table(["session", "maps", "comparison", "t", "p", "n", "test"],
+                  "Per-subject region means, on the true maps and on each method's predictions, "
+                  "each session on its own (df: scipy's degrees of freedom).", "",
+                  markdown_table(["session", "maps", "comparison", "t", "df", "p", "n", "test"],
                                  tables["group_tests"].values.tolist())]
     if "bland_altman" in tables and len(tables["bland_altman"]):
         ba = tables["bland_altman"]
         lines += ["", "### Bland-Altman agreement (Fig. 3.7)", "",
-                  "Bias = mean(predicted - true) of the per-subject region means; limits = bias +- 1.96 SD.", "",
-                  markdown_table(["method", "region", "bias", "SD", "lower", "upper", "n"],
-                                 ba[["method", "region", "bias", "sd", "lower", "upper", "n"]].values.tolist())]
+                  "Bias = mean(predicted - true) of the per-subject region means; limits = bias +- 1.96 SD; "
+                  "one point per subject, each session on its own.", "",
+                  markdown_table(["session", "method", "region", "bias", "SD", "lower", "upper", "n"],
+                                 ba[["session", "method", "region", "bias", "sd", "lower", "upper", "n"]]
+                                 .values.tolist())]
     for key, caption in (("boxplots", "Mean per region (Fig. 3.6)"), ("bland_altman", "Bland-Altman (Fig. 3.7)")):
         if key in figs:
             lines += ["", f"![{caption}]({figs[key]})"]
@@ -159,20 +179,35 @@ def _myelin(tables, ref, figs) -> list[str]:
 def _demyelination(tables, ref, figs, result) -> list[str]:
     lines = []
     if "demyelination_summary" in tables:
+        o = result.options
+        source = ("a true map with the controls' true maps and each method's predicted map with the "
+                  "controls' maps predicted by that method (a global bias of a prediction is not counted as "
+                  "demyelination)" if o.threshold_source == "same" else
+                  "every map, true or predicted, with the controls' true maps (a global bias of a prediction "
+                  "counts as (de)myelination)")
+        space = (f"in each subject's own space (Euclidean distance transform of its CSF mask, {o.bin_mm:g} mm "
+                 "bins), without the non-linear registration to MNI the thesis used (FSL FNIRT)"
+                 if o.threshold_space == "native" else
+                 f"at each voxel's location in MNI space ({o.bin_mm:g} mm bins of the distance to the CSF of "
+                 "nilearn's MNI152), after an affine then B-spline registration of every session's tissue "
+                 "image to the template (SimpleITK), as the thesis's group-level procedure (FNIRT there)")
         lines += ["", "## Demyelination in lesions (sec. 3.3.5, Figs. 3.8, 4.4)", "",
                   "A lesional voxel is demyelinated when its DVR is below the mean - 1 SD of the "
-                  "controls' white-matter voxels at the same distance from CSF. **Difference from the "
-                  "thesis:** the thesis set these thresholds at group level after non-linear registration "
-                  "to MNI space (FSL FNIRT); here the distance to CSF is computed in each subject's own "
-                  f"space (Euclidean distance transform, {result.options.bin_mm:g} mm bins) and the "
-                  "controls' statistics per bin are pooled from the true maps of all controls, which "
-                  "needs no registration. The same thresholds classify true and predicted maps. "
-                  "Percent = demyelinated voxels / lesion voxels of that session; DICE = true vs predicted "
-                  "demyelinated maps.", ""]
+                  "controls' white-matter voxels at the same distance from CSF. Threshold source "
+                  f"`{o.threshold_source}`: {source} (column threshold_maps of tables/demyelination.csv). "
+                  f"Threshold space `{o.threshold_space}`: distance to CSF measured {space}. "
+                  f"Percent = demyelinated voxels / lesion voxels of the baseline (ses-t0 lesion load, also "
+                  "at ses-t1, sec. 4.2.5); DICE = true vs predicted demyelinated maps (n/a when both are empty, "
+                  "left out of the mean).", ""]
+        if "registration" in tables:
+            reg = tables["registration"]
+            lines += [f"MNI registration: {len(reg)} sessions, {fmt(float(reg.seconds.mean()), 3)} s each on "
+                      f"average (max {fmt(float(reg.seconds.max()), 3)} s); per session in tables/registration.csv.",
+                      ""]
         summary = tables["demyelination_summary"]
         for session, part in summary.groupby("session", sort=False):
             lines += [f"ses-{session}:", "", _summary_table(part, {"percent": "% demyelinated", "dice": "DICE"},
-                                                           tables.get("demyelination_tests")), ""]
+                                                           tables.get("demyelination_tests"), session=session), ""]
         for key in ("percent", "overlays"):
             if key in figs:
                 lines += [f"![{key}]({figs[key]})", ""]
@@ -230,10 +265,11 @@ def _comparisons(tables) -> list[str]:
         both["roi"] = ""
     both["roi"] = both["roi"].fillna("")
     return ["", "## Method comparisons", "",
-            "Two-sided paired t-tests (scipy.stats.ttest_rel), each method against the reference, "
-            "pairs = the same subject and session.", "",
-            markdown_table(["metric", "region", "method", "reference", "n", "mean diff", "t", "p"],
-                           both[["metric", "roi", "method", "reference", "n", "mean_diff", "t", "p"]].values.tolist())]
+            "Two-sided paired t-tests (scipy.stats.ttest_rel), each method against the reference, one "
+            "pair per subject, each session tested on its own (df = n - 1, scipy's).", "",
+            markdown_table(["session", "metric", "region", "method", "reference", "n", "df", "mean diff", "t", "p"],
+                           both[["session", "metric", "roi", "method", "reference", "n", "df", "mean_diff", "t",
+                                 "p"]].values.tolist())]
 
 
 def _figures(result, figure_data, tables, fig_dir: Path) -> dict[str, str]:

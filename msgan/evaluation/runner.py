@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,8 +26,9 @@ from data_tools.errors import ConfigError, GeometryError, InputFileError, MsganE
 from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
 from data_tools.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
 from msgan.evaluation import collect, tables
-from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, distance_to_csf,
-                                            pool_control_statistics)
+from msgan.evaluation.collect import TRUTH
+from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, check_threshold_options,
+                                            distance_to_csf, pool_control_statistics)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,9 @@ class Options:
     k: float = 2.0
     dilation: int = 5
     bin_mm: float = DEFAULT_BIN_MM
+    threshold_source: str = "same"
+    threshold_space: str = "native"
+    mni: object = None  # mni_space.MniRegistration for threshold_space "mni" (None: the defaults)
 
 
 @dataclass
@@ -170,21 +175,42 @@ class _Evaluator:
             wm = None
         return {"brain": brain, "lesions": lesions, "wm": wm}
 
-    def csf_distance(self, session: Session, truth: Volume) -> np.ndarray | None:
+    def csf_distance(self, session: Session, truth: Volume, regions: dict) -> np.ndarray | None:
+        """Distance to CSF in mm, in the session's own space or at its voxels' MNI locations."""
         if not session.has("csf"):
             self.warn(f"{session.label}: no csf mask; left out of the demyelination analysis")
             return None
         csf = session.load("csf").data
         try:
-            return distance_to_csf(csf, truth.zooms, where=session.path("csf"))
+            if self.options.threshold_space == "native":
+                return distance_to_csf(csf, truth.zooms, where=session.path("csf"))
+            return self.mni_distance(session, truth, regions, csf)
         except MsganError as exc:
             self.warn(f"{exc.message}; {session.label} left out of the demyelination analysis")
             return None
 
+    def mni_distance(self, session: Session, truth: Volume, regions: dict, csf: np.ndarray) -> np.ndarray | None:
+        from msgan.evaluation.mni_space import template_distance
+
+        if regions["wm"] is None:  # already stated as a gap by regions()
+            return None
+        started = time.perf_counter()
+        distance, mattes_mi = template_distance(regions["brain"] | csf, csf, regions["wm"] | regions["lesions"],
+                                                truth.affine, self.options.mni, label=session.label)
+        self.add("registration", {"subject": session.subject, "session": session.name,
+                                  "seconds": time.perf_counter() - started, "mattes_mi": mattes_mi})
+        return distance
+
     # -- passes --------------------------------------------------------------------------
-    def control_thresholds(self) -> ControlThresholds | None:
-        """Pool the controls' true maps per distance-to-CSF bin (myelin tasks only)."""
-        samples = []
+    def control_thresholds(self) -> dict[str, ControlThresholds]:
+        """Per map source (truth, each method): the thresholds that classify its maps.
+
+        Threshold source ``same``: the controls' maps of that source, pooled per
+        distance-to-CSF bin; ``truth``: the controls' true maps for every source.
+        A source without any usable control map is a stated gap (its maps are not classified).
+        """
+        same = self.options.threshold_source == "same"
+        samples: dict[str, list] = {TRUTH: [], **{name: [] for name in self.options.methods}}
         for subject in self.cohort.subjects.values():
             if subject.group != "HC":
                 continue
@@ -193,22 +219,35 @@ class _Evaluator:
                     continue
                 truth = self.load_truth(session)
                 regions = self.regions(session, truth)
-                distance = self.csf_distance(session, truth)
-                if regions["wm"] is None or distance is None:
+                if regions["wm"] is None:
                     continue
-                samples.append((truth.data, distance, regions["wm"] & ~regions["lesions"]))
-        if not samples:
+                distance = self.csf_distance(session, truth, regions)
+                if distance is None:
+                    continue
+                nawm = regions["wm"] & ~regions["lesions"]
+                samples[TRUTH].append((truth.data, distance, nawm))
+                for method, pred in (self.load_predictions(session, truth) if same else {}).items():
+                    samples[method].append((pred, distance, nawm))
+        if not samples[TRUTH]:
             self.warn("no control with a true map, wm and csf masks: the demyelination thresholds "
                       "cannot be set; demyelination and longitudinal analyses left out")
-            return None
-        thresholds = pool_control_statistics(samples, self.options.bin_mm)
+            return {}
+        thresholds = {TRUTH: pool_control_statistics(samples[TRUTH], self.options.bin_mm)}
+        for method in self.options.methods:
+            if not same:
+                thresholds[method] = thresholds[TRUTH]
+            elif samples[method]:
+                thresholds[method] = pool_control_statistics(samples[method], self.options.bin_mm)
+            else:
+                self.warn(f"no control predicted by {method}: the thresholds for its maps (threshold source "
+                          f"'same': the controls' {method} maps) cannot be set; {method}'s demyelination and "
+                          "longitudinal measures left out (predict the controls, or use threshold source 'truth')")
         self.figure_data["thresholds"] = thresholds
-        self.n_threshold_controls = len(samples)
         return thresholds
 
     def run(self) -> None:
         task = self.options.task
-        thresholds = self.control_thresholds() if task != "flair" else None
+        thresholds = self.control_thresholds() if task != "flair" else {}
         for subject in tqdm(list(self.cohort.subjects.values()), desc="evaluate", unit="subject",
                             disable=not self.progress):
             group = self.subject_group(subject)
@@ -216,12 +255,13 @@ class _Evaluator:
                 continue
             self.groups[subject.id] = group
             maps = {}
-            for session in subject.sessions.values():
+            # the baseline first: a follow-up's demyelination is over the baseline lesion load
+            for session in sorted(subject.sessions.values(), key=lambda s: s.name != BASELINE):
                 if not session.has(self.options.target):
                     self.warn(f"{session.label}: no true {self.options.target}; left out")
                     continue
-                maps[session.name] = self.session(subject, session, thresholds)
-            if task == "myelin-longitudinal" and group == "MS" and thresholds is not None:
+                maps[session.name] = self.session(subject, session, thresholds, maps.get(BASELINE))
+            if task == "myelin-longitudinal" and group == "MS" and thresholds:
                 collect.longitudinal(self, subject, maps)
 
     def subject_group(self, subject: Subject) -> str | None:
@@ -235,7 +275,7 @@ class _Evaluator:
         self.warn(f"sub-{subject.id}: group {subject.group!r} is not MS or HC in participants.tsv; left out")
         return None
 
-    def session(self, subject: Subject, session: Session, thresholds) -> dict | None:
+    def session(self, subject: Subject, session: Session, thresholds: dict, baseline: dict | None) -> dict | None:
         truth = self.load_truth(session)
         preds = self.load_predictions(session, truth)
         regions = self.regions(session, truth)
@@ -249,34 +289,62 @@ class _Evaluator:
             collect.flair(self, base, truth.data, preds, regions)
             return None
         collect.myelin_rois(self, base, truth.data, preds, regions)
-        if group != "MS" or thresholds is None or not regions["lesions"].any():
+        if group != "MS" or not thresholds:
             return None
-        distance = self.csf_distance(session, truth)
+        load = self.lesion_load(session, truth, regions, baseline)
+        if load is None:
+            return None
+        distance = self.csf_distance(session, truth, regions)
         if distance is None:
             return None
-        return collect.demyelination(self, base, session, truth, preds, regions, distance, thresholds)
+        return collect.demyelination(self, base, session, truth, preds, load, distance, thresholds)
+
+    def lesion_load(self, session: Session, truth: Volume, regions: dict, baseline: dict | None):
+        """(lesion mask, its session): the follow-up's is the baseline's (sec. 4.2.5), else its own."""
+        if session.name != FOLLOW_UP:
+            return (regions["lesions"], session.name) if regions["lesions"].any() else None
+        if baseline is None:
+            self.warn(f"{session.label}: no usable ses-{BASELINE} lesion load (true {self.options.target}, lesions, "
+                      f"csf); the ses-{FOLLOW_UP} demyelination is over the baseline lesion load (sec. 4.2.5): "
+                      "left out of the demyelination and longitudinal analyses")
+            return None
+        if baseline["lesions"].shape != truth.shape:
+            self.warn(f"sub-{session.subject}: t0 and t1 images have different shapes; ses-{FOLLOW_UP} left out "
+                      "of the demyelination and longitudinal analyses (visits must be co-registered)")
+            return None
+        return baseline["lesions"], BASELINE
 
 
 def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
              methods: dict[str, str | Path] | None = None, label: str = "msgan", k: float = 2.0,
              dilation: int = 5, bin_mm: float = DEFAULT_BIN_MM, overwrite: bool = False,
              command: str | None = None, on_warning: Callable[[str], None] | None = None,
-             progress: bool = True) -> EvaluationResult:
+             progress: bool = True, threshold_source: str = "same", threshold_space: str = "native",
+             mni=None) -> EvaluationResult:
     """Evaluate predictions against ``cohort``'s true images and write a report folder ``out``.
 
     ``pred_dir`` holds the main method's predictions (named ``label``); ``methods`` maps
     further method names to their prediction folders, compared with the main one by
     paired t-tests. ``k`` is the threshold segmentation's SD multiple (FLAIR), ``dilation``
     the surrounding-NAWM width in voxels (eq. 2.4), ``bin_mm`` the distance-to-CSF bin
-    width. ``out`` receives ``report.md``, ``tables/*.csv`` and ``figures/*.png``.
-    ``progress=False`` hides the per-subject progress bar.
+    width. ``threshold_source`` (``same`` | ``truth``) and ``threshold_space`` (``native`` |
+    ``mni``) choose the demyelination thresholds (see :mod:`msgan.evaluation.demyelination`);
+    ``mni`` (a :class:`~msgan.evaluation.mni_space.MniRegistration`) sets the template and
+    registration of the ``mni`` space. ``out`` receives ``report.md``, ``tables/*.csv`` and
+    ``figures/*.png``. ``progress=False`` hides the per-subject progress bar.
     """
     from msgan.evaluation.report import write_report
 
     if task not in TASK_TARGET:
         raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASK_TARGET)}")
+    check_threshold_options(threshold_source, threshold_space)
+    if threshold_space == "mni" and task != "flair":
+        from data_tools.itk_bridge import sitk
+
+        sitk()  # SimpleITK missing: one ConfigError now, not a gap per session
     named = _parse_methods(pred_dir, methods, label)
-    options = Options(task, TASK_TARGET[task], named, label, k, dilation, bin_mm)
+    options = Options(task, TASK_TARGET[task], named, label, k, dilation, bin_mm, threshold_source,
+                      threshold_space, mni)
     with_target = [s for s in cohort.sessions() if s.has(options.target)]
     if not with_target:
         raise InputFileError(f"no session of the cohort has a true {options.target} image", cohort.source)

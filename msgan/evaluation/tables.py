@@ -1,5 +1,10 @@
 """From per-subject rows to the thesis's tables: summaries, group tests, Bland-Altman,
-paired method comparisons and the clinical regressions."""
+paired method comparisons and the clinical regressions.
+
+Every summary, test and agreement statistic is computed within one session: a patient
+seen at t0 and t1 is one row in the t0 table and one in the t1 table, never two rows of
+one statistic. Undefined values (NaN, e.g. the DICE of two empty maps) are left out of
+means, and each summary states how many values it averaged (``<metric>_n``)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -14,10 +19,13 @@ INDICES = ("global_change", "dynamic_demyelination", "dynamic_remyelination")
 
 
 def mean_sd(table: pd.DataFrame, by, metrics) -> pd.DataFrame:
-    """Mean and SD (ddof=1) of each metric per group, columns ``<metric>_mean``/``<metric>_sd`` and n."""
+    """Mean and SD (ddof=1) of each metric per group over its defined (non-NaN) values.
+
+    Columns ``<metric>_mean``, ``<metric>_sd``, ``<metric>_n`` (values averaged) and ``n`` (rows).
+    """
     grouped = table.groupby(list(by), sort=False)
-    out = grouped[list(metrics)].agg(["mean", "std"])
-    out.columns = [f"{m}_{'sd' if s == 'std' else s}" for m, s in out.columns]
+    out = grouped[list(metrics)].agg(["mean", "std", "count"])
+    out.columns = [f"{m}_{ {'std': 'sd', 'count': 'n'}.get(s, s)}" for m, s in out.columns]
     out["n"] = grouped.size()
     return out.reset_index()
 
@@ -31,10 +39,10 @@ def build_tables(ev) -> dict[str, pd.DataFrame]:
         tables["quality_summary"] = mean_sd(rows["quality"], ["session", "method"], QUALITY_METRICS)
         tables["quality_tests"] = paired_tests(rows["quality"], QUALITY_METRICS, reference)
     if "contrast" in rows:
-        tables["contrast_summary"] = mean_sd(rows["contrast"], ["method"], ["ratio1", "ratio2"])
+        tables["contrast_summary"] = mean_sd(rows["contrast"], ["session", "method"], ["ratio1", "ratio2"])
         tables["contrast_tests"] = paired_tests(rows["contrast"], ["ratio1", "ratio2"], reference)
     if "segmentation" in rows:
-        tables["segmentation_summary"] = mean_sd(rows["segmentation"], ["method"],
+        tables["segmentation_summary"] = mean_sd(rows["segmentation"], ["session", "method"],
                                                  ["dice", "dice_true_vs_lesion_mask"])
     if "roi" in rows:
         roi = rows["roi"]
@@ -73,19 +81,23 @@ def _group_tests(roi: pd.DataFrame) -> pd.DataFrame:
             means = {r: dict(zip(g.subject, g.value)) for r, g in rows.groupby("roi")}
             for test in group_tests(means.get("NAWM", {}), means.get("WM_HC", {}), means.get("lesions", {})):
                 out.append({"session": session, "maps": source, "comparison": test.name, "t": test.statistic,
-                            "p": test.pvalue, "n": test.n, "test": test.test})
-    return pd.DataFrame(out, columns=["session", "maps", "comparison", "t", "p", "n", "test"])
+                            "df": test.df, "p": test.pvalue, "n": test.n, "test": test.test})
+    return pd.DataFrame(out, columns=["session", "maps", "comparison", "t", "df", "p", "n", "test"])
+
+
+BLAND_ALTMAN_REGIONS = (("WM/NAWM", ("WM_HC", "NAWM")), ("lesions", ("lesions",)))
 
 
 def _bland_altman(roi: pd.DataFrame) -> pd.DataFrame:
-    """Fig. 3.7: per method, WM of controls with NAWM of patients, and lesions."""
+    """Fig. 3.7: per session and method, WM of controls with NAWM of patients, and lesions."""
     out = []
-    for method, rows in roi.groupby("method", sort=False):
-        for label, names in (("WM/NAWM", ("WM_HC", "NAWM")), ("lesions", ("lesions",))):
+    for (session, method), rows in roi.groupby(["session", "method"], sort=False):
+        for label, names in BLAND_ALTMAN_REGIONS:
             part = rows[rows.roi.isin(names)]
             if len(part) >= 2:
-                out.append({"method": method, "region": label, **bland_altman(part.true_mean, part.pred_mean)})
-    return pd.DataFrame(out)
+                out.append({"session": session, "method": method, "region": label,
+                            **bland_altman(part.true_mean, part.pred_mean)})
+    return pd.DataFrame(out, columns=["session", "method", "region", "bias", "sd", "lower", "upper", "n"])
 
 
 def _clinical(longi: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
