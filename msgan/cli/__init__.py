@@ -69,13 +69,25 @@ def main(argv=None):
         if "--debug" in args:
             raise
         click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:  # the operating system refused: unwritable folder, disk full, ...
+        if "--debug" in args:
+            raise
+        click.echo(f"error: {os_error_line(exc)}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # usage errors too: one line, like every error
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     sys.exit(0)
+
+
+def os_error_line(exc: OSError) -> str:
+    """``<path>: <reason>`` of an OSError, both paths of a failed rename or link."""
+    reason = exc.strerror or str(exc)
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from msgan.errors import ConfigError
 
 DEFAULT_LAMBDA = 100.0
+#: Seconds a worker waits for the others, at start and in each collective step
+#: (``--connect-timeout``): long enough for staggered job starts and per-epoch validation.
+DEFAULT_CONNECT_TIMEOUT = 300.0
 LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
 
 _CH2 = dict(loss="mse", optimizer="sgd", lr=5e-4, batch=1, epochs=500, early_stopping=True)
@@ -74,6 +77,7 @@ class TrainOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
 
     def resolved(self, require_validation: bool = True) -> "TrainOptions":
         """A copy with every ``None`` replaced by the model's preset (or a neutral default).
