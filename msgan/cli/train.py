@@ -68,6 +68,7 @@ def _common(command):
 
 def _options(kw, require_validation=True):
     from msgan.errors import ConfigError
+    from msgan.training.cluster import read_tf_config
     from msgan.training.presets import TrainOptions
 
     try:
@@ -85,6 +86,7 @@ def _options(kw, require_validation=True):
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
         overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"])
     options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
+    read_tf_config()  # and a bad TF_CONFIG too
     return options
 
 

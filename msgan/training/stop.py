@@ -4,7 +4,7 @@
 installs one that ignores it) with one that only records the request; the epoch loop
 asks :func:`stop_requested` after every step, saves a checkpoint and raises
 :class:`~msgan.errors.TrainingStopped`, so ``--resume`` continues from that step. Under
-multi-worker training the workers decide together (a MAX all-reduce of the flag), so a
+multi-worker training the workers decide together (a sum all-reduce of the flags), so a
 signal reaching one worker stops all of them at the same step.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 import tensorflow as tf
 
@@ -44,5 +44,18 @@ def stop_requested(strategy) -> bool:
     local = 1.0 if _REQUESTED.is_set() else 0.0
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return bool(local)
-    flags = strategy.run(lambda: tf.constant(local))
-    return float(strategy.reduce(tf.distribute.ReduceOp.MAX, flags, axis=None)) > 0
+    return float(_sum_over_workers(strategy)(tf.constant(local))) > 0
+
+
+_SUMS: dict[int, Callable] = {}
+
+
+def _sum_over_workers(strategy) -> Callable:
+    """A compiled all-reduce of one number (eager collectives are slow and warn every call)."""
+    if id(strategy) not in _SUMS:
+        @tf.function
+        def total(value):
+            per_replica = strategy.run(tf.identity, args=(value,))
+            return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+        _SUMS[id(strategy)] = total
+    return _SUMS[id(strategy)]

@@ -6,24 +6,21 @@ optimisers are built in ``strategy.scope()``, datasets go through
 (:func:`msgan.training.steps.global_average`).
 
 Several machines are named by ``TF_CONFIG``, which is checked here (one line on a bad
-one). TensorFlow waits forever, inside C++, for a worker that never starts; a watchdog
-thread ends the process after ``connect_timeout`` seconds with one line naming the
-workers that do not answer.
+one). TensorFlow waits forever for a worker that never starts: a watchdog process
+(:mod:`msgan.training.watchdog`) ends the worker after ``connect_timeout`` seconds with one
+line naming the workers that do not answer. The same timeout bounds every collective
+step, and a collective error that blames a peer becomes one line naming it.
 """
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
-import socket
-import sys
-import threading
 
 import tensorflow as tf
 
-from msgan.errors import ConfigError
+from msgan.training.cluster import read_tf_config
 from msgan.training.presets import DEFAULT_CONNECT_TIMEOUT
+from msgan.training.watchdog import StartupWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -32,77 +29,6 @@ log = logging.getLogger(__name__)
 # reuses collective instance keys and aborts with "Shape mismatch in the collective
 # instance" (tensorflow/tensorflow#62790); cross-validation folds and tuner trials share it.
 _STRATEGIES: dict[tuple, tf.distribute.Strategy] = {}
-
-
-def read_tf_config(environ=None) -> dict | None:
-    """``TF_CONFIG`` checked: None when unset; else ``{"workers": [...], "task": (type, index)}``.
-
-    Raises :class:`ConfigError` (named ``TF_CONFIG``) on anything TensorFlow would choke on.
-    """
-    text = (os.environ if environ is None else environ).get("TF_CONFIG", "").strip()
-    if not text:
-        return None
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise ConfigError(f"not valid JSON ({exc})", "TF_CONFIG") from None
-    cluster = config.get("cluster") if isinstance(config, dict) else None
-    if not isinstance(cluster, dict) or not cluster:
-        raise ConfigError('needs a "cluster" object, e.g. {"worker": ["host-a:12345", "host-b:12345"]}',
-                          "TF_CONFIG")
-    workers = []
-    for job in ("chief", "worker"):
-        addresses = cluster.get(job, [])
-        if not isinstance(addresses, list) or not all(
-                isinstance(a, str) and re.fullmatch(r"[^\s:]+:\d+", a) for a in addresses):
-            raise ConfigError(f'cluster "{job}" must be a list of "host:port"', "TF_CONFIG")
-        workers += [(job, i, a) for i, a in enumerate(addresses)]
-    unknown = sorted(set(cluster) - {"chief", "worker"})
-    if unknown:
-        raise ConfigError(f"msgan trains with chief/worker tasks only, not {', '.join(unknown)}", "TF_CONFIG")
-    task = config.get("task")
-    if not isinstance(task, dict) or task.get("type") not in ("chief", "worker"):
-        raise ConfigError('needs "task": {"type": "worker", "index": N}', "TF_CONFIG")
-    index, count = task.get("index"), len(cluster.get(task["type"], []))
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < count:
-        raise ConfigError(f"task index {index!r} is outside the cluster's {count} {task['type']}(s)",
-                          "TF_CONFIG")
-    return {"workers": workers, "task": (task["type"], index)}
-
-
-def tf_config_workers(environ=None) -> int:
-    """Number of workers (chief included) named by ``TF_CONFIG`` (0 when unset)."""
-    config = read_tf_config(environ)
-    return 0 if config is None else len(config["workers"])
-
-
-def _reachable(address: str, timeout: float = 1.0) -> bool:
-    host, port = address.rsplit(":", 1)
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
-
-
-def _watch_startup(config: dict, timeout: float) -> threading.Event:
-    """Exit the process (code 2, one line) unless the returned event is set within ``timeout``."""
-    started = threading.Event()
-    me = config["task"]
-
-    def watch():
-        if started.wait(timeout):
-            return
-        missing = [f"{job} {i} ({address})" for job, i, address in config["workers"]
-                   if (job, i) != me and not _reachable(address)]
-        who = ", ".join(missing) if missing else "a worker (their ports answer; still starting?)"
-        sys.stderr.write(f"error: TF_CONFIG: {who} did not join within {timeout:g} s "
-                         f"(--connect-timeout); start every worker with the same command\n")
-        sys.stderr.flush()
-        os._exit(2)  # the main thread is blocked inside TensorFlow: nothing else ends it
-
-    threading.Thread(target=watch, name="msgan-connect-watchdog", daemon=True).start()
-    return started
 
 
 def choose_strategy(devices: list[str] | None = None,
@@ -116,13 +42,13 @@ def choose_strategy(devices: list[str] | None = None,
     if config is not None and len(config["workers"]) > 1:
         if "multi-worker" not in _STRATEGIES:
             log.info("TF_CONFIG names %d workers: MultiWorkerMirroredStrategy", len(config["workers"]))
-            started = _watch_startup(config, connect_timeout)
+            watchdog = StartupWatchdog(config["workers"], config["task"], connect_timeout)
             # A collective that waits longer than this for a peer fails (DeadlineExceeded)
             # instead of hanging forever when the peer has died.
             options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=connect_timeout)
             _STRATEGIES["multi-worker"] = tf.distribute.MultiWorkerMirroredStrategy(
                 communication_options=options)
-            started.set()
+            watchdog.done()
         return _STRATEGIES["multi-worker"]
     if devices is None:
         gpus = tf.config.list_logical_devices("GPU")
