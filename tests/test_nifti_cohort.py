@@ -151,3 +151,12 @@ def test_atomic_output_dir_leaves_nothing_on_error(tmp_path):
     with atomic_output_dir(target, overwrite=True) as tmp:
         (tmp / "new.txt").write_text("y")
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+
+
+def test_manifest_saved_as_csv_utf8_with_a_byte_order_mark(tmp_path):
+    make_tiny_session(tmp_path / "s1")
+    csv = tmp_path / "m.csv"
+    csv.write_bytes("subject,session,name,path\ns1,t0,T1,s1/T1.nii.gz\n".encode("utf-8-sig"))
+    (tmp_path / "participants.tsv").write_bytes("participant_id\tgroup\nsub-s1\tMS\n".encode("utf-8-sig"))
+    cohort = load_manifest(csv)
+    assert cohort.ids() == ["s1"] and cohort.subjects["s1"].group == "MS"
