@@ -31,6 +31,7 @@ setup(
         "matplotlib>=3.7",
         "click>=8.1",
         "tqdm>=4.66",
+        "pybids>=0.16",
     ],
     extras_require={
         "test": ["pytest>=8", "SimpleITK>=2.3"],

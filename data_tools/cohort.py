@@ -1,9 +1,10 @@
 """Find the subjects, sessions and images of a cohort, from a folder or a manifest CSV.
 
-Two ways in, one object out (DESIGN.md, "Cohorts on disk"):
+Three ways in, one object out (DESIGN.md, "Cohorts on disk"):
 
 1. a cohort folder ``sub-<id>/ses-<name>/<NAME>.nii.gz`` with ``participants.tsv``;
-2. a manifest CSV ``subject,session,name,path`` for files named anyhow, paths relative
+2. a BIDS dataset (``data_tools.bids``, read with pybids);
+3. a manifest CSV ``subject,session,name,path`` for files named anyhow, paths relative
    to the CSV or to ``root``, with an optional participants table.
 
 Only paths are collected here; images are read (and validated) when a session loads them.
@@ -17,6 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
+from data_tools.bids import NO_SESSION, BidsKey, bids_files, is_bids_dataset
 from data_tools.errors import CohortError, InputFileError
 from data_tools.nifti import Volume, check_same_grid, load_volume
 
@@ -56,6 +58,7 @@ class Session:
     subject: str
     name: str
     files: dict[str, Path] = field(default_factory=dict)
+    bids: BidsKey | None = None  # where the session sits in a BIDS dataset it was read from
 
     @property
     def label(self) -> str:
@@ -192,6 +195,20 @@ def load_cohort_folder(root: str | Path) -> Cohort:
     return Cohort(subjects, root)
 
 
+def load_bids(root: str | Path) -> Cohort:
+    """A BIDS dataset (``data_tools.bids``) as a cohort; ``participants.tsv`` as usual."""
+    root = Path(root)
+    info = _read_participants(root / "participants.tsv")
+    subjects: dict[str, Subject] = {}
+    for key, files in bids_files(root).items():
+        subject = subjects.setdefault(key.subject, Subject(key.subject, info=info.get(key.subject, {})))
+        name = key.session or NO_SESSION
+        if name in subject.sessions:
+            raise CohortError(f"subject {key.subject} has a session {name} and files without ses-", root)
+        subject.sessions[name] = Session(key.subject, name, dict(files), bids=key)
+    return Cohort(subjects, root)
+
+
 def load_manifest(manifest: str | Path, root: str | Path | None = None,
                   participants: str | Path | None = None) -> Cohort:
     """Read a ``subject,session,name,path`` CSV; paths relative to ``root`` or the CSV."""
@@ -231,9 +248,12 @@ def load_manifest(manifest: str | Path, root: str | Path | None = None,
 
 def open_cohort(cohort: str | Path | None = None, manifest: str | Path | None = None,
                 root: str | Path | None = None) -> Cohort:
-    """The one entry point behind ``--cohort DIR | --manifest CSV [--root DIR]``."""
+    """The one entry point behind ``--cohort DIR | --manifest CSV [--root DIR]``; a
+    ``DIR`` that is a BIDS dataset is read as one (:func:`load_bids`)."""
     if (cohort is None) == (manifest is None):
         raise CohortError("give exactly one of a cohort folder or a manifest CSV")
     if cohort is not None:
+        if is_bids_dataset(cohort):
+            return load_bids(cohort)
         return load_cohort_folder(cohort)
     return load_manifest(manifest, root)

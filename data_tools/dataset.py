@@ -25,6 +25,7 @@ from data_tools import patches as P
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import IMAGE_NAMES, Cohort, Session, parse_names
 from data_tools.errors import CohortError, ConfigError
+from data_tools.fingerprint import session_fingerprint, summarise
 from data_tools.masks import OTHER, brain_mask, roi_labels, white_matter_mask
 from data_tools.nifti import check_same_grid
 from data_tools.normalize import Normalizer
@@ -51,6 +52,7 @@ class SessionArrays:
     target: np.ndarray   # (D, H, W) float32, raw units
     brain: np.ndarray    # (D, H, W) bool
     lesions: np.ndarray  # (D, H, W) bool
+    affine: np.ndarray   # (4, 4) voxel -> world of the inputs' grid
 
 
 def resolve_task(task: str, inputs, target, sessions: Sequence[Session]) -> tuple[list[str], str]:
@@ -84,7 +86,8 @@ def load_session(session: Session, inputs: Sequence[str], target: str) -> Sessio
     check_same_grid([vols[0]] + list(masks.values()))
     brain = brain_mask(session, inputs, loaded=[v.data for v in vols[:-1]])
     lesions = masks["lesions"].data if "lesions" in masks else np.zeros(vols[0].shape, bool)
-    return SessionArrays(np.stack([v.data for v in vols[:-1]], axis=-1), vols[-1].data, brain, lesions)
+    return SessionArrays(np.stack([v.data for v in vols[:-1]], axis=-1), vols[-1].data, brain, lesions,
+                         vols[0].affine)
 
 
 def _images_for_fit(data: SessionArrays, inputs: Sequence[str], target: str):
@@ -143,10 +146,14 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
     start = time.perf_counter()
 
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        fingerprints = []
+
         def fit_images():
             for ses in tqdm(sessions, desc="validate + fit normalisation", unit="session",
                             disable=None if progress else True):
-                yield from _images_for_fit(load_session(ses, inputs, target), inputs, target)
+                data = load_session(ses, inputs, target)
+                fingerprints.append(session_fingerprint(data.inputs, inputs, data.brain, data.affine))
+                yield from _images_for_fit(data, inputs, target)
 
         norm = Normalizer.fit(fit_images(), target=target, scope=scope, region=region)
         # TensorFlow is imported only once the inputs are known good: bad input fails fast
@@ -185,6 +192,8 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
             "augment": list(P.AUGMENTATIONS) if augment else [],
             "example_shape": list(shapes.pop()) if len(shapes) == 1 else None,
             "normalization": norm.to_dict(),
+            # what the sessions look like, for predict to recognise scans unlike them
+            "fingerprint": summarise(fingerprints),
             "subjects": sorted({s.subject for s in sessions}),
             # MS/HC groups from the participants table, so cross-validation can spread controls
             "groups": {sid: cohort.subjects[sid].group for sid in sorted({s.subject for s in sessions})},

@@ -15,6 +15,7 @@ import keras
 from keras import ops
 
 LESION, NAWM = 1, 2
+N_REGIONS = 3  # lesion, NAWM, other (eqs. 3.5, 4.4)
 EPSILON = 1e-7
 
 
@@ -38,28 +39,39 @@ def roi_masks(roi):
 
 
 def weighted_l1(y_true, y_pred, roi):
-    """The Refiner's weighted L1 (eq. 3.5).
+    """The Refiner's weighted L1 (eq. 3.5), on the scale of the plain L1.
 
-    1/(N*M) * sum_i (sum over lesion, NAWM and other of the mean absolute error of example
-    i inside that region), N examples of M voxels; region sizes are counted per example.
-    The 1/(N*M) factor is the equation's, so lambda_R keeps the thesis's scale.
+    Eq. 3.5 is 1/(N*M) * sum_i (sum over lesion, NAWM and other of the mean absolute
+    error of example i inside that region), N examples of M voxels. Its constant 1/M
+    makes it M/3 times smaller than the L1 (eq. 3.4) for the same error (1e-5 on a 64^3
+    patch), so with one lambda the Refiner would train on the adversarial loss alone;
+    the thesis gives no lambda_R (sec. 3.2.2). msgan replaces 1/M by 1/3, the number of
+    regions: a constant factor, i.e. a choice of lambda_R, under which a uniform error e
+    gives e as the L1 does, at any patch size. Region sizes are counted per example; a
+    region absent from an example (no lesion in a control) contributes 0.
     """
     error = _flat(_abs_error(y_true, y_pred))
-    n_examples, n_voxels = _batch_and_voxels(error)
+    n_examples, _ = _batch_and_voxels(error)
     per_example = 0.0
     for mask in roi_masks(roi):
         count = ops.sum(mask, axis=1)
         region_sum = ops.sum(error * mask, axis=1)
         per_example = per_example + region_sum / ops.maximum(count, 1.0)  # empty -> 0
-    return ops.sum(per_example) / (n_examples * n_voxels)
+    return ops.sum(per_example) / (N_REGIONS * n_examples)
 
 
 def normalized_weighted_l1(y_true, y_pred, roi, per_example=True):
-    """The adaptive attention regularisation, or normalised weighted L1 (eq. 4.4).
+    """The adaptive attention regularisation, or normalised weighted L1 (eq. 4.4), on the
+    scale of the plain L1.
 
-    1/(2*n*m) * sum_i sum_j w_j |I_ij - Î_ij| with w_j = 1 - m_roi/m for the region of
-    voxel j. With ``per_example=True`` m_roi is counted in each example (of m voxels);
-    otherwise over the whole batch, as a fraction of its n*m voxels.
+    Eq. 4.4 is 1/(2*n*m) * sum_i sum_j w_j |I_ij - Î_ij| with w_j = 1 - m_roi/m for the
+    region of voxel j. For a uniform error e it gives e * sum_r f_r (1 - f_r) / 2 (f_r the
+    regions' fractions): at most e/3, and about e/6 on brain patches, which would give
+    the Refiner a sixth of the Sketcher's reconstruction weight. msgan multiplies it by
+    3, a constant (a choice of the lambda the thesis leaves open, sec. 4.2.3), so that a
+    uniform error over three equal regions gives e, as the L1 and :func:`weighted_l1`.
+    With ``per_example=True`` m_roi is counted in each example (of m voxels); otherwise
+    over the whole batch, as a fraction of its n*m voxels.
     """
     error = _flat(_abs_error(y_true, y_pred))
     n_examples, n_voxels = _batch_and_voxels(error)
@@ -70,7 +82,7 @@ def normalized_weighted_l1(y_true, y_pred, roi, per_example=True):
         else:
             fraction = ops.sum(mask) / (n_examples * n_voxels)
         weights = weights + mask * (1.0 - fraction)
-    return ops.sum(weights * error) / (2.0 * n_examples * n_voxels)
+    return N_REGIONS * ops.sum(weights * error) / (2.0 * n_examples * n_voxels)
 
 
 VOXEL_LOSSES = {"mse": mse, "l1": l1, "weighted_l1": weighted_l1,

@@ -81,7 +81,8 @@ for config in "${CONFIGS[@]}"; do
   [ "$refiner" != "-" ] && extra+=(--refiner-loss "$refiner")
   [ -n "$EPOCHS" ] && extra+=(--epochs "$EPOCHS")
   [ -n "$CHECK" ] && extra+=(--model-kwargs "$(tiny_kwargs "$model")")
-  $MSGAN cv --model "$model" --data "$OUT/shards" --folds 3 --run "$OUT/cv/$name" --loss "$loss" \
+  # ch. 4 protocol for every method: 3 validation subjects out of each fold's training folds
+  $MSGAN cv --model "$model" --data "$OUT/shards" --folds 3 --val-per-fold 3 --run "$OUT/cv/$name" --loss "$loss" \
     "${extra[@]}" --resume
   rm -rf "$OUT/predictions/$name" && mkdir -p "$OUT/predictions/$name"
   for fold in 1 2 3; do

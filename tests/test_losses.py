@@ -33,27 +33,28 @@ def test_mse_and_l1_are_voxel_means():
 
 
 def test_weighted_l1_eq_3_5_by_hand():
-    # A: lesion mean 1/1, NAWM mean (2+0)/2, other 4/1 -> 6, times 1/(N*M) = 1/4
-    assert value(losses.weighted_l1(vol(TRUE), vol(PRED), vol(ROI_A))) == pytest.approx(1.5)
-    # B, no lesion: NAWM (1+2)/2 + other (0+4)/2 = 3.5, over 4 voxels; no NaN
+    # A: lesion mean 1/1, NAWM mean (2+0)/2, other 4/1 -> 6, times 1/(N*3) (eq. 3.5's 1/M
+    # replaced by 1/3 regions) = 1/3
+    assert value(losses.weighted_l1(vol(TRUE), vol(PRED), vol(ROI_A))) == pytest.approx(2.0)
+    # B, no lesion: NAWM (1+2)/2 + other (0+4)/2 = 3.5, over 3 regions; no NaN
     b = value(losses.weighted_l1(vol(TRUE), vol(PRED), vol(ROI_B)))
-    assert b == pytest.approx(0.875)
-    # both: (6 + 3.5) / (N=2 * M=4)
+    assert b == pytest.approx(3.5 / 3)
+    # both: (6 + 3.5) / (N=2 * 3)
     both = losses.weighted_l1(vol(TRUE, TRUE), vol(PRED, PRED), vol(ROI_A, ROI_B))
-    assert value(both) == pytest.approx(9.5 / 8)
+    assert value(both) == pytest.approx(9.5 / 6)
 
 
 def test_normalized_weighted_l1_eq_4_4_by_hand():
     # A: fractions lesion 1/4, NAWM 2/4, other 1/4 -> weights .75, .5, .5, .75
-    # sum w|e| = .75*1 + .5*2 + .5*0 + .75*4 = 4.75, times 1/(2nm) = 1/8
+    # sum w|e| = .75*1 + .5*2 + .5*0 + .75*4 = 4.75, times 3/(2nm) = 3/8
     a = losses.normalized_weighted_l1(vol(TRUE), vol(PRED), vol(ROI_A))
-    assert value(a) == pytest.approx(4.75 / 8)
-    # B, no lesion: all weights .5 -> 3.5 / 8
+    assert value(a) == pytest.approx(3 * 4.75 / 8)
+    # B, no lesion: all weights .5 -> 3 * 3.5 / 8
     b = losses.normalized_weighted_l1(vol(TRUE), vol(PRED), vol(ROI_B))
-    assert value(b) == pytest.approx(3.5 / 8)
-    # per example over the batch: (4.75 + 3.5) / (2 * n=2 * m=4)
+    assert value(b) == pytest.approx(3 * 3.5 / 8)
+    # per example over the batch: 3 * (4.75 + 3.5) / (2 * n=2 * m=4)
     both = losses.normalized_weighted_l1(vol(TRUE, TRUE), vol(PRED, PRED), vol(ROI_A, ROI_B))
-    assert value(both) == pytest.approx(8.25 / 16)
+    assert value(both) == pytest.approx(3 * 8.25 / 16)
 
 
 def test_normalized_weighted_l1_counted_over_the_batch():
@@ -61,7 +62,47 @@ def test_normalized_weighted_l1_counted_over_the_batch():
     # A: 7/8*1 + 1/2*(2+0) + 5/8*4 = 4.375; B: 1/2*(1+2) + 5/8*(0+4) = 4
     both = losses.normalized_weighted_l1(vol(TRUE, TRUE), vol(PRED, PRED), vol(ROI_A, ROI_B),
                                          per_example=False)
-    assert value(both) == pytest.approx(8.375 / 16)
+    assert value(both) == pytest.approx(3 * 8.375 / 16)
+
+
+def test_a_uniform_error_over_three_equal_regions_costs_what_the_l1_costs():
+    """The scale that lets one lambda serve the Sketcher (L1) and the Refiner (WL1/NWL1):
+    with eq. 3.5's own 1/M the WL1 of a 6-voxel example would be 1/2 of this, of a 64^3
+    patch 1e-5 of it."""
+    true = np.zeros(6, np.float32)
+    pred = np.full(6, 0.7, np.float32)
+    roi = np.array([1, 1, 2, 2, 3, 3], np.int32)
+    six = lambda x: np.reshape(x, (1, 1, 2, 3, 1))  # noqa: E731
+    for loss in (losses.l1, losses.weighted_l1, losses.normalized_weighted_l1):
+        assert value(loss(six(true), six(pred), six(roi))) == pytest.approx(0.7)
+
+
+def _gradient(loss, true, pred, roi):
+    import tensorflow as tf
+
+    pred = tf.Variable(pred)
+    with tf.GradientTape() as tape:
+        result = loss(true, pred, roi)
+    return tape.gradient(result, pred).numpy().ravel()
+
+
+def test_a_lesion_voxel_pulls_harder_under_the_region_weights_by_their_ratio():
+    """A 16-voxel example, 1 lesion, 5 NAWM and 10 other voxels, every prediction too high.
+    L1: each voxel's gradient 1/16. WL1: 1/(3 * n_region) -> lesion 1/3, i.e. 16/3 times
+    the L1's, NAWM 16/15 times, other 16/30 times. NWL1 (x3): 3 * (1 - f) / (2 * 16) ->
+    lesion 1.5 * 15/16 times the L1's, other 1.5 * 6/16 times."""
+    roi = np.array([1] + [2] * 5 + [3] * 10, np.int32).reshape(1, 2, 2, 4, 1)
+    true = np.zeros(roi.shape, np.float32)
+    pred = np.ones(roi.shape, np.float32)
+    plain = _gradient(losses.l1, true, pred, roi)
+    np.testing.assert_allclose(plain, 1 / 16, rtol=1e-6)
+    weighted = _gradient(losses.weighted_l1, true, pred, roi)
+    assert weighted[0] / plain[0] == pytest.approx(16 / 3, rel=1e-5)
+    assert weighted[1] / plain[1] == pytest.approx(16 / 15, rel=1e-5)
+    assert weighted[-1] / plain[-1] == pytest.approx(16 / 30, rel=1e-5)
+    normalized = _gradient(losses.normalized_weighted_l1, true, pred, roi)
+    assert normalized[0] / plain[0] == pytest.approx(1.5 * 15 / 16, rel=1e-5)
+    assert normalized[-1] / plain[-1] == pytest.approx(1.5 * 6 / 16, rel=1e-5)
 
 
 def test_unlabelled_voxels_count_as_other():

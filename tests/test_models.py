@@ -162,13 +162,25 @@ def test_residual_blocks_halve_and_double_the_size():
     assert ResUp(2)(down).shape == (1, 8, 8, 8, 2)
 
 
-def test_noise_channel_is_appended_and_redrawn():
+def test_noise_channel_is_drawn_in_training_and_fixed_at_inference():
+    from msgan.layers.noise import fixed_noise, sampled_noise
+
     layer = GaussianNoiseChannel(seed=3)
     x = np.zeros((2, 4, 4, 4, 3), np.float32)
-    a, b = (keras.ops.convert_to_numpy(layer(x)) for _ in range(2))
+    a, b = (keras.ops.convert_to_numpy(layer(x, training=True)) for _ in range(2))
     assert a.shape == (2, 4, 4, 4, 4)
     assert np.all(a[..., :3] == 0) and a[..., 3].std() > 0.5
     assert not np.allclose(a[..., 3], b[..., 3])
+    assert np.all(keras.ops.convert_to_numpy(layer(x))[..., 3] == 0)  # inference: z = 0
+    with fixed_noise(layer, 1):
+        one, again = (keras.ops.convert_to_numpy(layer(x)) for _ in range(2))
+    with fixed_noise(layer, 2):
+        two = keras.ops.convert_to_numpy(layer(x))
+    assert one[..., 3].std() > 0.5 and np.array_equal(one, again) and not np.allclose(one, two)
+    with sampled_noise(layer):
+        c, d = (keras.ops.convert_to_numpy(layer(x)) for _ in range(2))
+    assert not np.allclose(c[..., 3], d[..., 3])
+    assert np.all(keras.ops.convert_to_numpy(layer(x))[..., 3] == 0)  # the blocks are undone
 
 
 def test_flexible_self_attention_on_64_cubed_features_with_p4_is_identity_at_init():

@@ -14,7 +14,7 @@ import pytest
 
 from msgan.errors import ConfigError, OutputExistsError
 from msgan.training.cv import make_folds, plan_folds, write_results
-from msgan.training.presets import TrainOptions
+from msgan.training.presets import TrainOptions, default_val_per_fold
 from msgan.training.run import open_run_dir, split_subjects, train_built_model
 from msgan.training.strategy import choose_strategy
 from msgan.training.tune import search
@@ -27,13 +27,21 @@ REPO = Path(__file__).resolve().parents[1]
 def test_presets_follow_the_thesis():
     ch4 = TrainOptions("refiner_cfsagan", "shards", "run").resolved()
     assert (ch4.loss, ch4.refiner_loss, ch4.lr, ch4.refiner_lr, ch4.epochs) == ("l1", "nwl1", 1e-4, 5e-5, 370)
-    assert (ch4.d_steps, ch4.label_smoothing, ch4.lam, ch4.refinements) == (2, True, 100.0, 1)
+    assert (ch4.d_steps, ch4.label_smoothing, ch4.lambda_sketcher, ch4.lambda_refiner,
+            ch4.refinements) == (2, True, 100.0, 100.0, 1)
     ch3 = TrainOptions("sketcher_refiner", "shards", "run").resolved()
     assert (ch3.refiner_loss, ch3.epochs, ch3.d_steps, ch3.label_smoothing) == ("wl1", 400, 1, False)
     alone = TrainOptions("refiner_cfsagan", "shards", "run", refinements=0).resolved()
     assert (alone.model, alone.d_steps, alone.epochs) == ("cfsagan", 2, 370)  # K = 0: the Sketcher
     fcn = TrainOptions("fcn", "shards", "run", val_subjects=["p2"]).resolved()
     assert (fcn.loss, fcn.optimizer, fcn.lr, fcn.batch, fcn.early_stopping) == ("mse", "sgd", 5e-4, 1, True)
+    # one comparison, one rule: ch. 2 keeps its best validation epoch (early stopping);
+    # ch. 3-4 supervised baselines keep their last weights, as the GANs they are compared with
+    assert fcn.keep_best is True
+    assert [TrainOptions(m, "shards", "run").resolved().keep_best for m in ("unet", "dnn2", "cgan")] == [False] * 3
+    # cross-validation: no validation subjects in ch. 3 (sec. 3.3.1), 3 in ch. 4 (sec. 4.3.1)
+    assert [default_val_per_fold(m) for m in ("dnn2", "unet", "cgan", "sketcher_refiner")] == [0] * 4
+    assert [default_val_per_fold(m) for m in ("cfsagan", "refiner_cfsagan", "fcn")] == [3] * 3
     with pytest.raises(ConfigError, match="needs --val-subjects"):
         TrainOptions("fcn", "shards", "run").resolved()
     assert TrainOptions("unet", "shards", "run", loss="wl1").resolved().loss == "wl1"

@@ -1,6 +1,8 @@
 """``msgan predict`` and ``msgan export``: thin wrappers over :mod:`msgan.inference`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from data_tools.errors import ConfigError
@@ -32,7 +34,9 @@ def _window(text):
 @click.option("--root", type=click.Path(), help="Folder the manifest's relative paths start from.")
 @click.option("--subjects", help="Comma-separated subject ids (default: all).")
 @click.option("--session", help="Only this session (e.g. t1; default: every session).")
-@click.option("--out", required=True, type=click.Path(), help="Output folder <out>/<subject>/<session>/.")
+@click.option("--out", type=click.Path(), help="Output folder <out>/<subject>/<session>/.")
+@click.option("--bids-out", type=click.Path(), help="Also (or instead) write BIDS derivatives to "
+              "DIR/derivatives/msgan (desc-synthetic images with JSON sidecars); DIR is usually the BIDS dataset.")
 @click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Window overlap in [0, 1) (default 0.25 for strided networks, 0 for stride-1 ones).")
 @click.option("--window", "window_text", help="Window size D,H,W (default: the run's patch size).")
@@ -43,28 +47,45 @@ def _window(text):
               help="Tile side for stride-1 networks (fcn, mlp, dnn2); smaller uses less memory, same result.")
 @click.option("--samples", type=click.IntRange(min=0), default=0,
               help="Monte-Carlo dropout passes (>= 2) for the mean and an SD map.")
+@click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="GAN Sketchers: 0 predicts with the noise z = 0 (its mean); K averages K "
+              "predictions with fixed draws of z. Either way the same input gives the same output.")
 @click.option("--task", "expected_task", type=click.Choice(["flair", "myelin", "myelin-longitudinal"]),
               help="Refuse a model trained for another task.")
+@click.option("--skip-incomplete", is_flag=True, help="Leave out (and list) the sessions lacking an "
+              "input instead of stopping (e.g. a BIDS dataset where some sessions lack a sequence).")
+@click.option("--force", is_flag=True, help="Predict sessions unlike the model's training scans "
+              "(voxel size, orientation, brain extraction, intensity scale) with a warning instead of stopping.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, session, out, overlap,
-                    window_text, blend, batch_size, tile, samples, expected_task, overwrite):
+def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, session, out, bids_out, overlap,
+                    window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
+                    force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
     from data_tools.cohort import open_cohort
+    from msgan.inference.bids_out import model_provenance
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
 
     if (run_dir is None) == (saved_model is None):
         raise ConfigError("give exactly one of --run or --saved-model")
+    if out is None and bids_out is None:
+        raise ConfigError("give --out, --bids-out or both")
     opened = open_cohort(cohort=cohort, manifest=manifest, root=root)
     if run_dir is not None:
-        predictor, _ = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
-                                          batch_size=batch_size, expected_task=expected_task, tile=tile)
+        predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
+                                               batch_size=batch_size, expected_task=expected_task, tile=tile,
+                                               noise_samples=noise_samples)
+        provenance = model_provenance(predictor, config={"name": Path(run_dir).name, **config})
+        fingerprint = config.get("fingerprint")
     else:
-        if overlap is not None or window_text:
-            raise ConfigError("--overlap/--window are fixed in a SavedModel at export time")
+        if overlap is not None or window_text or noise_samples:
+            raise ConfigError("--overlap/--window/--noise-samples are fixed in a SavedModel at export time")
         predictor = load_saved_model(saved_model, expected_task=expected_task)
+        provenance = model_provenance(predictor, card={"name": Path(saved_model).name, **predictor.card})
+        fingerprint = predictor.card.get("fingerprint")
     written = predict_cohort(predictor, opened, out, subjects=_csv_list(subjects), session=session,
-                             samples=samples, overwrite=overwrite)
-    click.echo(f"wrote {len(written)} file(s) under {out}")
+                             samples=samples, overwrite=overwrite, bids_out=bids_out, provenance=provenance,
+                             skip_incomplete=skip_incomplete, fingerprint=fingerprint, force=force)
+    click.echo(f"wrote {len(written)} file(s) under {', '.join(str(p) for p in (out, bids_out) if p)}")
 
 
 @click.command("export")
@@ -74,8 +95,10 @@ def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, sess
 @click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=None, help="Window overlap baked into predict_volume.")
 @click.option("--blend", type=click.Choice(["gaussian", "constant"]), default="gaussian", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass.")
+@click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
+              help="GAN Sketchers: z = 0 (0) or the mean over K fixed draws of z, baked into predict_volume.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing SavedModel folder.")
-def export_command(run_dir, out, overlap, blend, batch_size, overwrite):
+def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, overwrite):
     """Export a run as a SavedModel (serving_default + predict_volume) with a model card."""
     from pathlib import Path
 
@@ -84,5 +107,6 @@ def export_command(run_dir, out, overlap, blend, batch_size, overwrite):
     if not Path(out).name.isdigit():
         click.echo(f"note: TF Serving expects a numeric version folder (saved_models/<name>/1), got {out}",
                    err=True)
-    path = export_run(run_dir, out, overwrite=overwrite, overlap=overlap, blend=blend, batch_size=batch_size)
+    path = export_run(run_dir, out, overwrite=overwrite, overlap=overlap, blend=blend, batch_size=batch_size,
+                      noise_samples=noise_samples)
     click.echo(f"exported {path} (signatures serving_default, predict_volume)")

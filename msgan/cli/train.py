@@ -15,6 +15,10 @@ def _ids(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
 
+def _first(*values):
+    return next(v for v in values if v is not None)
+
+
 def _common(command):
     """Options shared by train, cv and tune (defaults per model: see the README table)."""
     options = [
@@ -32,9 +36,14 @@ def _common(command):
                      "Default: mse for fcn/unet_small/mlp, l1 otherwise."),
         click.option("--refiner-loss", type=LOSSES, help="Refiner loss: default wl1 "
                      "(sketcher_refiner, eq. 3.5), nwl1 (refiner_cfsagan, eq. 4.4)."),
-        click.option("--lambda", "lam", type=click.FloatRange(min=0), default=DEFAULT_LAMBDA, show_default=True,
-                     help="Weight of the L1/WL1/NWL1 term in the GAN objective (eq. 3.6). The "
-                     "thesis does not state lambda_S/lambda_R; 100 is Isola et al.'s pix2pix value."),
+        click.option("--lambda-sketcher", type=click.FloatRange(min=0), default=None, help="lambda_S of eq. 3.6: "
+                     f"weight of the Sketcher's (or a single GAN's) L1 term [default {DEFAULT_LAMBDA:g}, "
+                     "Isola et al.'s pix2pix value; the thesis states none]."),
+        click.option("--lambda-refiner", type=click.FloatRange(min=0), default=None, help="lambda_R of eq. 3.6: "
+                     f"weight of each Refiner's WL1/NWL1 term [default {DEFAULT_LAMBDA:g}; msgan's "
+                     "WL1 and NWL1 are on the L1's scale, so equal lambdas balance the stages alike]."),
+        click.option("--lambda", "lam", type=click.FloatRange(min=0), default=None,
+                     help="Both lambdas at once (a --lambda-sketcher/--lambda-refiner wins)."),
         click.option("--lr", type=POSITIVE, help="Learning rate (Sketcher's for two-stage). Default: "
                      "SGD 5e-4 for ch. 2 models, Adam 1e-4 otherwise."),
         click.option("--refiner-lr", type=POSITIVE, help="Refiner learning rate (default 5e-5)."),
@@ -79,7 +88,9 @@ def _options(kw, require_validation=True):
         model=kw["model"], data=kw["data"], run=kw["run_dir"], val_subjects=_ids(kw["val_subjects"]),
         exclude_subjects=_ids(kw["exclude_subjects"]), epochs=kw["epochs"],
         steps_per_epoch=kw["steps_per_epoch"], batch=kw["batch"], loss=kw["loss"],
-        refiner_loss=kw["refiner_loss"], lam=kw["lam"], lr=kw["lr"], refiner_lr=kw["refiner_lr"],
+        refiner_loss=kw["refiner_loss"], lr=kw["lr"], refiner_lr=kw["refiner_lr"],
+        lambda_sketcher=_first(kw["lambda_sketcher"], kw["lam"], DEFAULT_LAMBDA),
+        lambda_refiner=_first(kw["lambda_refiner"], kw["lam"], DEFAULT_LAMBDA),
         optimizer=kw["optimizer"],
         d_steps=kw["d_steps"], label_smoothing=kw["label_smoothing"],
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
@@ -116,8 +127,10 @@ def train_command(**kw):
 @click.command("cv")
 @_common
 @click.option("--folds", type=click.IntRange(min=2), default=3, show_default=True, help="Number of subject-level folds.")
-@click.option("--val-per-fold", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Validation subjects taken from each fold's training folds (ch. 4).")
+@click.option("--val-per-fold", type=click.IntRange(min=0), default=None,
+              help="Validation subjects taken from each fold's training folds. Default per "
+              "model: 0 for ch. 3 models (dnn2, unet, cgan, sketcher_refiner; sec. 3.3.1), 3 "
+              "for ch. 2 and ch. 4 models (sec. 4.3.1). Give every method of one comparison the same.")
 @click.option("--early-stop-on-test", is_flag=True,
               help="Use the held-out fold itself for validation/early stopping, as chapter 2 "
               "did (its test errors are then optimistic).")

@@ -62,9 +62,11 @@ def model_card(predictor, config: dict, validation: dict | None = None) -> dict:
         "target_units": TARGET_UNITS.get(predictor.target, "target image units"),
         "normalization": predictor.normalization,
         "window": predictor.plan.to_dict(),
+        "noise": predictor.noise_description(),
         "training_subjects": len(config.get("train_subjects") or []),
         "validation_subjects": len(config.get("val_subjects") or []),
         "validation_metrics": validation or {},
+        "fingerprint": config.get("fingerprint"),
         "signatures": {
             "serving_default": "patches (B,d,h,w,C) normalised -> prediction (B,d,h,w,1) normalised",
             "predict_volume": "volumes (D,H,W,C) raw, brainmask (D,H,W) -> prediction (D,H,W) in target units",
@@ -101,10 +103,12 @@ def export_predictor(predictor, out: str | Path, card: dict, overwrite: bool = F
 
 
 def export_run(run_dir: str | Path, out: str | Path, overwrite: bool = False,
-               overlap: float | None = None, blend: str = "gaussian", batch_size: int = 1) -> Path:
+               overlap: float | None = None, blend: str = "gaussian", batch_size: int = 1,
+               noise_samples: int = 0) -> Path:
     """``msgan export``: the run's best weights and normalisation as a SavedModel."""
     from msgan.inference.predict import predictor_from_run
 
-    predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, batch_size=batch_size)
+    predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, batch_size=batch_size,
+                                           noise_samples=noise_samples)
     card = model_card(predictor, config, best_validation_metrics(Path(run_dir)))
     return export_predictor(predictor, out, card, overwrite=overwrite)

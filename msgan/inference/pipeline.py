@@ -9,6 +9,8 @@ saves the very same function as the SavedModel's ``predict_volume`` signature.
 Steps, all inside the graph: z-score each input channel (stored statistics, or the image's
 own brain statistics for scope ``subject``, in float64 as ``data_tools.normalize`` does),
 the sliding window, de-normalisation with the target's statistics, zero outside the brain.
+The Sketcher's noise z is fixed (``noise_samples``: 0 for z = 0, K for the mean of K fixed
+draws, :mod:`msgan.layers.noise`), so the same volumes always give the same prediction.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_tools.errors import ConfigError
+from msgan.layers.noise import INFERENCE_SEED, fixed_noise, noise_layers
 from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
 
 
@@ -26,8 +29,9 @@ class VolumePredictor:
     """Predict the ``target`` image of a session from its raw ``inputs`` volumes."""
 
     def __init__(self, model: Callable, inputs: Sequence[str], target: str, normalizer,
-                 plan: WindowPlan):
+                 plan: WindowPlan, noise_samples: int = 0):
         self.model = model
+        self.noise_samples = check_noise_samples(model, noise_samples)
         self.inputs = list(inputs)
         self.target = target
         self.plan = plan
@@ -88,9 +92,29 @@ class VolumePredictor:
         else:
             def predict_fn(batch):
                 return _call_inference(self.model, batch)
-        prediction = sliding_window_predict(normalised, predict_fn, self.plan, background)
+        if self.noise_samples == 0:  # z = 0, unless a caller's fixed_noise block chose a draw
+            prediction = sliding_window_predict(normalised, predict_fn, self.plan, background)
+        else:
+            predictions = []
+            for draw in range(self.noise_samples):
+                with fixed_noise(self.model, draw):  # read while the window loop is traced
+                    predictions.append(sliding_window_predict(normalised, predict_fn, self.plan, background))
+            prediction = tf.add_n(predictions) / float(self.noise_samples)
         prediction = tf.cast(prediction, tf.float64) * self.target_std + self.target_mean
         return tf.cast(prediction, tf.float32) * tf.cast(brainmask > 0.5, tf.float32)
+
+    def noise_description(self) -> dict | None:
+        """How z is set at inference, for model cards and sidecars (None: the model has no z).
+
+        ``{"z": "zero", "noise_samples": 0}`` or ``{"z": "mean_of_fixed_draws",
+        "noise_samples": K, "seeds": [first, last]}``.
+        """
+        if not noise_layers(self.model):
+            return None
+        if self.noise_samples == 0:
+            return {"z": "zero", "noise_samples": 0}
+        return {"z": "mean_of_fixed_draws", "noise_samples": self.noise_samples,
+                "seeds": [INFERENCE_SEED, INFERENCE_SEED + self.noise_samples - 1]}
 
     def compiled(self, stochastic: bool = False, fresh: bool = False):
         """The graph as a ``tf.function`` of fixed channel count and any spatial size.
@@ -109,6 +133,17 @@ class VolumePredictor:
         _check_channels(volumes, self.n_inputs)
         return self.compiled(False)(volumes.astype(np.float32),
                                     brainmask.astype(np.float32)).numpy()
+
+
+def check_noise_samples(model, noise_samples: int) -> int:
+    """``noise_samples`` (0: z = 0; K >= 1: the mean over K fixed draws of z), checked."""
+    noise_samples = int(noise_samples)
+    if noise_samples < 0:
+        raise ConfigError(f"--noise-samples must be 0 or more, got {noise_samples}")
+    if noise_samples and not noise_layers(model):
+        raise ConfigError("--noise-samples needs a model with the Sketcher's noise input z "
+                          "(cgan, sketcher_refiner, refiner_cfsagan); this one has none")
+    return noise_samples
 
 
 def _call_inference(model, batch):

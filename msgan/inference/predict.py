@@ -10,7 +10,9 @@ folder, :func:`predictor_from_run`) or a :class:`SavedModelPredictor` (an export
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -20,10 +22,13 @@ from tqdm import tqdm
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort, Session
-from data_tools.errors import CohortError, ConfigError, InputFileError
+from data_tools.errors import CohortError, ConfigError, ImageContentError, InputFileError
+from data_tools.fingerprint import compare as compare_fingerprint
+from data_tools.fingerprint import session_fingerprint
 from data_tools.masks import brain_mask
 from data_tools.nifti import save_like
 
+log = logging.getLogger(__name__)
 
 #: task -> the image it predicts (DESIGN.md task table)
 TASK_TARGETS = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}
@@ -50,13 +55,14 @@ def _window_from_config(config: dict):
 
 def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend: str = "gaussian",
                        window: Sequence[int] | None = None, batch_size: int = 1,
-                       expected_task: str | None = None, tile: int = 256):
+                       expected_task: str | None = None, tile: int = 256, noise_samples: int = 0):
     """``(VolumePredictor, config)`` for a finished run folder (``msgan.training.load_run``).
 
     The window is the run's patch size unless ``window`` is given; stride-1 networks use
     exact halo tiling instead, on tiles of up to ``tile``^3 output voxels (smaller tiles
     use less memory and give the same result). ``overlap`` defaults to 0.25 (MONAI's
-    default) for blending and 0 for halo tiling (it needs none).
+    default) for blending and 0 for halo tiling (it needs none). ``noise_samples``: the
+    Sketcher's z at inference, 0 for z = 0 or K for the mean over K fixed draws.
     """
     from msgan.inference.geometry import plan_for_model
     from msgan.inference.pipeline import VolumePredictor
@@ -71,7 +77,7 @@ def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend:
     check_task(task, target, expected_task, where)
     plan = plan_for_model(model, patch=tuple(window) if window else _window_from_config(config),
                           overlap=overlap, blend=blend, batch_size=batch_size, tile=(tile,) * 3)
-    return VolumePredictor(model, inputs, target, normalizer, plan), config
+    return VolumePredictor(model, inputs, target, normalizer, plan, noise_samples=noise_samples), config
 
 
 @dataclass
@@ -135,9 +141,17 @@ def load_saved_model(path: str | Path, expected_task: str | None = None) -> Save
 
 
 def select_sessions(cohort: Cohort, inputs: Sequence[str], subjects: Sequence[str] | None = None,
-                    session: str | None = None) -> list[Session]:
-    """The sessions to predict; every one must have every input (checked before any work)."""
+                    session: str | None = None, skip_incomplete: bool = False) -> list[Session]:
+    """The sessions to predict; every one must have every input (checked before any work),
+    or with ``skip_incomplete`` those lacking one are left out and listed in a warning."""
     sessions = cohort.select(subjects).sessions(session)
+    if skip_incomplete:
+        incomplete = {ses.label: [n for n in inputs if not ses.has(n)] for ses in sessions}
+        incomplete = {label: missing for label, missing in incomplete.items() if missing}
+        if incomplete:
+            log.warning("skipped %d session(s) lacking an input: %s", len(incomplete),
+                        "; ".join(f"{label} ({', '.join(m)})" for label, m in incomplete.items()))
+        sessions = [ses for ses in sessions if ses.label not in incomplete]
     if not sessions:
         raise CohortError(f"no session{' ' + session if session else ''} to predict", cohort.source)
     for ses in sessions:
@@ -159,17 +173,47 @@ def _check_mc_possible(predictor, samples: int) -> None:
             pass
 
 
-def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False):
+def scale_free_inputs(predictor) -> list[str]:
+    """Inputs the model standardises per image (``--normalize subject``): any scale works."""
+    normalization = getattr(predictor, "normalization", None) or getattr(predictor, "card", {}).get("normalization", {})
+    if normalization.get("scope") != "subject":
+        return []
+    return [n for n in predictor.inputs if n not in normalization.get("stats", {})]
+
+
+def check_fingerprint(predictor, session: Session, volumes, brain, reference, fingerprint: dict | None,
+                      force: bool = False) -> list[str]:
+    """Compare the session with the model's training fingerprint; stop with one line naming
+    the session and what differs, or with ``force`` return the differences as warnings."""
+    if not fingerprint:
+        return []
+    own = session_fingerprint(volumes, predictor.inputs, brain, reference.affine)
+    problems = [d.message for d in compare_fingerprint(fingerprint, own, scale_free_inputs(predictor))]
+    if problems and not force:
+        raise ImageContentError(f"unlike the model's training scans: {'; '.join(problems)} "
+                                "(--force predicts anyway)", session.label)
+    for problem in problems:
+        log.warning("%s: unlike the model's training scans: %s", session.label, problem)
+    return problems
+
+
+def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False,
+                    fingerprint: dict | None = None, force: bool = False, warnings: list | None = None):
     """``(prediction, sd or None, reference volume)`` for one session.
 
     Inputs are read (shape/affine checked), the brain mask taken or estimated
-    (:func:`data_tools.masks.brain_mask`); ``samples`` >= 2 runs MC dropout.
+    (:func:`data_tools.masks.brain_mask`), the session compared with the model's training
+    ``fingerprint`` (:func:`check_fingerprint`; differences are appended to ``warnings``);
+    ``samples`` >= 2 runs MC dropout.
     """
     volumes, reference = session.stack(predictor.inputs)
     brain = brain_mask(session, predictor.inputs)
     if brain.shape != reference.shape:
         raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
                           session.path("brainmask"))
+    found = check_fingerprint(predictor, session, volumes, brain, reference, fingerprint, force)
+    if warnings is not None:
+        warnings.extend(found)
     if samples:
         from msgan.inference.uncertainty import mc_dropout_predict
 
@@ -179,21 +223,47 @@ def predict_session(predictor, session: Session, samples: int = 0, progress: boo
     return predictor.predict(volumes, brain), None, reference
 
 
-def predict_cohort(predictor, cohort: Cohort, out: str | Path, subjects: Sequence[str] | None = None,
+def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: Sequence[str] | None = None,
                    session: str | None = None, samples: int = 0, overwrite: bool = False,
-                   progress: bool = True) -> list[Path]:
-    """Predict every selected session into ``out`` (all or nothing); returns the files written."""
-    sessions = select_sessions(cohort, predictor.inputs, subjects, session)
+                   progress: bool = True, bids_out: str | Path | None = None,
+                   provenance: dict | None = None, skip_incomplete: bool = False,
+                   fingerprint: dict | None = None, force: bool = False) -> list[Path]:
+    """Predict every selected session into ``out`` and/or, as BIDS derivatives, into
+    ``bids_out/derivatives/msgan`` (:mod:`msgan.inference.bids_out`), each all or nothing;
+    returns the image files written. ``provenance``: :func:`bids_out.model_provenance`;
+    ``fingerprint``: the model's training fingerprint (sessions unlike it stop the command,
+    or with ``force`` are predicted and their sidecars record the warning)."""
+    from msgan.inference import bids_out as bids
+
+    if out is None and bids_out is None:
+        raise ConfigError("give an output folder (--out) or a BIDS derivatives root (--bids-out)")
+    sessions = select_sessions(cohort, predictor.inputs, subjects, session, skip_incomplete)
     if samples:
         _check_mc_possible(predictor, samples)
+    provenance = provenance or bids.model_provenance(predictor)
+    raw_root = Path(cohort.source) if any(s.bids is not None for s in sessions) else None
+    derivatives = Path(bids_out) / "derivatives" / bids.PIPELINE if bids_out is not None else None
     written = []
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+    with contextlib.ExitStack() as stack:
+        plain = stack.enter_context(atomic_output_dir(out, overwrite=overwrite)) if out is not None else None
+        bids_tmp = (stack.enter_context(atomic_output_dir(derivatives, overwrite=overwrite))
+                    if derivatives is not None else None)
+        if bids_tmp is not None:
+            bids.write_description(bids_tmp, provenance, raw_root, derivatives)
         for ses in tqdm(sessions, desc="predict", unit="session", disable=not progress):
-            prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress)
-            folder = Path(ses.subject) / ses.name
-            save_like(prediction, reference, tmp / folder / f"{predictor.target}_pred.nii.gz")
-            written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
-            if sd is not None:
-                save_like(sd, reference, tmp / folder / f"{predictor.target}_pred_sd.nii.gz")
-                written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+            warnings: list[str] = []
+            prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress,
+                                                        fingerprint=fingerprint, force=force,
+                                                        warnings=warnings)
+            if plain is not None:
+                folder = Path(ses.subject) / ses.name
+                save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
+                written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
+                if sd is not None:
+                    save_like(sd, reference, plain / folder / f"{predictor.target}_pred_sd.nii.gz")
+                    written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+            if bids_tmp is not None:
+                files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
+                                           raw_root, samples, warnings)
+                written += [derivatives / f.relative_to(bids_tmp) for f in files]
     return written

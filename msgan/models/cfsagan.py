@@ -54,7 +54,7 @@ class CFSAGANGenerator(VolumeModel):
 
     def call(self, x, training=None):
         if self.noise_layer is not None:
-            x = self.noise_layer(x)
+            x = self.noise_layer(x, training=training)
         x = self.input_conv(x)
         skips = [x]
         for level, block in enumerate(self.down, start=1):

@@ -20,7 +20,7 @@ class UNet(VolumeModel):
 
     ``noise=True`` appends a standard normal noise channel z to the input (the Sketcher's
     z, sec. 3.3.1; see :class:`~msgan.layers.GaussianNoiseChannel` for why a channel and
-    why it is drawn at inference too); the Refiner has none.
+    how it is fixed at inference); the Refiner has none.
     """
 
     def __init__(self, base_filters=32, levels=3, dropout=0.5, noise=False, noise_seed=None,
@@ -55,7 +55,7 @@ class UNet(VolumeModel):
 
     def call(self, x, training=None):
         if self.noise_layer is not None:
-            x = self.noise_layer(x)
+            x = self.noise_layer(x, training=training)
         skips = []
         for convs, down in zip(self.encoder, self.downsample):
             for conv in convs:

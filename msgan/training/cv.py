@@ -21,7 +21,7 @@ import numpy as np
 from data_tools.atomic import atomic_output_file
 from msgan.errors import ConfigError, OutputExistsError
 from msgan.training import zoo
-from msgan.training.presets import TrainOptions
+from msgan.training.presets import TrainOptions, default_val_per_fold
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def test_mse(strategy, model, dataset) -> float:
     return validation_mse(strategy, make_evaluator(strategy, Whole()), lambda epoch: dataset)[0]
 
 
-def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
+def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None = None,
                    early_stop_on_test: bool = False, participants: str | Path | None = None) -> list[dict]:
     """``msgan cv``: train one run per fold under ``options.run`` and test it on its fold.
 
@@ -103,7 +103,8 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
     Groups (for spreading the controls) come from the shard index (``make-tfrecords``
     copies them from the cohort's participants table) or, overriding it, ``participants``
     (a participants.tsv); without either every subject counts as a patient, and the log
-    says so.
+    says so. ``val_per_fold`` None takes the model's chapter: none for ch. 3 models (sec.
+    3.3.1: 2/3 of the subjects train, 1/3 test), 3 for ch. 2 and ch. 4 models.
     """
     from data_tools.tfrecords import make_dataset
     from msgan.training.run import train_and_keep
@@ -119,6 +120,8 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
         groups = {s: table[s] for s in groups}
     elif not any(groups.values()):
         log.warning("no participants table: controls cannot be spread evenly across folds")
+    if val_per_fold is None:
+        val_per_fold = default_val_per_fold(options.model)
     plan = plan_folds(groups, folds, val_per_fold, early_stop_on_test, options.seed)
     if root.exists() and any(root.iterdir()) and not (options.resume or options.overwrite):
         raise OutputExistsError("cross-validation folder exists; pass --resume or --overwrite", root)
@@ -138,19 +141,29 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int = 3,
                                shuffle=False, deterministic=True, verify=False)
         rows.append({"fold": fold["fold"], "test_subjects": " ".join(fold["test"]),
                      "val_subjects": " ".join(fold["val"]),
-                     "best_val_mse": summary["stages"][-1]["best_val_mse"],
+                     "best_val_mse": _finite_or_none(summary["stages"][-1]["best_val_mse"]),
                      "test_mse": test_mse(strategy, model, dataset),
                      "test_used_for_early_stopping": early_stop_on_test})
     write_results(rows, root / "results.csv")
     return rows
 
 
+def _finite_or_none(value):
+    """A fold without validation subjects (ch. 3) has no validation MSE: None, not inf."""
+    return float(value) if value is not None and np.isfinite(value) else None
+
+
 def write_results(rows: list[dict], path: Path) -> None:
-    """Per-fold rows, then ``mean`` and ``sd`` rows of the numeric columns (as Tables 2.2, 2.4)."""
+    """Per-fold rows, then ``mean`` and ``sd`` rows of the numeric columns (as Tables 2.2, 2.4);
+    a column without values (no validation subjects) stays empty."""
     numeric = ["best_val_mse", "test_mse"]
     summary = []
     for name, fn in (("mean", np.mean), ("sd", lambda v: np.std(v, ddof=1) if len(v) > 1 else 0.0)):
-        summary.append({"fold": name, **{k: float(fn([float(r[k]) for r in rows])) for k in numeric}})
+        row = {"fold": name}
+        for key in numeric:
+            values = [float(r[key]) for r in rows if r.get(key) is not None]
+            row[key] = float(fn(values)) if values else None
+        summary.append(row)
     with atomic_output_file(path, overwrite=True) as tmp, tmp.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), restval="")
         writer.writeheader()

@@ -3,14 +3,16 @@
 | models | loss | optimiser | epochs | source |
 | --- | --- | --- | --- | --- |
 | fcn, unet_small, mlp | MSE | SGD 5e-4, batch 1, early stopping q=5 p=3 | until the rule stops (cap 500) | sec. 2.2.3 |
-| dnn2, unet | L1 (WL1/NWL1 with --loss) | Adam 1e-4 | 400 | sec. 3.3.2 (baselines) |
+| dnn2, unet | L1 (WL1/NWL1 with --loss) | Adam 1e-4, last weights | 400 | sec. 3.3.2 (baselines) |
 | cgan | L1 | Adam 1e-4 | 400 | sec. 3.3.2 |
 | cfsagan | L1, D x2 per G step, smoothed labels | Adam 1e-4 | 370 | sec. 4.3.1 |
 | sketcher_refiner | Sketcher L1 (eq. 3.4), Refiner WL1 (eq. 3.5) | Adam 1e-4 / 5e-5 | 400 + 400 | sec. 3.3.1 |
 | refiner_cfsagan | Sketcher L1, Refiner NWL1 (eq. 4.4), D x2, smoothed labels | Adam 1e-4 / 5e-5 | 370 + 370 | sec. 4.3.1 |
 
-The thesis never states lambda_S and lambda_R (eq. 3.6): the default 100 is Isola et
-al.'s, whose pix2pix objective it follows. Chapter 3 states neither the discriminator
+The thesis never states lambda_S and lambda_R (eq. 3.6): both default to 100, Isola et
+al.'s value for the pix2pix objective it follows, which balances the adversarial loss
+because the WL1 and NWL1 of ``msgan.losses`` are on the L1's scale (a uniform error e
+costs e in all three). Chapter 3 states neither the discriminator
 update ratio nor label smoothing, so for its GANs both are options, off by default.
 """
 from __future__ import annotations
@@ -26,12 +28,18 @@ DEFAULT_LAMBDA = 100.0
 DEFAULT_CONNECT_TIMEOUT = 300.0
 LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
 
-_CH2 = dict(loss="mse", optimizer="sgd", lr=5e-4, batch=1, epochs=500, early_stopping=True)
-_BASELINE = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=400)
+# keep_best: end with the best validation epoch's weights (ch. 2's early stopping) or the
+# last ones (ch. 3-4 train every method of a comparison for fixed epochs, GANs and
+# supervised baselines alike). val_per_fold: validation subjects that cross-validation
+# takes out of each fold's training subjects (ch. 3: none, sec. 3.3.1; ch. 4: 3, sec. 4.3.1).
+_CH2 = dict(loss="mse", optimizer="sgd", lr=5e-4, batch=1, epochs=500, early_stopping=True,
+            keep_best=True, val_per_fold=3)
+_BASELINE = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=400, keep_best=False,
+                 val_per_fold=0)
 _CH3_GAN = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=400, d_steps=1,
-                label_smoothing=False)
+                label_smoothing=False, keep_best=False, val_per_fold=0)
 _CH4_GAN = dict(loss="l1", optimizer="adam", lr=1e-4, batch=1, epochs=370, d_steps=2,
-                label_smoothing=True)
+                label_smoothing=True, keep_best=False, val_per_fold=3)
 
 #: two-stage model -> the single GAN that is its Sketcher (what --refinements 0 trains)
 SKETCHER_ALONE = {"sketcher_refiner": "cgan", "refiner_cfsagan": "cfsagan"}
@@ -44,6 +52,13 @@ PRESETS = {
     "sketcher_refiner": {**_CH3_GAN, "refiner_loss": "wl1", "refiner_lr": 5e-5, "refinements": 1},
     "refiner_cfsagan": {**_CH4_GAN, "refiner_loss": "nwl1", "refiner_lr": 5e-5, "refinements": 1},
 }
+
+
+def default_val_per_fold(model: str) -> int:
+    """Validation subjects per cross-validation fold for ``model``'s chapter (ch. 3: 0)."""
+    if model not in PRESETS:
+        raise ConfigError(f"unknown model {model!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[model]["val_per_fold"]
 
 
 @dataclass
@@ -61,13 +76,15 @@ class TrainOptions:
     batch: int | None = None
     loss: str | None = None
     refiner_loss: str | None = None
-    lam: float = DEFAULT_LAMBDA
+    lambda_sketcher: float = DEFAULT_LAMBDA  # eq. 3.6, lambda_S (also a single GAN's)
+    lambda_refiner: float = DEFAULT_LAMBDA  # eq. 3.6, lambda_R of every Refiner
     lr: float | None = None
     refiner_lr: float | None = None
     optimizer: str | None = None
     d_steps: int | None = None
     label_smoothing: bool | None = None
     early_stopping: bool | None = None
+    keep_best: bool | None = None  # None: the preset's (best-validation weights for ch. 2 models)
     strip_length: int = 5
     strips: int = 3
     refinements: int | None = None
@@ -89,6 +106,7 @@ class TrainOptions:
             raise ConfigError(f"unknown model {self.model!r}; known: {', '.join(PRESETS)}")
         preset = {"d_steps": 1, "label_smoothing": False, "early_stopping": False,
                   "refinements": 0, **PRESETS[self.model]}
+        preset.pop("val_per_fold")  # a cross-validation setting: default_val_per_fold
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for key, default in preset.items():
             if values.get(key) is None:
@@ -109,6 +127,9 @@ class TrainOptions:
         if require_validation and values["early_stopping"] and not values["val_subjects"]:
             raise ConfigError("early stopping (sec. 2.2.3) needs --val-subjects; "
                               "or pass --no-early-stopping")
+        for key in ("lambda_sketcher", "lambda_refiner"):
+            if not values[key] >= 0:
+                raise ConfigError(f"--{key.replace('_', '-')} must be 0 or more, got {values[key]}")
         for key in ("epochs", "batch"):
             if values[key] < 1:
                 raise ConfigError(f"--{key} must be at least 1")

@@ -22,10 +22,12 @@ from typing import Callable
 import tensorflow as tf
 
 LossFn = Callable[[dict, tf.Tensor], tf.Tensor]
-InputFn = Callable[[dict], tf.Tensor]
+InputFn = Callable[..., tf.Tensor]  # (batch, training=False) -> the generator's input
 
 
-def default_input(batch: dict) -> tf.Tensor:
+def default_input(batch: dict, training: bool = False) -> tf.Tensor:
+    """The generator's input: the MRI. ``training`` tells a chained input (a Refiner's,
+    :func:`msgan.training.two_stage.chained_input_fn`) whether to sample the Sketcher's z."""
     return batch["inputs"]
 
 
@@ -80,7 +82,7 @@ class SupervisedStep:
         self._train = tf.function(self._distributed_train)
 
     def predict(self, batch, training=False):
-        return self.model(self.input_fn(batch), training=training)
+        return self.model(self.input_fn(batch, training=training), training=training)
 
     def _replica_train(self, batch, step):
         with tf.GradientTape() as tape:
@@ -135,7 +137,7 @@ class AdversarialStep:
         return self.generator
 
     def predict(self, batch, training=False):
-        return self.generator(self.input_fn(batch), training=training)
+        return self.generator(self.input_fn(batch, training=training), training=training)
 
     def _replica_train(self, batch, step):
         condition, target = batch["inputs"], batch["target"]
@@ -145,7 +147,7 @@ class AdversarialStep:
         for k in range(self.d_steps):  # unrolled: d_steps is a small Python int
             seed = tf.stack([tf.constant(self.seed, tf.int64) * 1000003 + step,
                              replica * 64 + 2 * k])
-            fake = self.generator(self.input_fn(batch), training=True)
+            fake = self.generator(self.input_fn(batch, training=True), training=True)
             with tf.GradientTape() as tape:
                 real_prob = self.discriminator([condition, target], training=True)
                 fake_prob = self.discriminator([condition, fake], training=True)
@@ -157,7 +159,7 @@ class AdversarialStep:
             grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         with tf.GradientTape() as tape:
-            fake = self.generator(self.input_fn(batch), training=True)
+            fake = self.generator(self.input_fn(batch, training=True), training=True)
             fake_prob = self.discriminator([condition, fake], training=True)
             g_adv = global_average(self.adversarial.generator_adversarial_loss(fake_prob), local_batch)
             recon = global_average(self.recon_loss_fn(batch, fake), local_batch)

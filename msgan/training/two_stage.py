@@ -9,6 +9,7 @@ killed run resumes inside the stage it was in and skips the finished ones.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -16,21 +17,30 @@ from typing import Callable
 import tensorflow as tf
 
 from msgan.errors import ConfigError
+from msgan.layers.noise import sampled_noise
 from msgan.training.checkpoints import TrainingState
 from msgan.training.loop import DatasetFn, FitOptions, fit
 from msgan.training.records import Records
 from msgan.training.steps import AdversarialStep, LossFn
 
 
-def chained_input_fn(previous_generators: list) -> Callable[[dict], tf.Tensor]:
-    """Generator input of the next stage: the MRI stacked with the frozen chain's output."""
+def chained_input_fn(previous_generators: list) -> Callable[..., tf.Tensor]:
+    """Generator input of the next stage: the MRI stacked with the frozen chain's output.
 
-    def stage_input(batch):
+    The frozen chain runs in inference mode (batch norm on its moving statistics), but in
+    training the Sketcher's z is sampled, as eq. 3.3 trains the Refiner on
+    I_s ~ G_S(I_M, z); for validation and prediction z stays fixed (sec. 4.2.5 needs the
+    same input to give the same output).
+    """
+
+    def stage_input(batch, training=False):
         mri = batch["inputs"]
         output = None
         for index, generator in enumerate(previous_generators):
             given = mri if index == 0 else tf.concat([mri, output], axis=-1)
-            output = tf.stop_gradient(generator(given, training=False))
+            noise = sampled_noise(generator) if training else contextlib.nullcontext()
+            with noise:
+                output = tf.stop_gradient(generator(given, training=False))
         return mri if output is None else tf.concat([mri, output], axis=-1)
 
     return stage_input

@@ -1,0 +1,137 @@
+"""What a model learned from, and whether a new scan looks like it (issue 18, item 4).
+
+A *session fingerprint* holds the properties a network is sensitive to but cannot see
+in its input patches: voxel size, field of view, orientation, whether the brain was
+extracted, and each input's intensity percentiles inside the brain. A *training
+fingerprint* is their range over the training sessions (written by ``make-tfrecords``
+into ``index.json``, carried into the run's ``config.json`` and the model card).
+:func:`compare` lists what a new session does differently, beyond these tolerances:
+
+| property | tolerance |
+| --- | --- |
+| voxel size, each axis | within [min / 1.25, max x 1.25] of the training sessions' |
+| field of view, each axis (mm) | within [min / 1.5, max x 1.5] |
+| orientation (axis codes, e.g. RAS) | one of the training sessions' |
+| brain extracted or not | as every training session |
+| median and 99th percentile inside the brain, per input | within [min / 1.5, max x 1.5]; skipped for inputs standardised per image (``--normalize subject``), which are scale-free |
+"""
+from __future__ import annotations
+
+from typing import Iterable, NamedTuple, Sequence
+
+import nibabel as nib
+import numpy as np
+
+VOXEL_TOLERANCE = 1.25
+FOV_TOLERANCE = 1.5
+INTENSITY_TOLERANCE = 1.5
+PERCENTILES = (1, 50, 99)
+#: a head is 3-5 L of non-zero voxels; an extracted brain (with its CSF) under 2 L
+BRAIN_EXTRACTED_MAX_ML = 2000.0
+
+
+def looks_brain_extracted(data: np.ndarray, zooms: Sequence[float]) -> bool:
+    """True when the non-zero voxels add up to a brain (< 2 L), not a head.
+
+    Brain-extracted scans are exactly 0 outside the brain. Raw scans may hold many zeros
+    too (the two shared raw patients: 51-62 %, the scanner's masking), so the test is the
+    volume of what is left: 3.4 L for their raw FLAIR, 1.1-1.2 L for the extracted ones.
+    """
+    voxel_ml = float(np.prod(np.asarray(zooms[:3], float))) / 1000.0
+    return float(np.count_nonzero(data)) * voxel_ml < BRAIN_EXTRACTED_MAX_ML
+
+
+def session_fingerprint(volumes: np.ndarray, names: Sequence[str], brain: np.ndarray,
+                        affine: np.ndarray) -> dict:
+    """Fingerprint of one session: ``volumes`` (D, H, W, C) raw inputs in ``names`` order."""
+    zooms = [float(z) for z in nib.affines.voxel_sizes(affine)[:3]]
+    inside = brain > 0
+    intensity = {}
+    for c, name in enumerate(names):
+        values = volumes[..., c][inside] if inside.any() else volumes[..., c].ravel()
+        intensity[name] = {f"p{p}": float(v) for p, v in zip(PERCENTILES, np.percentile(values, PERCENTILES))}
+    return {
+        "voxel_size": zooms,
+        "field_of_view": [float(n * z) for n, z in zip(volumes.shape[:3], zooms)],
+        "orientation": "".join(nib.aff2axcodes(affine)),
+        "brain_extracted": looks_brain_extracted(volumes[..., 0], zooms),
+        "intensity": intensity,
+    }
+
+
+def summarise(fingerprints: Iterable[dict]) -> dict:
+    """The training fingerprint: each property's range (min, max) over the sessions."""
+    prints = list(fingerprints)
+    if not prints:
+        return {}
+
+    def span(key):
+        values = np.array([p[key] for p in prints], float)
+        return {"min": values.min(axis=0).tolist(), "max": values.max(axis=0).tolist()}
+
+    names = list(prints[0]["intensity"])
+    return {
+        "sessions": len(prints),
+        "voxel_size": span("voxel_size"),
+        "field_of_view": span("field_of_view"),
+        "orientation": sorted({p["orientation"] for p in prints}),
+        "brain_extracted": sorted({bool(p["brain_extracted"]) for p in prints}),
+        "intensity": {name: {q: {"min": min(p["intensity"][name][q] for p in prints),
+                                 "max": max(p["intensity"][name][q] for p in prints)}
+                             for q in ("p50", "p99")} for name in names},
+    }
+
+
+class Difference(NamedTuple):
+    """One way a session differs from the training scans: the property and a sentence."""
+
+    property: str  # voxel_size | field_of_view | orientation | brain_extracted | intensity:<name>
+    message: str
+
+
+def _mm(values) -> str:
+    return "x".join(f"{v:.3g}" for v in values)
+
+
+def _outside(value: float, low: float, high: float, tolerance: float) -> bool:
+    return not (low / tolerance <= value <= high * tolerance)
+
+
+def compare(training: dict, session: dict, scale_free: Sequence[str] = ()) -> list[Difference]:
+    """What ``session`` does differently from ``training`` beyond the tolerances (empty:
+    the model knows scans like this one). ``scale_free``: inputs standardised per image,
+    whose intensity scale does not matter."""
+    problems = []
+    size, known = session["voxel_size"], training["voxel_size"]
+    if any(_outside(v, lo, hi, VOXEL_TOLERANCE) for v, lo, hi in zip(size, known["min"], known["max"])):
+        target = max(known["max"])
+        problems.append(Difference("voxel_size", f"voxel size {_mm(size)} mm, the model knows {_mm(known['min'])}"
+                        + (f" to {_mm(known['max'])}" if known["min"] != known["max"] else "")
+                        + f" mm: resample with `msgan preprocess --voxel-size {target:.3g}`"))
+    fov, known = session["field_of_view"], training["field_of_view"]
+    if any(_outside(v, lo, hi, FOV_TOLERANCE) for v, lo, hi in zip(fov, known["min"], known["max"])):
+        problems.append(Difference("field_of_view", f"field of view {_mm(fov)} mm, the model knows "
+                                   f"{_mm(known['min'])} to {_mm(known['max'])} mm: crop or pad "
+                                   "(`msgan preprocess --crop`)"))
+    if session["orientation"] not in training["orientation"]:
+        problems.append(Difference("orientation", f"orientation {session['orientation']}, the model knows "
+                                   f"{'/'.join(training['orientation'])}: reorient the images"))
+    if bool(session["brain_extracted"]) not in training["brain_extracted"]:
+        problems.append(Difference("brain_extracted",
+                                   "not brain-extracted, the model learned from brain-extracted scans: "
+                                   "run `msgan preprocess --brain-mask` and mask the images"
+                                   if not session["brain_extracted"] else
+                                   "brain-extracted, the model learned from whole heads"))
+    for name, known in training.get("intensity", {}).items():
+        if name in scale_free or name not in session["intensity"]:
+            continue
+        own = session["intensity"][name]
+        off = [q for q in ("p50", "p99") if _outside(own[q], known[q]["min"], known[q]["max"], INTENSITY_TOLERANCE)]
+        if off:
+            q = off[0]
+            middle = (known[q]["min"] + known[q]["max"]) / 2
+            problems.append(Difference(f"intensity:{name}", f"{name} intensities ({q[1:]}th percentile in the brain {own[q]:.4g}) are "
+                            f"{own[q] / middle:.2g}x the training's ({known[q]['min']:.4g} to "
+                            f"{known[q]['max']:.4g}): another scanner scale; rescale, or use a model "
+                            "trained with --normalize subject"))
+    return problems

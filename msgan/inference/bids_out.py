@@ -1,0 +1,138 @@
+"""Predictions as BIDS derivatives: ``<DIR>/derivatives/msgan/`` with a dataset
+description and, per image, a JSON sidecar saying it is synthetic and how it was made.
+
+Layout (BIDS 1.9 derivatives): ``dataset_description.json`` (``DatasetType``
+derivative, ``GeneratedBy`` msgan with its version and the model, ``DatasetLinks`` to
+the raw dataset when the input was BIDS) and
+``sub-<id>/[ses-<id>/]<anat|pet>/sub-<id>[_ses-<id>]_desc-synthetic_<FLAIR|pet>.nii.gz`` (+
+``desc-syntheticSD`` for the Monte-Carlo dropout SD map), each with a ``.json`` sidecar:
+``Sources`` (BIDS URIs ``bids:raw:<path>`` of the input files, or their absolute paths
+for non-BIDS input), the model's name, version, task, inputs in their order and training
+subjects count, the noise and uncertainty settings, and the SD map's name.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from data_tools.bids import BidsKey, derivative_path
+from data_tools.cohort import Session
+from msgan._version import __version__
+
+PIPELINE = "msgan"
+BIDS_VERSION = "1.9.0"
+UNITS = {"FLAIR": "arbitrary", "PIB": "DVR (unitless)"}
+
+
+def model_provenance(predictor, config: dict | None = None, card: dict | None = None) -> dict:
+    """What made the prediction: model name/kind, task, inputs in order, training subjects,
+    msgan version, noise setting (from a run's ``config.json`` or a SavedModel's card)."""
+    source = card or config or {}
+    subjects = source.get("training_subjects", source.get("train_subjects"))
+    noise = (predictor.noise_description() if hasattr(predictor, "noise_description")
+             else source.get("noise"))
+    return {
+        "Name": source.get("name") or source.get("model"),
+        "Model": source.get("model"),
+        "Task": source.get("task"),
+        "Inputs": list(predictor.inputs),
+        "Target": predictor.target,
+        "TrainingSubjects": subjects if isinstance(subjects, int) else len(subjects or []),
+        "MsganVersion": source.get("msgan_version", __version__),
+        "Noise": noise,
+    }
+
+
+def bids_key(session: Session) -> BidsKey:
+    """The session's place in BIDS: as read, or ``ses-<name>`` for msgan's own layouts."""
+    if session.bids is not None:
+        return session.bids
+    return BidsKey(session.subject, session.name)
+
+
+def dataset_description(provenance: dict, raw_root: Path | None, folder: Path) -> dict:
+    description = {
+        "Name": f"msgan synthetic {provenance['Target']}",
+        "BIDSVersion": BIDS_VERSION,
+        "DatasetType": "derivative",
+        "GeneratedBy": [{"Name": PIPELINE, "Version": __version__,
+                         "Description": f"model {provenance['Name']} ({provenance['Model']}, "
+                                        f"task {provenance['Task']})"}],
+    }
+    if raw_root is not None:
+        description["DatasetLinks"] = {"raw": os.path.relpath(raw_root.resolve(), folder.resolve())
+                                       if _same_tree(raw_root, folder) else raw_root.resolve().as_uri()}
+    return description
+
+
+def _same_tree(raw_root: Path, folder: Path) -> bool:
+    try:
+        folder.resolve().relative_to(raw_root.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def sources(session: Session, inputs, raw_root: Path | None) -> list[str]:
+    """BIDS URIs of the input files (``bids:raw:<relative path>``), else absolute paths."""
+    out = []
+    for name in inputs:
+        path = Path(session.path(name))
+        if raw_root is not None and session.bids is not None:
+            out.append(f"bids:raw:{path.resolve().relative_to(raw_root.resolve()).as_posix()}")
+        else:
+            out.append(str(path.resolve()))
+    return out
+
+
+def sidecar(session: Session, provenance: dict, raw_root: Path | None, samples: int = 0,
+            sd_file: str | None = None, warnings: list[str] | None = None) -> dict:
+    target = provenance["Target"]
+    return {
+        "Description": f"Synthetic {target} predicted by msgan from {', '.join(provenance['Inputs'])}; "
+                       "not an acquired image.",
+        "Synthetic": True,
+        "Sources": sources(session, provenance["Inputs"], raw_root),
+        "Units": UNITS.get(target, "target image units"),
+        "Model": {k: provenance[k] for k in ("Name", "Model", "Task", "Inputs", "TrainingSubjects",
+                                             "MsganVersion")},
+        "Noise": provenance["Noise"],
+        "Uncertainty": ({"Method": "Monte-Carlo dropout", "Samples": samples, "File": sd_file}
+                        if samples else None),
+        "Warnings": list(warnings or []),
+    }
+
+
+def write_session(folder: Path, session: Session, prediction, sd, reference, provenance: dict,
+                  raw_root: Path | None, samples: int = 0, warnings=None) -> list[Path]:
+    """Write one session's synthetic image (and SD map) with sidecars under ``folder``."""
+    from data_tools.nifti import save_like
+
+    key = bids_key(session)
+    target = provenance["Target"]
+    image = folder / derivative_path(key, target)
+    out_dir, name = image.parent, image.name
+    written = [image]
+    save_like(prediction, reference, image)
+    sd_name = None
+    if sd is not None:
+        sd_name = derivative_path(key, target, sd=True).name
+        save_like(sd, reference, out_dir / sd_name)
+        written.append(out_dir / sd_name)
+        _write_json(out_dir / sd_name.replace(".nii.gz", ".json"),
+                    {**sidecar(session, provenance, raw_root, samples, None, warnings),
+                     "Description": f"Voxel-wise SD of {samples} Monte-Carlo dropout predictions of "
+                                    f"the synthetic {target} {name}."})
+    _write_json(out_dir / name.replace(".nii.gz", ".json"),
+                sidecar(session, provenance, raw_root, samples, sd_name, warnings))
+    return written
+
+
+def write_description(folder: Path, provenance: dict, raw_root: Path | None, final: Path) -> None:
+    _write_json(folder / "dataset_description.json", dataset_description(provenance, raw_root, final))
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
