@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import errno
 import functools
+import glob
 import logging
 import os
 import shutil
@@ -68,7 +69,7 @@ def _pid_alive(pid: int) -> bool:
 def claim_output(target: Path) -> None:
     """Delete partial siblings of dead writers on this host; refuse if a live one is writing."""
     host = socket.gethostname()
-    for partial in target.parent.glob(f"{_partial_prefix(target)}*"):
+    for partial in target.parent.glob(f"{glob.escape(_partial_prefix(target))}*"):
         writer = _writer_of(partial, target)
         if writer is None:
             log.warning("%s: a partial output of an earlier run; delete it if no msgan is writing it",

@@ -110,3 +110,24 @@ def test_without_renameat2_the_fallback_also_refuses(tmp_path, monkeypatch):
     with atomic_output_dir(tmp_path / "c") as tmp:
         (tmp / "x.txt").write_text("x")
     assert (tmp_path / "c" / "x.txt").read_text() == "x"
+
+
+def test_sigterm_deletes_the_partial_output(tiny_cohort, tmp_path):
+    """Outside training SIGTERM unwinds like Ctrl-C: one line, exit 143, nothing left behind."""
+    import signal
+    import time
+
+    out = tmp_path / "shards"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "msgan", "make-tfrecords", "--cohort", str(tiny_cohort), "--task", "flair",
+         "--inputs", "T1,T2", "--out", str(out), "--patch", "4", "--overlap", "0.5", "--augment"],
+        env=dict(os.environ, PYTHONPATH=str(REPO)), stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob(".shards.partial-*")):
+        assert process.poll() is None and time.time() < deadline, "the command ended before writing"
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143 and "Traceback" not in stderr
+    assert [line for line in stderr.splitlines() if line.startswith("error:")] == stderr.strip().splitlines()[-1:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort"]
