@@ -119,7 +119,7 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
         total = options.steps_per_epoch - skip
         dataset = dataset.take(total)
     sums = state.epoch_sums() if skip else {}  # the steps before a resumed checkpoint count too
-    n = skip
+    n = skip if sums else 0  # (a checkpoint from before msgan kept the sums has none)
     start = time.perf_counter()
     bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{options.epochs}", leave=False,
                disable=not options.progress, unit="step")
