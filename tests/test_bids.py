@@ -102,7 +102,7 @@ def _cli(*args) -> int:
 def test_predictions_as_bids_derivatives(bids_root, fcn_run):
     from bids import BIDSLayout
 
-    assert _cli("predict", "--run", fcn_run, "--cohort", bids_root, "--bids-out", bids_root) == 0
+    assert _cli("predict", "--run", fcn_run, "--bids", bids_root, "--bids-out", bids_root) == 0
     derivatives = bids_root / "derivatives" / "msgan"
     description = json.loads((derivatives / "dataset_description.json").read_text())
     assert description["DatasetType"] == "derivative" and description["GeneratedBy"][0]["Name"] == "msgan"

@@ -4,7 +4,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import nibabel as nib
@@ -181,25 +180,27 @@ def test_saved_model_of_another_task_or_without_signature(saved_model, cohort, t
 
 
 @pytest.fixture
-def fake_run(tmp_path, monkeypatch):
-    """A run folder as the training engine leaves it, served by a stand-in ``load_run``
-    (the real one lives on the training branch); the model is a tiny dropout U-Net."""
+def fake_run(tmp_path):
+    """A run folder as the training engine leaves it, with a tiny dropout U-Net of the zoo."""
+    import keras
+
+    from msgan.models import build
+    from msgan.training.run import save_weights
+
     run = tmp_path / "runs" / "flair_unet"
     run.mkdir(parents=True)
     (run / "history.csv").write_text("epoch,loss,val_loss,val_mse\n0,1.0,0.9,0.8\n1,0.5,0.6,0.7\n")
     config = {"task": "flair", "inputs": ["T1", "T2"], "target": "FLAIR", "model": "unet",
-              "model_kwargs": {}, "patch": [8, 8, 8], "train_subjects": ["a", "b"], "val_subjects": ["c"]}
-    model = unet_like()
-    state = {"config": config}
-
-    def load_run(run_dir):
-        assert Path(run_dir) == run
-        return model, dict(state["config"]), NORMALIZATION
-
-    monkeypatch.setitem(sys.modules, "msgan.training", types.SimpleNamespace(load_run=load_run))
-    return run, state
+              "model_kwargs": {"base_filters": 2, "levels": 2}, "patch": [8, 8, 8],
+              "train_subjects": ["a", "b"], "val_subjects": ["c"]}
+    keras.utils.set_random_seed(0)
+    save_weights(build("unet", 2, **config["model_kwargs"]), run / "model.weights.h5")
+    (run / "config.json").write_text(json.dumps(config))
+    (run / "normalization.json").write_text(json.dumps(NORMALIZATION))
+    return run, config
 
 
+@pytest.mark.slow
 def test_run_prediction_with_mc_dropout_and_export(fake_run, cohort, tmp_path, capsys):
     from msgan.inference.predict import predictor_from_run
 
@@ -226,6 +227,6 @@ def test_run_prediction_with_mc_dropout_and_export(fake_run, cohort, tmp_path, c
                                  "--out", tmp_path / "y"), "needs the run folder")
     _one_line_error(capsys, _cli("predict", "--run", run, "--cohort", cohort, "--task", "myelin",
                                  "--out", tmp_path / "x"), "flair model", "myelin")
-    state["config"] = {**state["config"], "task": "saliency"}
+    (run / "config.json").write_text(json.dumps({**state, "task": "saliency"}))
     with pytest.raises(ConfigError, match="not a prediction task"):
         predictor_from_run(run)

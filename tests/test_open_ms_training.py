@@ -3,11 +3,9 @@ far better than the training mean does (issue 5)."""
 import numpy as np
 import pytest
 
-pytest.importorskip("msgan.models", reason="needs msgan.models (the model zoo)")
-
-from data_tools.tfrecords import make_dataset  # noqa: E402
-from msgan.training.presets import TrainOptions  # noqa: E402
-from msgan.training.run import train  # noqa: E402
+from data_tools.tfrecords import make_dataset
+from msgan.training.presets import TrainOptions
+from msgan.training.run import train
 
 
 def _targets(shards, subject):

@@ -2,11 +2,10 @@
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
-from msgan.saliency import (attention_saliency_map, mean_saliency_per_sequence, p3s_map,  # noqa: E402
-                            windowed_vjp)
+from msgan.saliency import attention_saliency_map, mean_saliency_per_sequence, p3s_map, windowed_vjp
 
 
 def linear_voxelwise_model(weights):

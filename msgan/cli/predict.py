@@ -29,7 +29,11 @@ def _window(text):
 @click.command("predict")
 @click.option("--run", "run_dir", type=click.Path(), help="Run folder of msgan train.")
 @click.option("--saved-model", type=click.Path(), help="A SavedModel folder of msgan export.")
-@click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz.")
+@click.option("--model", "shipped", help="A model that ships with msgan, by name (README, "
+              "\"Models that ship\"; e.g. flair-t1-t2-t1post).")
+@click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz, "
+              "or a BIDS dataset.")
+@click.option("--bids", type=click.Path(), help="A BIDS dataset root (the same as --cohort on one).")
 @click.option("--manifest", type=click.Path(), help="Manifest CSV subject,session,name,path.")
 @click.option("--root", type=click.Path(), help="Folder the manifest's relative paths start from.")
 @click.option("--subjects", help="Comma-separated subject ids (default: all).")
@@ -57,18 +61,30 @@ def _window(text):
 @click.option("--force", is_flag=True, help="Predict sessions unlike the model's training scans "
               "(voxel size, orientation, brain extraction, intensity scale) with a warning instead of stopping.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, session, out, bids_out, overlap,
+def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root, subjects, session, out, bids_out, overlap,
                     window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
                     force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
+    from data_tools.bids import is_bids_dataset
     from data_tools.cohort import open_cohort
+    from data_tools.errors import CohortError
     from msgan.inference.bids_out import model_provenance
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
 
-    if (run_dir is None) == (saved_model is None):
-        raise ConfigError("give exactly one of --run or --saved-model")
+    if sum(x is not None for x in (run_dir, saved_model, shipped)) != 1:
+        raise ConfigError("give exactly one of --run, --saved-model or --model")
+    if shipped is not None:
+        from msgan.inference.shipped import resolve_model
+
+        saved_model = resolve_model(shipped)
     if out is None and bids_out is None:
         raise ConfigError("give --out, --bids-out or both")
+    if bids is not None:
+        if cohort is not None:
+            raise ConfigError("give --cohort or --bids, not both")
+        if not is_bids_dataset(bids):
+            raise CohortError("not a BIDS dataset (no dataset_description.json, no sub-*/anat)", bids)
+        cohort = bids
     opened = open_cohort(cohort=cohort, manifest=manifest, root=root)
     if run_dir is not None:
         predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
@@ -80,7 +96,8 @@ def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, sess
         if overlap is not None or window_text or noise_samples:
             raise ConfigError("--overlap/--window/--noise-samples are fixed in a SavedModel at export time")
         predictor = load_saved_model(saved_model, expected_task=expected_task)
-        provenance = model_provenance(predictor, card={"name": Path(saved_model).name, **predictor.card})
+        name = shipped or Path(saved_model).name
+        provenance = model_provenance(predictor, card={"name": name, **predictor.card})
         fingerprint = predictor.card.get("fingerprint")
     written = predict_cohort(predictor, opened, out, subjects=_csv_list(subjects), session=session,
                              samples=samples, overwrite=overwrite, bids_out=bids_out, provenance=provenance,
@@ -97,8 +114,9 @@ def predict_command(run_dir, saved_model, cohort, manifest, root, subjects, sess
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass.")
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: z = 0 (0) or the mean over K fixed draws of z, baked into predict_volume.")
+@click.option("--note", help="A sentence put first in the model card (e.g. 'trained on simulated data').")
 @click.option("--overwrite", is_flag=True, help="Replace an existing SavedModel folder.")
-def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, overwrite):
+def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, note, overwrite):
     """Export a run as a SavedModel (serving_default + predict_volume) with a model card."""
     from pathlib import Path
 
@@ -108,5 +126,5 @@ def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, over
         click.echo(f"note: TF Serving expects a numeric version folder (saved_models/<name>/1), got {out}",
                    err=True)
     path = export_run(run_dir, out, overwrite=overwrite, overlap=overlap, blend=blend, batch_size=batch_size,
-                      noise_samples=noise_samples)
+                      noise_samples=noise_samples, note=note)
     click.echo(f"exported {path} (signatures serving_default, predict_volume)")

@@ -49,11 +49,13 @@ def best_validation_metrics(run_dir: Path) -> dict:
     return best
 
 
-def model_card(predictor, config: dict, validation: dict | None = None) -> dict:
-    """The JSON description shipped with the SavedModel."""
+def model_card(predictor, config: dict, validation: dict | None = None, note: str | None = None) -> dict:
+    """The JSON description shipped with the SavedModel; ``note`` comes first (e.g. that
+    the training data were simulated)."""
     import tensorflow as tf
 
     return {
+        **({"note": note} if note else {}),
         "format": "msgan SavedModel 1",
         "task": config.get("task"),
         "model": config.get("model"),
@@ -104,11 +106,11 @@ def export_predictor(predictor, out: str | Path, card: dict, overwrite: bool = F
 
 def export_run(run_dir: str | Path, out: str | Path, overwrite: bool = False,
                overlap: float | None = None, blend: str = "gaussian", batch_size: int = 1,
-               noise_samples: int = 0) -> Path:
+               noise_samples: int = 0, note: str | None = None) -> Path:
     """``msgan export``: the run's best weights and normalisation as a SavedModel."""
     from msgan.inference.predict import predictor_from_run
 
     predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, batch_size=batch_size,
                                            noise_samples=noise_samples)
-    card = model_card(predictor, config, best_validation_metrics(Path(run_dir)))
+    card = model_card(predictor, config, best_validation_metrics(Path(run_dir)), note=note)
     return export_predictor(predictor, out, card, overwrite=overwrite)

@@ -1,0 +1,53 @@
+"""Models that ship in saved_models/ run by name on a fresh install, with no training
+(issue 18, item 3)."""
+from __future__ import annotations
+
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from data_tools.simulate import simulate_cohort
+from msgan.cli import main
+from msgan.errors import ConfigError
+from msgan.inference.shipped import SHIPPED_DIR, describe, resolve_model, shipped_models
+
+SHIPPED = ("pib-mtr-fa-rd-ad",)
+
+
+def _cli(*args) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    return exc.value.code
+
+
+def test_the_shipped_models_are_there_small_and_described():
+    found = shipped_models()
+    for name in SHIPPED:
+        assert name in found, f"{name} missing from {SHIPPED_DIR}: run scripts/train_shipped_models.sh"
+        size = sum(f.stat().st_size for f in found[name].rglob("*") if f.is_file())
+        assert size < 10e6
+    rows = {row["name"]: row for row in describe()}
+    pib = rows["pib-mtr-fa-rd-ad"]
+    assert pib["inputs"] == ["MTR", "FA", "RD", "AD"] and pib["target"] == "PIB"
+    card = json.loads((found["pib-mtr-fa-rd-ad"] / "assets" / "model_card.json").read_text())
+    assert next(iter(card)) == "note" and "SIMULATED" in card["note"]  # first, as the issue asks
+    assert card["fingerprint"]["voxel_size"]["min"] == [2.0, 2.0, 2.0]
+    with pytest.raises(ConfigError, match="pib-mtr-fa-rd-ad"):  # an unknown name lists the shipped ones
+        resolve_model("no-such-model")
+
+
+@pytest.mark.slow
+def test_the_shipped_pib_model_predicts_an_unseen_simulated_patient(tmp_path):
+    """A patient the model never saw (another simulation seed) at the training resolution."""
+    cohort = simulate_cohort(tmp_path / "cohort", n_ms=1, n_hc=0, resolution=2.0, seed=11,
+                             sessions=("t0",), progress=False)
+    out = tmp_path / "pred"
+    assert _cli("predict", "--model", "pib-mtr-fa-rd-ad", "--cohort", cohort, "--out", out) == 0
+    pred = nib.load(str(out / "ms01" / "t0" / "PIB_pred.nii.gz"))
+    truth = nib.load(str(cohort / "sub-ms01" / "ses-t0" / "PIB.nii.gz"))
+    brain = np.asarray(nib.load(str(cohort / "sub-ms01" / "ses-t0" / "brainmask.nii.gz")).dataobj) > 0
+    p, t = np.asarray(pred.dataobj)[brain], np.asarray(truth.dataobj)[brain]
+    np.testing.assert_allclose(pred.affine, truth.affine)
+    assert np.corrcoef(p, t)[0, 1] > 0.5  # it has learnt the myelin map, not a constant
