@@ -142,7 +142,7 @@ def _read_participants(path: Path) -> dict[str, dict]:
     if not path.exists():
         return {}
     delimiter = "\t" if path.suffix == ".tsv" else ","
-    with path.open(newline="") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh, delimiter=delimiter))
     if rows and "participant_id" not in rows[0]:
         raise CohortError("participants table has no participant_id column", path)
@@ -216,7 +216,7 @@ def load_manifest(manifest: str | Path, root: str | Path | None = None,
     if not manifest.is_file():
         raise InputFileError("manifest not found", manifest)
     base = Path(root) if root is not None else manifest.parent
-    with manifest.open(newline="") as fh:
+    with manifest.open(newline="", encoding="utf-8-sig") as fh:  # spreadsheets add a BOM
         reader = csv.DictReader(line for line in fh if not line.lstrip().startswith("#"))
         missing = {"subject", "session", "name", "path"} - set(reader.fieldnames or [])
         if missing:

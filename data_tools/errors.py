@@ -12,6 +12,9 @@ from pathlib import Path
 class MsganError(Exception):
     """Base class: a problem the user can fix, described in one line."""
 
+    #: the process's exit status when the CLI reports this error
+    exit_code = 2
+
     def __init__(self, problem: str, path: str | Path | None = None):
         self.problem = " ".join(str(problem).split())  # one line, always
         self.path = None if path is None else str(path)

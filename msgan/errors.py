@@ -17,10 +17,17 @@ from data_tools.errors import (
 
 
 class TrainingError(MsganError):
-    """Training cannot go on (e.g. repeated non-finite losses)."""
+    """Training cannot go on (e.g. repeated non-finite losses, a worker that died)."""
+
+
+class TrainingStopped(TrainingError):
+    """Training was asked to stop (SIGTERM) and saved a checkpoint: ``--resume`` continues."""
+
+    exit_code = 143  # 128 + SIGTERM, what schedulers expect of a terminated job
 
 
 __all__ = [
     "MsganError", "InputFileError", "ImageContentError", "GeometryError", "CohortError",
     "OutputExistsError", "ConfigError", "DataIntegrityError", "TrainingError",
+    "TrainingStopped",
 ]

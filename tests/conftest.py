@@ -1,6 +1,7 @@
 """Shared fixtures: tiny synthetic cohorts and access to the real data in ../shared."""
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -43,6 +44,21 @@ def write_nifti(path: Path, data: np.ndarray, affine: np.ndarray | None = None) 
     img.set_qform(affine, 1)
     nib.save(img, str(path))
     return path
+
+
+def flip_inside_gzip(path, what):
+    """Rewrite ``path`` so that only the gzip trailer can tell it is corrupt.
+
+    ``"crc"``: a stored (uncompressed) deflate stream with one voxel byte flipped, so it
+    still decodes, to wrong voxels; ``"length"``: the trailer's length field altered.
+    """
+    raw = nib.load(str(path)).to_bytes()
+    stream = bytearray(gzip.compress(raw, compresslevel=0))
+    if what == "crc":
+        stream[len(stream) - 100] ^= 0xFF  # inside the voxel data, before the 8-byte trailer
+    else:
+        stream[-1] ^= 0x01
+    path.write_bytes(bytes(stream))
 
 
 def make_tiny_session(folder: Path, shape=(16, 16, 16), seed: int = 0, lesions: bool = True,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_nifti
+from conftest import flip_inside_gzip, write_nifti
 
 from msgan.cli import main
 
@@ -36,6 +36,7 @@ CASES = {  # name -> (how to break the tiny cohort, file the message must name, 
     "missing file": ("missing", T2, "not found"),
     "corrupt gzip": ("gzip", T2, "corrupt or truncated gzip"),
     "truncated gzip": ("half", T2, "corrupt or truncated gzip"),
+    "gzip CRC fails": ("crc", T2, "gzip"),
     "not a NIfTI": ("not_nifti", T2, "not a NIfTI"),
     "4-D image": ("4d", T2, "3-D"),
     "NaN voxels": ("nan", T2, "NaN"),
@@ -61,6 +62,8 @@ def test_bad_input_exits_2_with_one_line_and_no_output(tiny_cohort, tmp_path, ca
         path.write_bytes(path.read_bytes()[:80])
     elif how == "half":
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif how == "crc":
+        flip_inside_gzip(path, "crc")
     elif how == "not_nifti":
         path.write_bytes(gzip.compress(b"plain text, not an image\n" * 40))
     elif how == "4d":

@@ -4,7 +4,7 @@ import gzip
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import make_tiny_session, write_nifti
+from conftest import flip_inside_gzip, make_tiny_session, write_nifti
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import load_cohort_folder, load_manifest, open_cohort, parse_names
@@ -44,6 +44,25 @@ def test_bad_files_raise_one_line_naming_the_file(tmp_path, problem):
         load_volume(path)
     assert exc.value.path == str(path)
     assert "\n" not in exc.value.message
+
+
+@pytest.mark.parametrize("what", ["crc", "length"])
+def test_gzip_trailer_is_verified_whenever_an_image_is_read(tmp_path, what):
+    path = write_nifti(tmp_path / "T1.nii.gz", np.arange(512, dtype=np.float32).reshape(8, 8, 8))
+    flip_inside_gzip(path, what)
+    with pytest.raises(InputFileError) as exc:
+        load_volume(path)
+    assert exc.value.path == str(path) and "\n" not in exc.value.message
+
+
+def test_nifti1_and_nifti2_gz_read_as_before(tmp_path):
+    data = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    for klass in (nib.Nifti1Image, nib.Nifti2Image):
+        path = tmp_path / f"{klass.__name__}.nii.gz"
+        nib.save(klass(data, np.diag([1.5, 2, 3, 1])), str(path))
+        vol = load_volume(path)
+        assert np.array_equal(vol.data, data) and vol.zooms == (1.5, 2.0, 3.0)
+        assert type(nib.load(str(path))) is klass
 
 
 def test_mask_values_must_be_binary(tmp_path):
@@ -132,3 +151,12 @@ def test_atomic_output_dir_leaves_nothing_on_error(tmp_path):
     with atomic_output_dir(target, overwrite=True) as tmp:
         (tmp / "new.txt").write_text("y")
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
+
+
+def test_manifest_saved_as_csv_utf8_with_a_byte_order_mark(tmp_path):
+    make_tiny_session(tmp_path / "s1")
+    csv = tmp_path / "m.csv"
+    csv.write_bytes("subject,session,name,path\ns1,t0,T1,s1/T1.nii.gz\n".encode("utf-8-sig"))
+    (tmp_path / "participants.tsv").write_bytes("participant_id\tgroup\nsub-s1\tMS\n".encode("utf-8-sig"))
+    cohort = load_manifest(csv)
+    assert cohort.ids() == ["s1"] and cohort.subjects["s1"].group == "MS"

@@ -74,6 +74,50 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path, deterministic
     assert epochs == [1, 2, 3]  # the epoch redone after the kill is recorded once
 
 
+def history(run_dir):
+    with open(run_dir / "history.csv") as handle:
+        return [{k: v for k, v in row.items() if k.startswith("train/") or k in ("epoch", "step",
+                                                                              "val_mse")}
+                for row in csv.DictReader(handle)]
+
+
+def test_resumed_epoch_is_recorded_as_the_uninterrupted_run_records_it(tmp_path, deterministic_ops):
+    """history.csv's mean loss of the interrupted epoch covers its steps before the checkpoint too."""
+    data = dataset_fn(toy_batches(8), batch=2)
+    full, _, _ = supervised_run(tmp_path / "full", data)
+    with pytest.raises(Killed):  # step 8 = epoch 2's last; the checkpoint at step 6 is mid-epoch
+        supervised_run(tmp_path / "cut", data, on_step=kill_at(8))
+    supervised_run(tmp_path / "cut", data, resume=True, seed=99)
+    expected, got = history(tmp_path / "full"), history(tmp_path / "cut")
+    assert [r["epoch"] for r in got] == ["1", "2", "3"]
+    for want, have in zip(expected, got):
+        assert float(have["train/loss"]) == pytest.approx(float(want["train/loss"]), rel=1e-5)
+
+
+def test_stop_request_checkpoints_the_current_step_and_resume_continues(tmp_path, deterministic_ops):
+    """What SIGTERM does (msgan.training.stop): checkpoint at once, TrainingStopped, --resume."""
+    from msgan.errors import TrainingStopped
+    from msgan.training.stop import request_stop, stop_on_sigterm
+
+    data = dataset_fn(toy_batches(8), batch=2)
+    full, _, _ = supervised_run(tmp_path / "full", data)
+
+    def stop_at_5(step, losses):
+        if step == 5:
+            request_stop()
+
+    with stop_on_sigterm(), pytest.raises(TrainingStopped) as exc:
+        supervised_run(tmp_path / "cut", data, on_step=stop_at_5)
+    assert exc.value.exit_code == 143
+    latest = tf.train.latest_checkpoint(str(tmp_path / "cut" / "checkpoints"))
+    assert tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE") == 5  # not 3
+    resumed, state, summary = supervised_run(tmp_path / "cut", data, resume=True, seed=99)
+    assert summary["steps"] == 12
+    assert max_difference(all_weights([full]), all_weights([resumed])) < 1e-6
+    assert history(tmp_path / "cut")[1]["train/loss"] == pytest.approx(
+        history(tmp_path / "full")[1]["train/loss"])
+
+
 def nan_once_data(arrays, bad_batch=1):
     """The first pass over the data has a NaN voxel in one batch; later passes are clean."""
     clean = dataset_fn(arrays, batch=2, shuffle=False)

@@ -15,7 +15,7 @@ import pytest
 from msgan.errors import ConfigError, OutputExistsError
 from msgan.training.cv import make_folds, plan_folds, write_results
 from msgan.training.presets import TrainOptions, default_val_per_fold
-from msgan.training.run import open_run_dir, split_subjects, train_built_model
+from msgan.training.run import open_run_dir, run_config, split_subjects, train_built_model
 from msgan.training.strategy import choose_strategy
 from msgan.training.tune import search
 from training_toys import (ToyGan, dataset_fn, l1_loss, mse_loss, regressor, toy_adversarial,
@@ -71,6 +71,31 @@ def test_run_folder_is_protected_and_resume_checks_settings(tmp_path):
     assert not (run / "stale.txt").exists()
     with pytest.raises(ConfigError, match="nothing to resume"):
         open_run_dir(tmp_path / "new", config, resume=True, overwrite=False)
+
+
+def test_resume_refuses_every_setting_that_changes_the_result(tmp_path):
+    """The whole saved config is compared (settings added later too), not a hand-kept list."""
+    index = {"task": "flair", "inputs": ["T1", "T2"], "target": "FLAIR", "layout": "patches", "patch_size": [8, 8, 8]}
+
+    def config(**changes):
+        opts = TrainOptions("cgan", "shards", str(tmp_path / "run"), **{"epochs": 2, **changes}).resolved()
+        return run_config(opts, index, ["a"], [])
+
+    run = tmp_path / "run"
+    open_run_dir(run, config(), resume=False, overwrite=False)
+    for changes, key in [({"lr": 1e-3}, "lr"), ({"optimizer": "sgd"}, "optimizer"),
+                         ({"model_kwargs": {"base_filters": 8}}, "model_kwargs"),
+                         ({"loss": "wl1"}, "loss"), ({"batch": 2}, "batch"), ({"seed": 3}, "seed"),
+                         ({"d_steps": 2}, "d_steps"), ({"label_smoothing": True}, "label_smoothing")]:
+        with pytest.raises(ConfigError) as exc:
+            open_run_dir(run, config(**changes), resume=True, overwrite=False)
+        assert f"{key} " in exc.value.message and "\n" not in exc.value.message
+    with pytest.raises(ConfigError, match="lr 0.0001 -> 0.001; optimizer") as exc:
+        open_run_dir(run, config(lr=1e-3, optimizer="sgd"), resume=True, overwrite=False)
+    with pytest.raises(ConfigError, match="new_setting"):  # a key the saved run lacks
+        open_run_dir(run, {**config(), "new_setting": 1}, resume=True, overwrite=False)
+    open_run_dir(run, config(epochs=5, checkpoint_every=7), resume=True, overwrite=False)  # allowed
+    assert json.loads((run / "config.json").read_text())["epochs"] == 5
 
 
 def test_single_gan_kind_uses_its_preset(tmp_path):

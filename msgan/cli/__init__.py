@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
 import sys
 
 import click
@@ -63,19 +64,57 @@ def main(argv=None):
     from msgan.errors import MsganError
 
     args = sys.argv[1:] if argv is None else list(argv)
+    previous = _terminate_on_sigterm()
     try:
         cli.main(args=args, prog_name="msgan", standalone_mode=False)
+    except Terminated:
+        click.echo("error: stopped by SIGTERM; the partial output was deleted", err=True)
+        sys.exit(128 + signal.SIGTERM)
     except MsganError as exc:
         if "--debug" in args:
             raise
         click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except OSError as exc:  # the operating system refused: unwritable folder, disk full, ...
+        if "--debug" in args:
+            raise
+        click.echo(f"error: {os_error_line(exc)}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # usage errors too: one line, like every error
+        click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(0)
+
+
+class Terminated(BaseException):
+    """SIGTERM outside training (which checkpoints instead): unwinds like Ctrl-C, so every
+    ``atomic_output_*`` block deletes its partial output (BaseException: no ``except
+    Exception`` swallows it)."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+def _terminate_on_sigterm():
+    """Install the SIGTERM handler; the previous one, or None off the main thread."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def os_error_line(exc: OSError) -> str:
+    """``<path>: <reason>`` of an OSError, both paths of a failed rename or link."""
+    reason = exc.strerror or str(exc)
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    return f"{' -> '.join(paths)}: {reason}" if paths else reason

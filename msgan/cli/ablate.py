@@ -24,15 +24,15 @@ def _csv(text):
 @click.option("--no-drop", is_flag=True, help="Do not drop inputs one by one: train all inputs (and "
               "--combos) only, to compare models on the held-out subjects.")
 @click.option("--layout", type=click.Choice(["whole", "patches"]), default="whole", show_default=True)
-@click.option("--patch", type=int, default=64, show_default=True, help="Patch size for --layout patches.")
+@click.option("--patch", type=click.IntRange(min=1), default=64, show_default=True, help="Patch size for --layout patches.")
 @click.option("--tile", type=click.IntRange(min=1), default=256, show_default=True,
               help="Largest prediction tile (voxels a side) for stride-1 networks; 128 needs "
               "about an eighth of the memory of 256 on 1 mm brains, same result.")
-@click.option("--epochs", type=int, help="Epochs per training (default: the model's preset).")
-@click.option("--lr", type=float, help="Learning rate (default: the model's preset).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs per training (default: the model's preset).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (default: the model's preset).")
 @click.option("--optimizer", type=click.Choice(["sgd", "adam"]), help="Optimiser (default: the preset).")
 @click.option("--run", "out", required=True, type=click.Path(), help="Output folder (shards, runs, tables).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def ablate_command(model, methods, cohort, manifest, root, task, inputs, target, test_subjects, combos,
                    session, no_drop, layout, patch, tile, epochs, lr, optimizer, out, seed, overwrite):

@@ -20,13 +20,13 @@ from data_tools.patches import DEFAULT_OVERLAP, LAYOUTS
               help="whole volumes (ch. 2), a crop around the brain (ch. 3) or grid patches (ch. 4).")
 @click.option("--crop", default="128,160,128", show_default=True, help="Crop size D,H,W (--layout crop).")
 @click.option("--patch", default="64", show_default=True, help="Patch size: N or D,H,W (--layout patches).")
-@click.option("--overlap", type=float, default=DEFAULT_OVERLAP, show_default=True,
+@click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=DEFAULT_OVERLAP, show_default=True,
               help="Fraction of overlap between neighbouring patches.")
 @click.option("--augment", is_flag=True, help="Add rotations 90/180/270 and zooms 1.25/0.75 (sec. 4.3.1).")
 @click.option("--normalize", type=click.Choice(list(NORMALIZE_CHOICES)), default="global", show_default=True,
               help="global: all voxels of all images (thesis); global-brain: brain voxels; "
                    "subject: each input image by its own brain statistics (target stays global).")
-@click.option("--shard-size", type=int, default=32, show_default=True, help="Examples per shard.")
+@click.option("--shard-size", type=click.IntRange(min=1), default=32, show_default=True, help="Examples per shard.")
 @click.option("--compress", is_flag=True, help="GZIP the shards (smaller, slower to read).")
 @click.option("--session", help="Only this session (e.g. t0); default every session.")
 @click.option("--subjects", help="Only these subject ids, comma-separated.")

@@ -37,8 +37,8 @@ def parse_methods(text: str | None) -> dict[str, str]:
 @click.option("--subjects", help="Comma-separated subject ids to evaluate (default: all).")
 @click.option("--k", "k", default=2.0, show_default=True, type=float,
               help="FLAIR threshold segmentation: WM voxels above NAWM mean + k SD.")
-@click.option("--dilation", default=5, show_default=True, type=int, help="Surrounding NAWM width (voxels), eq. 2.4.")
-@click.option("--bin-mm", default=2.0, show_default=True, type=float, help="Distance-to-CSF bin width (mm).")
+@click.option("--dilation", default=5, show_default=True, type=click.IntRange(min=1), help="Surrounding NAWM width (voxels), eq. 2.4.")
+@click.option("--bin-mm", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Distance-to-CSF bin width (mm).")
 @click.option("--threshold-source", default="same", show_default=True,
               help="Demyelination thresholds of a map from the controls' maps of the same source (same: "
                    "predicted with predicted, true with true) or from the controls' true maps (truth).")

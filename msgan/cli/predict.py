@@ -41,15 +41,15 @@ def _window(text):
 @click.option("--out", type=click.Path(), help="Output folder <out>/<subject>/<session>/.")
 @click.option("--bids-out", type=click.Path(), help="Also (or instead) write BIDS derivatives to "
               "DIR/derivatives/msgan (desc-synthetic images with JSON sidecars); DIR is usually the BIDS dataset.")
-@click.option("--overlap", type=float, default=None,
+@click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Window overlap in [0, 1) (default 0.25 for strided networks, 0 for stride-1 ones).")
 @click.option("--window", "window_text", help="Window size D,H,W (default: the run's patch size).")
 @click.option("--blend", type=click.Choice(["gaussian", "constant"]), default="gaussian",
               show_default=True, help="How overlapping windows are averaged.")
-@click.option("--batch-size", type=int, default=1, show_default=True, help="Windows per forward pass.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass.")
 @click.option("--tile", type=click.IntRange(min=1), default=256, show_default=True,
               help="Tile side for stride-1 networks (fcn, mlp, dnn2); smaller uses less memory, same result.")
-@click.option("--samples", type=int, default=0,
+@click.option("--samples", type=click.IntRange(min=0), default=0,
               help="Monte-Carlo dropout passes (>= 2) for the mean and an SD map.")
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: 0 predicts with the noise z = 0 (its mean); K averages K "
@@ -109,9 +109,9 @@ def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root,
 @click.option("--run", "run_dir", required=True, type=click.Path(), help="Run folder of msgan train.")
 @click.option("--out", required=True, type=click.Path(),
               help="SavedModel folder, saved_models/<name>/<version> for TF Serving.")
-@click.option("--overlap", type=float, default=None, help="Window overlap baked into predict_volume.")
+@click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=None, help="Window overlap baked into predict_volume.")
 @click.option("--blend", type=click.Choice(["gaussian", "constant"]), default="gaussian", show_default=True)
-@click.option("--batch-size", type=int, default=1, show_default=True, help="Windows per forward pass.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass.")
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: z = 0 (0) or the mean over K fixed draws of z, baked into predict_volume.")
 @click.option("--note", help="A sentence put first in the model card (e.g. 'trained on simulated data').")

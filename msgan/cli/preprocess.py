@@ -38,7 +38,7 @@ def _parse_crop(ctx, param, value):
 @click.option("--min-mutual-information", type=float, default=0.1, show_default=True,
               help="A registration ending with less mutual information is an error (lower it for PET).")
 @click.option("--crop", callback=_parse_crop, default=None, help="Crop to D,H,W voxels around the brain.")
-@click.option("--voxel-size", type=float, default=None, help="Resample to isotropic voxels of this size (mm).")
+@click.option("--voxel-size", type=click.FloatRange(min=0, min_open=True), default=None, help="Resample to isotropic voxels of this size (mm).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def preprocess(manifest, root, cohort, out, reference, n4, n4_shrink, n4_iterations, brain_mask, masks_on,
                model, min_mutual_information, crop, voxel_size, overwrite):

@@ -19,16 +19,16 @@ def _int_pair(text: str, option: str) -> tuple[int, int]:
               help="Cohort folder to write (sub-*/ses-*/NAME.nii.gz, participants.tsv).")
 @click.option("--n-ms", default=18, show_default=True, type=click.IntRange(min=0), help="MS patients.")
 @click.option("--n-hc", default=10, show_default=True, type=click.IntRange(min=0), help="Healthy controls.")
-@click.option("--resolution", default=1.0, show_default=True, type=float,
+@click.option("--resolution", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
               help="Voxel size in mm (1 for the full cohort, 2 for demos and tests).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, identical files.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0, max=2**32 - 1), help="Same seed, identical files.")
 @click.option("--sessions", default="t0,t1", show_default=True,
               help="t0 or t0,t1 (follow-up for patients; controls have t0 only).")
 @click.option("--lesions", "lesion_range", default="5-40", show_default=True,
               help="Range of the number of lesions per patient, MIN-MAX.")
-@click.option("--noise", default=0.02, show_default=True, type=float,
+@click.option("--noise", default=0.02, show_default=True, type=click.FloatRange(min=0),
               help="Rician noise SD of the MR images, as a fraction of the brightest tissue.")
-@click.option("--bias", default=0.10, show_default=True, type=float,
+@click.option("--bias", default=0.10, show_default=True, type=click.FloatRange(min=0),
               help="SD of the log intensity bias field of the MR images.")
 @click.option("--jobs", default=None, type=click.IntRange(min=1),
               help="Subjects simulated in parallel (default: CPU cores, at most 4).")

@@ -5,9 +5,10 @@ import json
 
 import click
 
-from msgan.training.presets import DEFAULT_LAMBDA, LOSS_NAMES
+from msgan.training.presets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LAMBDA, LOSS_NAMES
 
 LOSSES = click.Choice(LOSS_NAMES)
+POSITIVE = click.FloatRange(min=0, min_open=True)
 
 
 def _ids(text: str | None) -> list[str]:
@@ -27,44 +28,47 @@ def _common(command):
         click.option("--run", "run_dir", required=True, type=click.Path(), help="Run folder to write."),
         click.option("--val-subjects", default="", help="Comma-separated validation subject ids."),
         click.option("--exclude-subjects", default="", help="Comma-separated ids to leave out."),
-        click.option("--epochs", type=int, help="Epochs (per stage). Default per model: fcn 500 "
+        click.option("--epochs", type=click.IntRange(min=1), help="Epochs (per stage). Default per model: fcn 500 "
                      "with early stopping, ch. 3 models 400, ch. 4 models 370."),
-        click.option("--steps-per-epoch", type=int, help="Batches per epoch (default: one pass)."),
-        click.option("--batch", type=int, help="Global batch size (default 1, as the thesis)."),
+        click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch (default: one pass)."),
+        click.option("--batch", type=click.IntRange(min=1), help="Global batch size (default 1, as the thesis)."),
         click.option("--loss", type=LOSSES, help="Loss (the Sketcher's for two-stage models). "
                      "Default: mse for fcn/unet_small/mlp, l1 otherwise."),
         click.option("--refiner-loss", type=LOSSES, help="Refiner loss: default wl1 "
                      "(sketcher_refiner, eq. 3.5), nwl1 (refiner_cfsagan, eq. 4.4)."),
-        click.option("--lambda-sketcher", type=float, default=None, help="lambda_S of eq. 3.6: "
+        click.option("--lambda-sketcher", type=click.FloatRange(min=0), default=None, help="lambda_S of eq. 3.6: "
                      f"weight of the Sketcher's (or a single GAN's) L1 term [default {DEFAULT_LAMBDA:g}, "
                      "Isola et al.'s pix2pix value; the thesis states none]."),
-        click.option("--lambda-refiner", type=float, default=None, help="lambda_R of eq. 3.6: "
+        click.option("--lambda-refiner", type=click.FloatRange(min=0), default=None, help="lambda_R of eq. 3.6: "
                      f"weight of each Refiner's WL1/NWL1 term [default {DEFAULT_LAMBDA:g}; msgan's "
                      "WL1 and NWL1 are on the L1's scale, so equal lambdas balance the stages alike]."),
-        click.option("--lambda", "lam", type=float, default=None,
+        click.option("--lambda", "lam", type=click.FloatRange(min=0), default=None,
                      help="Both lambdas at once (a --lambda-sketcher/--lambda-refiner wins)."),
-        click.option("--lr", type=float, help="Learning rate (Sketcher's for two-stage). Default: "
+        click.option("--lr", type=POSITIVE, help="Learning rate (Sketcher's for two-stage). Default: "
                      "SGD 5e-4 for ch. 2 models, Adam 1e-4 otherwise."),
-        click.option("--refiner-lr", type=float, help="Refiner learning rate (default 5e-5)."),
+        click.option("--refiner-lr", type=POSITIVE, help="Refiner learning rate (default 5e-5)."),
         click.option("--optimizer", type=click.Choice(["sgd", "adam"]), help="Default: sgd for "
                      "fcn/unet_small/mlp (sec. 2.2.3), adam otherwise (sec. 3.3.1, 4.3.1)."),
-        click.option("--d-steps", type=int, help="Discriminator updates per generator step "
+        click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per generator step "
                      "(default 2 for CF-SAGANs, sec. 4.3.1; 1 otherwise)."),
         click.option("--label-smoothing/--no-label-smoothing", default=None,
                      help="Smoothed labels U(0.9,1)/U(0,0.1) (default on for CF-SAGANs)."),
         click.option("--early-stopping/--no-early-stopping", default=None,
                      help="Sec. 2.2.3 rule: stop after 3 successive 5-epoch strips of rising "
                      "validation error (default on for fcn/unet_small/mlp)."),
-        click.option("--refinements", type=int, help="Refinement stages K of two-stage models "
+        click.option("--refinements", type=click.IntRange(min=0), help="Refinement stages K of two-stage models "
                      "(0 = Sketcher alone; default 1; sec. 3.3.3)."),
         click.option("--model-kwargs", default="{}", help='JSON hyperparameters for the model, '
                      'e.g. \'{"width": 64, "depth": 3}\'.'),
-        click.option("--checkpoint-every", type=int, default=500, show_default=True,
+        click.option("--checkpoint-every", type=click.IntRange(min=0), default=500, show_default=True,
                      help="Steps between checkpoints (one is also written every epoch)."),
-        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True),
         click.option("--resume", is_flag=True, help="Continue a killed run from its checkpoints."),
         click.option("--overwrite", is_flag=True, help="Delete an existing run folder and start again."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
+        click.option("--connect-timeout", type=click.FloatRange(min=1), default=DEFAULT_CONNECT_TIMEOUT,
+                     show_default=True, help="Seconds a worker named by TF_CONFIG waits for the "
+                     "others, at start and in every step, before it stops with an error."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -73,6 +77,7 @@ def _common(command):
 
 def _options(kw, require_validation=True):
     from msgan.errors import ConfigError
+    from msgan.training.cluster import read_tf_config
     from msgan.training.presets import TrainOptions
 
     try:
@@ -90,8 +95,9 @@ def _options(kw, require_validation=True):
         d_steps=kw["d_steps"], label_smoothing=kw["label_smoothing"],
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
-        overwrite=kw["overwrite"], progress=not kw["no_progress"])
+        overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"])
     options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
+    read_tf_config()  # and a bad TF_CONFIG too
     return options
 
 
@@ -107,6 +113,10 @@ def train_command(**kw):
     from msgan.training.run import train
 
     summary = train(options)
+    if not summary["chief"]:  # under multi-worker training, worker 0 writes and says so
+        click.echo(f"worker done: {sum(s['steps'] for s in summary['stages'])} steps; worker 0 "
+                   f"writes {summary['run']}")
+        return
     for stage in summary["stages"]:
         click.echo(f"{stage['stage']}: {stage['epochs']} epochs, {stage['steps']} steps, "
                    f"best validation MSE {stage['best_val_mse']:.4g}"
@@ -116,7 +126,7 @@ def train_command(**kw):
 
 @click.command("cv")
 @_common
-@click.option("--folds", type=int, default=3, show_default=True, help="Number of subject-level folds.")
+@click.option("--folds", type=click.IntRange(min=2), default=3, show_default=True, help="Number of subject-level folds.")
 @click.option("--val-per-fold", type=click.IntRange(min=0), default=None,
               help="Validation subjects taken from each fold's training folds. Default per "
               "model: 0 for ch. 3 models (dnn2, unet, cgan, sketcher_refiner; sec. 3.3.1), 3 "
@@ -139,7 +149,7 @@ def cv_command(folds, val_per_fold, early_stop_on_test, participants, **kw):
 
 @click.command("tune")
 @_common
-@click.option("--max-trials", type=int, default=12, show_default=True)
+@click.option("--max-trials", type=click.IntRange(min=1), default=12, show_default=True)
 def tune_command(max_trials, **kw):
     """Keras Tuner grid search: fcn filters 32/64/96 x layers 2/3/4/6, or unet base filters 8/16/32."""
     options = _options(kw)

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 #: A non-finite loss is survived this many times (restore + halve the learning rate);
 #: the next one stops the run.
 MAX_NONFINITE_RECOVERIES = 2
+#: At most this many named losses per step (a GAN step reports 4 or 5).
+MAX_LOSSES = 16
 
 
 class TrainingState:
@@ -34,9 +36,15 @@ class TrainingState:
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         self.seed = tf.Variable(int(seed), dtype=tf.int64, trainable=False, name="seed")
         self.nonfinite_events = tf.Variable(0, dtype=tf.int64, trainable=False, name="nonfinite")
+        # Sums of each loss over the steps of the epoch so far: a resumed epoch's history.csv
+        # row is then its mean over all its steps, as the uninterrupted run writes it.
+        self.epoch_loss_names = tf.Variable("", dtype=tf.string, trainable=False, name="loss_names")
+        self.epoch_loss_sums = tf.Variable(tf.zeros([MAX_LOSSES], tf.float64), trainable=False,
+                                           name="loss_sums")
         self.checkpoint = tf.train.Checkpoint(
             step=self.step, epoch=self.epoch, step_in_epoch=self.step_in_epoch, seed=self.seed,
-            nonfinite_events=self.nonfinite_events,
+            nonfinite_events=self.nonfinite_events, epoch_loss_names=self.epoch_loss_names,
+            epoch_loss_sums=self.epoch_loss_sums,
             **step_object.models, **step_object.optimizers)
         # Under multi-worker training every worker must save (collective ops), but only the
         # chief's files are kept; every worker restores from the chief's folder (shared).
@@ -55,6 +63,20 @@ class TrainingState:
         self.checkpoint.restore(latest).assert_existing_objects_matched()
         log.info("restored %s (step %d)", latest, int(self.step.numpy()))
         return True
+
+    def epoch_sums(self) -> dict[str, float]:
+        """The loss sums of the current epoch's steps so far (empty at an epoch's start)."""
+        names = self.epoch_loss_names.numpy().decode()
+        values = self.epoch_loss_sums.numpy()
+        return {name: float(values[i]) for i, name in enumerate(names.split(",")) if name}
+
+    def set_epoch_sums(self, sums: dict[str, float]) -> None:
+        """Keep ``sums`` in the checkpoint (call before :meth:`save`)."""
+        if len(sums) > MAX_LOSSES:
+            raise ValueError(f"{len(sums)} losses; the checkpoint keeps {MAX_LOSSES}")
+        values = list(sums.values()) + [0.0] * (MAX_LOSSES - len(sums))
+        self.epoch_loss_names.assign(",".join(sums))
+        self.epoch_loss_sums.assign(tf.constant(values, tf.float64))
 
     def learning_rates(self) -> dict[str, float]:
         return {name: float(opt.learning_rate.numpy()) for name, opt in self.step_object.optimizers.items()}

@@ -18,10 +18,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from msgan.errors import TrainingStopped
 from msgan.training.checkpoints import TrainingState
 from msgan.training.early_stopping import StripEarlyStopping
 from msgan.training.records import Records
 from msgan.training.steps import make_evaluator
+from msgan.training.stop import stop_requested
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +118,8 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
     if options.steps_per_epoch is not None:
         total = options.steps_per_epoch - skip
         dataset = dataset.take(total)
-    sums: dict[str, float] = {}
-    n = 0
+    sums = state.epoch_sums() if skip else {}  # the steps before a resumed checkpoint count too
+    n = skip if sums else 0  # (a checkpoint from before msgan kept the sums has none)
     start = time.perf_counter()
     bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{options.epochs}", leave=False,
                disable=not options.progress, unit="step")
@@ -138,8 +140,15 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
             if on_step is not None:
                 on_step(int(state.step.numpy()), values)
             if options.checkpoint_every and int(state.step.numpy()) % options.checkpoint_every == 0:
+                state.set_epoch_sums(sums)
                 state.save()
             last_batch = batch
+            if stop_requested(strategy):
+                state.set_epoch_sums(sums)
+                path = state.save()
+                raise TrainingStopped(f"stopped by SIGTERM at epoch {epoch + 1}, step "
+                                      f"{int(state.step.numpy())}; checkpoint {Path(path).name} saved, "
+                                      "continue with --resume", state.directory)
     finally:
         bar.close()
     scalars = {f"train/{k}": v / max(n, 1) for k, v in sums.items()}
@@ -164,6 +173,7 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
     records.epoch_end(epoch + 1, int(state.step.numpy()), scalars, step_object.models, images)
     state.epoch.assign_add(1)
     state.step_in_epoch.assign(0)
+    state.set_epoch_sums({})
     state.save()
     log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k}={v:.4g}" for k, v in scalars.items()))
     return stop, val_mse

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from msgan.errors import ConfigError
 
 DEFAULT_LAMBDA = 100.0
+#: Seconds a worker waits for the others, at start and in each collective step
+#: (``--connect-timeout``): long enough for staggered job starts and per-epoch validation.
+DEFAULT_CONNECT_TIMEOUT = 300.0
 LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
 
 # keep_best: end with the best validation epoch's weights (ch. 2's early stopping) or the
@@ -91,6 +94,7 @@ class TrainOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
 
     def resolved(self, require_validation: bool = True) -> "TrainOptions":
         """A copy with every ``None`` replaced by the model's preset (or a neutral default).

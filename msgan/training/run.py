@@ -14,9 +14,10 @@ import shutil
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from data_tools.atomic import atomic_output_file
-from msgan.errors import ConfigError, InputFileError, OutputExistsError
+from msgan.errors import ConfigError, InputFileError, OutputExistsError, TrainingError
 from msgan.training import zoo
 from msgan.training.checkpoints import TrainingState
 from msgan.training.early_stopping import StripEarlyStopping
@@ -24,14 +25,17 @@ from msgan.training.loop import FitOptions, fit
 from msgan.training.presets import TrainOptions
 from msgan.training.records import Records
 from msgan.training.steps import SupervisedStep
-from msgan.training.strategy import choose_strategy, is_chief
+from msgan.training.stop import stop_on_sigterm
+from msgan.training.strategy import choose_strategy, is_chief, peer_failure
 from msgan.training.two_stage import GanStageOptions, stage_gans, train_stages
 
 log = logging.getLogger(__name__)
 
-#: config.json keys that must match for --resume to continue a run
-RESUME_KEYS = ("model", "model_kwargs", "inputs", "target", "loss", "refiner_loss",
-               "train_subjects", "val_subjects", "batch", "seed", "refinements")
+#: config.json keys that --resume lets differ; every other key (any setting added later
+#: included) must match. epochs: to extend a run; checkpoint_every: when, not what, is
+#: saved; data: the shard folder may be mounted elsewhere (what it holds is compared
+#: through task, inputs, target, layout, patch and the subjects).
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "data")
 
 
 def kind_of(model: str) -> str:
@@ -114,10 +118,19 @@ def run_config(opts: TrainOptions, index: dict, train_ids, val_ids) -> dict:
     config["patch"] = index.get("patch_size", index.get("patch"))
     config["fingerprint"] = index.get("fingerprint")  # data_tools.fingerprint, for predict
     config.update({k: v for k, v in dataclasses.asdict(opts).items()
-                   if k not in ("run", "resume", "overwrite", "progress", "train_subjects")})
+                   if k not in ("run", "resume", "overwrite", "progress", "train_subjects", "connect_timeout")})
     config["data"] = str(Path(opts.data).resolve())
     config.update(train_subjects=list(train_ids), val_subjects=list(val_ids))
     return config
+
+
+def resume_differences(saved: dict, config: dict) -> list[str]:
+    """``"key saved -> now"`` for every config key that differs, except :data:`RESUME_MAY_CHANGE`."""
+    now = json.loads(json.dumps(config))  # compare as stored: tuples are lists in JSON
+    keys = [k for k in dict.fromkeys([*saved, *now]) if k not in RESUME_MAY_CHANGE]
+    absent = "(absent)"
+    return [f"{k} {json.dumps(saved.get(k, absent))} -> {json.dumps(now.get(k, absent))}"
+            for k in keys if saved.get(k, absent) != now.get(k, absent)]
 
 
 def open_run_dir(run_dir: Path, config: dict, resume: bool, overwrite: bool) -> None:
@@ -126,11 +139,16 @@ def open_run_dir(run_dir: Path, config: dict, resume: bool, overwrite: bool) -> 
     if resume:
         if not config_path.exists():
             raise ConfigError("--resume: no config.json here, nothing to resume", run_dir)
-        old = json.loads(config_path.read_text())
-        changed = [k for k in RESUME_KEYS if old.get(k) != config.get(k)]
+        try:
+            old = json.loads(config_path.read_text())
+        except ValueError as exc:
+            raise InputFileError(f"not valid JSON ({exc})", config_path) from None
+        changed = resume_differences(old, config)
         if changed:
-            raise ConfigError(f"--resume with other settings than the run's ({', '.join(changed)}); "
-                              "repeat the original options", config_path)
+            raise ConfigError(f"--resume with settings other than the run's: {'; '.join(changed)}; "
+                              "repeat the original options (or start again with --overwrite)", config_path)
+        with atomic_output_file(config_path, overwrite=True) as tmp:  # e.g. more epochs
+            tmp.write_text(json.dumps(config, indent=2) + "\n")
         return
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
@@ -170,7 +188,7 @@ def train_and_keep(options: TrainOptions):
     kind = kind_of(opts.model)
     run_dir = Path(opts.run)
     config = run_config(opts, index, train_ids, val_ids)
-    strategy = choose_strategy()
+    strategy = choose_strategy(connect_timeout=opts.connect_timeout)
     chief = is_chief(strategy)
     keras.utils.set_random_seed(opts.seed)
     with strategy.scope():
@@ -181,8 +199,16 @@ def train_and_keep(options: TrainOptions):
         copy_normalization(opts.data, index, run_dir)
     train_data, val_data = zoo.shard_datasets(opts.data, train_ids, val_ids, opts.batch, opts.seed,
                                               repeat=opts.steps_per_epoch is not None)
-    stages = train_built_model(strategy, model, kind, opts, train_data, val_data, run_dir, chief=chief)
-    summary = {"run": str(run_dir), "model": opts.model, "stages": stages}
+    try:
+        with stop_on_sigterm():
+            stages = train_built_model(strategy, model, kind, opts, train_data, val_data, run_dir,
+                                       chief=chief)
+    except tf.errors.OpError as exc:
+        line = peer_failure(exc)
+        if line is None:
+            raise
+        raise TrainingError(line, run_dir) from None
+    summary = {"run": str(run_dir), "model": opts.model, "stages": stages, "chief": chief}
     if chief:
         save_weights(model, run_dir / "model.weights.h5")
         with atomic_output_file(run_dir / "summary.json", overwrite=True) as tmp:
