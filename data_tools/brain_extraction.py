@@ -20,32 +20,11 @@ import functools
 import numpy as np
 
 from data_tools.errors import ConfigError, ImageContentError
+from data_tools.fingerprint import looks_skull_stripped  # noqa: F401 (one definition, re-exported)
 from data_tools.grids import make_grid
 from data_tools.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
 
 NETWORK_SIZE = 128
-#: A brain, cerebellum and brain stem included, stays below this volume (adults: 1.0-1.9 L).
-MAX_BRAIN_ML = 2500.0
-#: Fewest exactly-zero voxels on the grid's outer faces of a brain-extracted scan.
-MIN_ZERO_BORDER = 0.98
-
-
-def looks_skull_stripped(data: np.ndarray, voxel_ml: float) -> bool:
-    """True when ``data`` (a scan's array) is already brain-extracted.
-
-    A brain-extracted scan has an exactly zero background: nearly all voxels on the outer
-    faces of its grid are 0 (>= ``MIN_ZERO_BORDER``; the brain may touch a tight crop),
-    and its non-zero voxels hold no more than a brain (<= ``MAX_BRAIN_ML``). A raw head
-    fails at least one: air carries noise to the grid's edges (on the shared raw scans
-    11-22 % of the edge voxels are non-zero even after the scanner's background zeroing),
-    and a head, scalp and skull included, holds more (2.9-3.4 L non-zero on those scans).
-    """
-    data = np.asarray(data)
-    faces = [data[0], data[-1], data[:, 0], data[:, -1], data[:, :, 0], data[:, :, -1]]
-    border_zero = np.mean(np.concatenate([f.ravel() for f in faces]) == 0)
-    return bool(border_zero >= MIN_ZERO_BORDER and np.count_nonzero(data) * voxel_ml <= MAX_BRAIN_ML)
-
-
 @functools.lru_cache(maxsize=1)
 def _network():
     """``(session, input, training flag, probability)`` of deepbrain's bundled graph, loaded once."""

@@ -4,7 +4,7 @@
 #
 #   bash scripts/train_shipped_models.sh [pib] [flair] [--work DIR]
 #
-# pib:   pib-mtr-fa-rd-ad, Sketcher-Refiner CF-SAGANs (6 base filters) trained on the
+# pib:   pib-mtr-fa-rd-ad, Sketcher-Refiner CF-SAGANs (4 base filters) trained on the
 #        simulated cohort (18 MS + 10 HC, 2 mm, baseline visit, 32^3 patches; 3 subjects
 #        validate). Its model card says first that the training data are simulated.
 # flair: flair-t1-t2-t1post, FLAIR from T1, T2, T1POST trained on the two real patients of
@@ -36,8 +36,8 @@ for which in "${WHICH[@]}"; do
     [ -d "$WORK/pib/shards" ] || $MSGAN make-tfrecords --cohort "$WORK/pib/cohort" --task myelin \
       --patch 32 --overlap 0 --out "$WORK/pib/shards"
     $MSGAN train --model refiner_cfsagan --data "$WORK/pib/shards" --run "$WORK/pib/run" \
-      --val-subjects ms16,ms17,hc10 --epochs 8 --steps-per-epoch 60 --batch 4 --lr 1e-3 --refiner-lr 5e-4 \
-      --model-kwargs '{"generator_kwargs": {"base_filters": 6}, "discriminator_kwargs": {"base_filters": 6, "patch_size": 16}}' \
+      --val-subjects ms16,ms17,hc10 --epochs 10 --steps-per-epoch 60 --batch 4 --lr 2e-4 --refiner-lr 1e-4 \
+      --model-kwargs '{"generator_kwargs": {"base_filters": 4}, "discriminator_kwargs": {"base_filters": 4, "patch_size": 16}}' \
       --seed 0 --overwrite --no-progress
     $MSGAN export --run "$WORK/pib/run" --out "saved_models/$NAME/1" --overwrite \
       --note "SIMULATED training data: trained on msgan's simulated cohort (msgan simulate --seed 0, 2 mm), never on real PET; a demonstration of the method, not a clinical model."

@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from conftest import OPEN_MS_MANIFEST, write_nifti
 from data_tools.cohort import load_manifest
-from data_tools.fingerprint import compare, looks_brain_extracted, session_fingerprint, summarise
+from data_tools.fingerprint import compare, looks_skull_stripped, session_fingerprint, summarise
 from data_tools.masks import brain_mask
 from msgan.cli import main
 from msgan.models import build
@@ -47,8 +47,9 @@ def test_brain_extraction_is_recognised_on_real_scans(open_ms_data):
     extracted = nib.load(str(open_ms_data / "cross_sectional/MNI/patient07" /
                              "FLAIR_N4_noneck_reduced_winsor_regtoFLAIR_brain_N4_regtoMNI.nii.gz"))
     raw = nib.load(str(open_ms_data / "longitudinal/raw/patient04/study1_FLAIR.nii.gz"))
-    assert looks_brain_extracted(np.asanyarray(extracted.dataobj), extracted.header.get_zooms())
-    assert not looks_brain_extracted(np.asanyarray(raw.dataobj), raw.header.get_zooms())
+    for image, expected in ((extracted, True), (raw, False)):
+        voxel_ml = float(np.prod(image.header.get_zooms()[:3])) / 1000
+        assert looks_skull_stripped(np.asanyarray(image.dataobj), voxel_ml) is expected
 
 
 @pytest.fixture(scope="module")
