@@ -51,7 +51,7 @@ def _normalised_session(normalizer, session, names, target):
     volumes, reference = session.stack(names)
     brain = brain_mask(session, names)
     x = np.stack([normalizer.apply(n, volumes[..., c], brain) for c, n in enumerate(names)], -1)
-    return x, normalizer.apply(target, session.load(target).data), brain
+    return x, normalizer.apply(target, session.load(target).data, brain), brain
 
 
 def _classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed):

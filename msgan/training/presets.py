@@ -12,6 +12,11 @@
 The thesis never states lambda_S and lambda_R (eq. 3.6): the default 100 is Isola et
 al.'s, whose pix2pix objective it follows. Chapter 3 states neither the discriminator
 update ratio nor label smoothing, so for its GANs both are options, off by default.
+
+Named presets (``--preset``, a measured recipe) replace a model's thesis defaults; without
+``--preset`` (or with ``--preset thesis``) the table above applies.
+:data:`RECIPES` holds, per recipe, the ``make-tfrecords`` settings the shards must be
+written with and the training settings; explicit options still override both.
 """
 from __future__ import annotations
 
@@ -41,6 +46,28 @@ PRESETS = {
     "sketcher_refiner": {**_CH3_GAN, "refiner_loss": "wl1", "refiner_lr": 5e-5, "refinements": 1},
     "refiner_cfsagan": {**_CH4_GAN, "refiner_loss": "nwl1", "refiner_lr": 5e-5, "refinements": 1},
 }
+
+
+#: named preset -> shard settings (build_shards keywords) and training settings (TrainOptions fields).
+#: "real-flair": FLAIR from T1/T1POST/T2 on multi-scanner cohorts, measured in issue 19
+#: (README, "FLAIR on real patients"; scripts/benchmark_real_flair.py).
+RECIPES = {
+    "thesis": {"shards": {}, "train": {}},
+    "real-flair": {
+        "shards": {"normalize": "subject-all", "layout": "patches", "patch": 32, "overlap": 0.5,
+                   "min_brain": 0.25, "lesion_copies": 3},
+        "train": {"optimizer": "adam", "lr": 1e-3, "batch": 4, "epochs": 30, "loss": "mse",
+                  "early_stopping": False},
+    },
+}
+
+
+def recipe_settings(name: str | None) -> dict:
+    """``{"shards": ..., "train": ...}`` of a named preset (``None``: the thesis's)."""
+    name = name or "thesis"
+    if name not in RECIPES:
+        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(RECIPES)}")
+    return RECIPES[name]
 
 
 @dataclass
@@ -74,9 +101,11 @@ class TrainOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    preset: str | None = None  # a RECIPES name; None: the thesis's per-model defaults (PRESETS)
 
     def resolved(self, require_validation: bool = True) -> "TrainOptions":
-        """A copy with every ``None`` replaced by the model's preset (or a neutral default).
+        """A copy with every ``None`` replaced by the named preset's setting, else the model's
+        preset (or a neutral default).
 
         ``require_validation=False`` skips the early-stopping check (cross-validation
         chooses the validation subjects per fold).
@@ -84,7 +113,7 @@ class TrainOptions:
         if self.model not in PRESETS:
             raise ConfigError(f"unknown model {self.model!r}; known: {', '.join(PRESETS)}")
         preset = {"d_steps": 1, "label_smoothing": False, "early_stopping": False,
-                  "refinements": 0, **PRESETS[self.model]}
+                  "refinements": 0, **PRESETS[self.model], **recipe_settings(self.preset)["train"]}
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         for key, default in preset.items():
             if values.get(key) is None:
