@@ -16,6 +16,8 @@ Models: ``linear`` (voxel-wise linear regression, scikit-learn), ``random_forest
 trees on 3x3x3 patches, thesis sec. 2.2.3), ``gradient_boosting`` (msgan.classic), and the
 deep variants of ``--variants`` (default: ``real-flair`` preset, fcn and unet_small).
 ``--readme`` rewrites the README's block between the benchmark_real_flair markers.
+Rows already in ``OUT/results.jsonl`` (model and test patient) are kept, not recomputed:
+rerun the same command to continue an interrupted benchmark (delete the file to start over).
 """
 from __future__ import annotations
 
@@ -159,12 +161,18 @@ def main(argv=None):
     cohort = open_cohort(manifest=REPO / "examples" / "open_ms_data.csv", root=args.root)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.jsonl"
+    done = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
     patients = {pid: load_patient(cohort.select([pid]).sessions("t0")[0]) for pid in PATIENTS}
     rows = []
     for test_id in args.folds.split(","):
         train_id = next(p for p in PATIENTS if p != test_id)
         test_session = cohort.select([test_id]).sessions("t0")[0]
         for name in names:
+            kept = [r for r in done if r["model"] == name and r["test"] == test_id]
+            if kept:
+                rows.append(kept[-1])
+                continue
             start = time.perf_counter()
             if name in CLASSIC:
                 pred = fit_classic(name, patients[train_id], patients[test_id])
@@ -176,7 +184,7 @@ def main(argv=None):
                    **measures(patients[test_id]["y"], pred, patients[test_id])}
             rows.append(row)
             print(json.dumps(row), flush=True)
-            with (out / "results.jsonl").open("a") as handle:
+            with results.open("a") as handle:
                 handle.write(json.dumps(row) + "\n")
     table = markdown(rows)
     (out / "table.md").write_text(table + "\n")

@@ -75,14 +75,14 @@ def test_preset_round_trips_through_config_json(tiny_cohort, tmp_path):
     # two patients with a lesion written 3 times, the control once
     assert index["n_examples"] == 7
     assert run_cli(["train", "--model", "fcn", "--data", str(shards), "--run", str(run), "--preset", "real-flair",
-                    "--epochs", "1", "--batch", "2", "--model-kwargs", '{"filters": 4, "n_layers": 1}',
+                    "--epochs", "1", "--steps-per-epoch", "2", "--batch", "2", "--model-kwargs", '{"filters": 4, "n_layers": 1}',
                     "--no-progress"]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["preset"] == "real-flair" and config["optimizer"] == "adam" and config["lr"] == 1e-3
     fields = {f.name for f in dataclasses.fields(TrainOptions)}
     again = TrainOptions(**{k: v for k, v in config.items() if k in fields and k not in ("train_subjects",)},
                          run=str(run)).resolved()
-    assert again == TrainOptions("fcn", config["data"], str(run), preset="real-flair", epochs=1, batch=2,
+    assert again == TrainOptions("fcn", config["data"], str(run), preset="real-flair", epochs=1, steps_per_epoch=2, batch=2,
                                  model_kwargs={"filters": 4, "n_layers": 1}).resolved()
     assert json.loads((run / "normalization.json").read_text())["scope"] == "subject-all"
 

@@ -56,8 +56,10 @@ RECIPES = {
     "real-flair": {
         "shards": {"normalize": "subject-all", "layout": "patches", "patch": 32, "overlap": 0.5,
                    "min_brain": 0.25, "lesion_copies": 3},
-        "train": {"optimizer": "adam", "lr": 1e-3, "batch": 4, "epochs": 30, "loss": "mse",
-                  "early_stopping": False},
+        # a fixed budget of 600 steps (about 8 minutes of unet_small on 2 cores), whatever
+        # the cohort's size: on the shared patients 600 steps beat 300 on SSIM and contrast
+        "train": {"optimizer": "adam", "lr": 1e-3, "batch": 4, "epochs": 6, "steps_per_epoch": 100,
+                  "loss": "mse", "early_stopping": False},
     },
 }
 
