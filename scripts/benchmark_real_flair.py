@@ -30,14 +30,23 @@ from pathlib import Path
 
 import numpy as np
 
+from msgan.training.presets import RECIPES
+
 REPO = Path(__file__).resolve().parents[1]
 INPUTS, TARGET = ["T1", "T1POST", "T2"], "FLAIR"
 PATIENTS = ("patient07", "patient19")
 BEGIN, END = "<!-- benchmark_real_flair:begin -->", "<!-- benchmark_real_flair:end -->"
 CLASSIC = ("linear", "random_forest", "gradient_boosting")
 #: deep variants: name -> model and the named preset (msgan.training.presets.RECIPES)
-DEFAULT_VARIANTS = {"unet_small (real-flair)": {"model": "unet_small", "preset": "real-flair"},
-                    "fcn (real-flair)": {"model": "fcn", "preset": "real-flair"}}
+DEFAULT_VARIANTS = {
+    "unet_small (real-flair)": {"model": "unet_small", "preset": "real-flair"},
+    # the same recipe with the thesis's global normalisation (statistics of the training
+    # patient's whole volumes): what per-subject normalisation is worth
+    "unet_small (real-flair, global normalisation)": {
+        "model": "unet_small", "preset": "thesis",
+        "shards": {**RECIPES["real-flair"]["shards"], "normalize": "global"},
+        "train": RECIPES["real-flair"]["train"]},
+}
 
 
 def load_patient(session):
@@ -96,7 +105,7 @@ def fit_deep(variant, cohort, train_id, test_session, work: Path, seed=0):
     """Shards of the training patient with the recipe, one training run, the prediction."""
     from data_tools.dataset import build_shards
     from msgan.inference.predict import predict_session, predictor_from_run
-    from msgan.training.presets import RECIPES, TrainOptions
+    from msgan.training.presets import TrainOptions
     from msgan.training.run import train
 
     recipe = RECIPES[variant["preset"]]
