@@ -15,7 +15,8 @@ lesion/NAWM contrast (eq. 2.4, ratio 1) of the moment-matched prediction over th
 Models: ``linear`` (voxel-wise linear regression, scikit-learn), ``random_forest`` (60
 trees on 3x3x3 patches, thesis sec. 2.2.3), ``gradient_boosting`` (msgan.classic), and the
 deep variants of ``--variants`` (default: ``real-flair`` preset, fcn and unet_small).
-``--readme`` rewrites the README's block between the benchmark_real_flair markers.
+``--readme`` rewrites the README's block between the ``--block`` markers
+(``<!-- benchmark_real_flair:begin -->`` by default).
 Rows already in ``OUT/results.jsonl`` (model and test patient) are kept, not recomputed:
 rerun the same command to continue an interrupted benchmark (delete the file to start over).
 """
@@ -35,7 +36,6 @@ from msgan.training.presets import RECIPES
 REPO = Path(__file__).resolve().parents[1]
 INPUTS, TARGET = ["T1", "T1POST", "T2"], "FLAIR"
 PATIENTS = ("patient07", "patient19")
-BEGIN, END = "<!-- benchmark_real_flair:begin -->", "<!-- benchmark_real_flair:end -->"
 CLASSIC = ("linear", "random_forest", "gradient_boosting")
 #: deep variants: name -> model and the named preset (msgan.training.presets.RECIPES)
 DEFAULT_VARIANTS = {
@@ -145,7 +145,8 @@ def markdown(rows) -> str:
     return "\n".join(lines)
 
 
-def write_readme(readme: Path, table: str) -> None:
+def write_readme(readme: Path, table: str, block: str) -> None:
+    BEGIN, END = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         sys.exit(f"error: {readme}: no {BEGIN} ... {END} block to fill")
@@ -161,6 +162,8 @@ def main(argv=None):
     parser.add_argument("--variants", help="JSON file: {name: {model, preset, shards?, train?}}")
     parser.add_argument("--folds", default=",".join(PATIENTS), help="test patients, comma-separated")
     parser.add_argument("--readme", help="README to rewrite between the benchmark markers")
+    parser.add_argument("--block", default="benchmark_real_flair",
+                        help="name of the README block (<!-- NAME:begin --> ... <!-- NAME:end -->)")
     args = parser.parse_args(argv)
 
     from data_tools.cohort import open_cohort
@@ -172,7 +175,13 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
     done = [json.loads(line) for line in results.read_text().splitlines()] if results.exists() else []
-    patients = {pid: load_patient(cohort.select([pid]).sessions("t0")[0]) for pid in PATIENTS}
+    patients = {}  # loaded on first need: kept rows need no image
+
+    def patient(pid):
+        if pid not in patients:
+            patients[pid] = load_patient(cohort.select([pid]).sessions("t0")[0])
+        return patients[pid]
+
     rows = []
     for test_id in args.folds.split(","):
         train_id = next(p for p in PATIENTS if p != test_id)
@@ -184,13 +193,13 @@ def main(argv=None):
                 continue
             start = time.perf_counter()
             if name in CLASSIC:
-                pred = fit_classic(name, patients[train_id], patients[test_id])
+                pred = fit_classic(name, patient(train_id), patient(test_id))
             else:
                 pred = fit_deep(variants[name], cohort, train_id, test_session,
                                 out / "runs" / re.sub(r"\W+", "_", name) / test_id)
             row = {"model": name, "train": train_id, "test": test_id,
                    "seconds": time.perf_counter() - start,
-                   **measures(patients[test_id]["y"], pred, patients[test_id])}
+                   **measures(patient(test_id)["y"], pred, patient(test_id))}
             rows.append(row)
             print(json.dumps(row), flush=True)
             with results.open("a") as handle:
@@ -199,7 +208,7 @@ def main(argv=None):
     (out / "table.md").write_text(table + "\n")
     print(table)
     if args.readme:
-        write_readme(Path(args.readme), table)
+        write_readme(Path(args.readme), table, args.block)
 
 
 if __name__ == "__main__":
