@@ -14,7 +14,8 @@ lesion/NAWM contrast (eq. 2.4, ratio 1) of the moment-matched prediction over th
 
 Models: ``linear`` (voxel-wise linear regression, scikit-learn), ``random_forest`` (60
 trees on 3x3x3 patches, thesis sec. 2.2.3), ``gradient_boosting`` (msgan.classic), and the
-deep variants of ``--variants`` (default: ``real-flair`` preset, fcn and unet_small).
+deep variants of ``--variants`` (default: unet_small with the ``real-flair`` preset;
+scripts/real_flair_recipe_search.json holds the variants the preset was chosen from).
 ``--readme`` rewrites the README's block between the ``--block`` markers
 (``<!-- benchmark_real_flair:begin -->`` by default).
 Rows already in ``OUT/results.jsonl`` (model and test patient) are kept, not recomputed:
@@ -31,22 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from msgan.training.presets import RECIPES
-
 REPO = Path(__file__).resolve().parents[1]
 INPUTS, TARGET = ["T1", "T1POST", "T2"], "FLAIR"
 PATIENTS = ("patient07", "patient19")
 CLASSIC = ("linear", "random_forest", "gradient_boosting")
 #: deep variants: name -> model and the named preset (msgan.training.presets.RECIPES)
-DEFAULT_VARIANTS = {
-    "unet_small (real-flair)": {"model": "unet_small", "preset": "real-flair"},
-    # the same recipe with the thesis's global normalisation (statistics of the training
-    # patient's whole volumes): what per-subject normalisation is worth
-    "unet_small (real-flair, global normalisation)": {
-        "model": "unet_small", "preset": "thesis",
-        "shards": {**RECIPES["real-flair"]["shards"], "normalize": "global"},
-        "train": RECIPES["real-flair"]["train"]},
-}
+DEFAULT_VARIANTS = {"unet_small (real-flair)": {"model": "unet_small", "preset": "real-flair"}}
 
 
 def load_patient(session):
@@ -105,7 +96,7 @@ def fit_deep(variant, cohort, train_id, test_session, work: Path, seed=0):
     """Shards of the training patient with the recipe, one training run, the prediction."""
     from data_tools.dataset import build_shards
     from msgan.inference.predict import predict_session, predictor_from_run
-    from msgan.training.presets import TrainOptions
+    from msgan.training.presets import RECIPES, TrainOptions
     from msgan.training.run import train
 
     recipe = RECIPES[variant["preset"]]
