@@ -26,7 +26,7 @@ from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import IMAGE_NAMES, Cohort, Session, parse_names
 from data_tools.errors import CohortError, ConfigError
 from data_tools.fingerprint import session_fingerprint, summarise
-from data_tools.masks import OTHER, brain_mask, roi_labels, white_matter_mask
+from data_tools.masks import LESION, OTHER, brain_mask, roi_labels, white_matter_mask
 from data_tools.nifti import check_same_grid
 from data_tools.normalize import Normalizer
 
@@ -41,7 +41,7 @@ TASKS = {
 FLAIR_TASK_INPUTS = ("T1", "T2", "PD", "T1SE", "DIR", "T1POST")
 #: ``--normalize`` choices -> (scope, region)
 NORMALIZE_CHOICES = {"global": ("global", "all"), "global-brain": ("global", "brain"),
-                     "subject": ("subject", "brain")}
+                     "subject": ("subject", "brain"), "subject-all": ("subject-all", "brain")}
 
 
 @dataclass
@@ -111,14 +111,16 @@ def normalise_session(data: SessionArrays, norm: Normalizer, inputs: Sequence[st
 def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, target=None,
                  layout: str = "patches", crop=P.DEFAULT_CROP, patch=P.DEFAULT_PATCH,
                  overlap: float = P.DEFAULT_OVERLAP, augment: bool = False,
-                 normalize: str = "global", shard_size: int = 32, session: str | None = None,
+                 min_brain: float = 0.0, lesion_copies: int = 1, normalize: str = "global", shard_size: int = 32, session: str | None = None,
                  subjects: Sequence[str] | None = None, overwrite: bool = False,
                  compression: str = "", progress: bool = True) -> dict:
     """Write normalised TFRecord shards of ``cohort`` to ``out``; returns the index dict.
 
     ``layout``: ``whole`` (ch. 2), ``crop`` with ``crop`` size (ch. 3), ``patches`` grid of
     ``patch`` size and ``overlap`` (ch. 4, the default); ``augment`` adds the five
-    sec. 4.3.1 variants of every patch. ``normalize``: ``global`` (thesis: all voxels of all
+    sec. 4.3.1 variants of every patch. ``min_brain``: the least brain fraction of a kept
+    patch; ``lesion_copies``: how many times an example holding lesion voxels is written
+    (sampling weighted toward lesions; shuffling spreads the copies). ``normalize``: ``global`` (thesis: all voxels of all
     images), ``global-brain`` or ``subject`` (see :mod:`data_tools.normalize`).
     ``session`` restricts to one session name (e.g. ``t0``), ``subjects`` to some ids.
     ``progress`` shows tqdm bars when stderr is a terminal.
@@ -133,6 +135,8 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
     if augment and patch[0] != patch[1]:
         raise ConfigError(f"--augment rotates the (D, H) plane and needs D == H, got patch {patch}")
     P.grid_stride(patch, overlap)  # validates the overlap early
+    if int(lesion_copies) != lesion_copies or lesion_copies < 1:
+        raise ConfigError(f"--lesion-copies must be a whole number of at least 1, got {lesion_copies}")
 
     cohort = cohort.select(subjects)
     sessions = cohort.sessions(session)
@@ -167,7 +171,8 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
             wm = white_matter_mask(ses, data.brain, data.lesions)
             roi = roi_labels(data.lesions, wm)
             x, y, x_pad, y_pad = normalise_session(data, norm, inputs, target)
-            origins, size = P.layout_origins(layout, data.brain, crop=crop, patch=patch, overlap=overlap)
+            origins, size = P.layout_origins(layout, data.brain, crop=crop, patch=patch, overlap=overlap,
+                                             min_brain=min_brain if layout == "patches" else 0.0)
             if layout == "crop":
                 _warn_cropped_brain(ses, data.brain, origins[0], size)
             shapes.add(tuple(size))
@@ -177,7 +182,9 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
                            "target": P.extract(y, origin, size, y_pad),
                            "brainmask": P.extract(data.brain.astype(np.uint8), origin, size, 0),
                            "roi": P.extract(roi, origin, size, OTHER)}
-                variants = P.augmented(example, pads) if augment else [("none", example)]
+                variants = list(P.augmented(example, pads) if augment else [("none", example)])
+                if lesion_copies > 1 and (example["roi"] == LESION).any():
+                    variants = variants * int(lesion_copies)
                 for _, ex in variants:
                     writer.write(serialize_example(ex["inputs"], ex["target"], ex["brainmask"], ex["roi"],
                                                    ses.subject, ses.name, origin), ses.subject)
@@ -190,6 +197,8 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
             "crop_size": list(crop) if layout == "crop" else None,
             "overlap": overlap if layout == "patches" else None,
             "augment": list(P.AUGMENTATIONS) if augment else [],
+            "min_brain": min_brain if layout == "patches" else None,
+            "lesion_copies": int(lesion_copies),
             "example_shape": list(shapes.pop()) if len(shapes) == 1 else None,
             "normalization": norm.to_dict(),
             # what the sessions look like, for predict to recognise scans unlike them

@@ -10,9 +10,17 @@ That is the default here: scope ``global``, region ``all``. Options (DESIGN.md, 
   statistics whatever the scope: predictions must be de-normalised without the target
   image, and for PIB (a DVR, a physical ratio) per-subject scaling would erase the
   between-subject myelin differences the evaluation measures.
+- scope ``subject-all`` (issue 19, FLAIR across scanners): inputs *and target* are
+  standardised by their own image's brain statistics, for training and prediction. The
+  stored target statistics (pooled over the training images' brains) serve only
+  :meth:`Normalizer.invert`: a prediction comes out in the target's per-subject z-units and
+  is written as ``z * SD + mean`` of the training target, a common reference scale. The
+  absolute scale of an unseen scanner's FLAIR is not predictable from its other images;
+  evaluate such predictions scale-free (``msgan evaluate``'s scale-free SSIM, r).
 
-Rule used by :meth:`Normalizer.apply`: a name with stored statistics is normalised with
-them; any other name is standardised per image (scope ``subject`` only).
+Rule used by :meth:`Normalizer.apply`: scope ``subject-all`` standardises every image
+per image; otherwise a name with stored statistics is normalised with them and any other
+name is standardised per image (scope ``subject`` only).
 """
 from __future__ import annotations
 
@@ -26,7 +34,9 @@ import numpy as np
 from data_tools.atomic import atomic_output_file
 from data_tools.errors import ConfigError, ImageContentError, InputFileError
 
-SCOPES = ("global", "subject")
+SCOPES = ("global", "subject", "subject-all")
+#: scopes that standardise (some) images by their own brain statistics
+PER_IMAGE_SCOPES = ("subject", "subject-all")
 REGIONS = ("all", "brain")
 
 
@@ -88,13 +98,14 @@ class Normalizer:
         """Fit from ``(name, array, brain)`` triples, one per image of the training set.
 
         Scope ``global`` keeps statistics for every name; scope ``subject`` only for
-        ``target`` (inputs are then standardised per image at apply time). ``brain`` is
-        required when region is ``brain``.
+        ``target`` (inputs are then standardised per image at apply time); scope
+        ``subject-all`` stores the target's for :meth:`invert` only. ``brain`` is required
+        when region is ``brain``.
         """
         norm = cls(scope, region)
         moments: dict[str, RunningMoments] = {}
         for name, array, brain in images:
-            if scope == "subject" and name != target:
+            if scope in PER_IMAGE_SCOPES and name != target:
                 continue
             if region == "brain" and brain is None:
                 raise ConfigError(f"region 'brain' needs a brain mask for {name}")
@@ -109,10 +120,10 @@ class Normalizer:
         return norm
 
     def _mean_std(self, name: str, array: np.ndarray, brain: np.ndarray | None) -> tuple[float, float]:
-        if name in self.stats:
+        if not self.is_per_image(name):
+            if name not in self.stats:
+                raise ConfigError(f"no normalisation statistics for {name} (have {', '.join(self.stats)})")
             return self.stats[name]["mean"], self.stats[name]["std"]
-        if self.scope != "subject":
-            raise ConfigError(f"no normalisation statistics for {name} (have {', '.join(self.stats)})")
         if brain is None:
             raise ConfigError(f"per-subject normalisation of {name} needs the brain mask")
         mean, std = image_stats(array, brain)
@@ -122,6 +133,8 @@ class Normalizer:
 
     def is_per_image(self, name: str) -> bool:
         """True when ``name`` is standardised by its own image's statistics."""
+        if self.scope == "subject-all":
+            return True
         return self.scope == "subject" and name not in self.stats
 
     def apply(self, name: str, array: np.ndarray, brain: np.ndarray | None = None) -> np.ndarray:

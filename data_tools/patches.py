@@ -110,11 +110,12 @@ def extract(volume: np.ndarray, origin: Sequence[int], size: Sequence[int], pad_
 
 
 def layout_origins(layout: str, brain: np.ndarray, *, crop: Sequence[int] = DEFAULT_CROP,
-                   patch: Sequence[int] = DEFAULT_PATCH, overlap: float = DEFAULT_OVERLAP
-                   ) -> tuple[np.ndarray, tuple[int, int, int]]:
+                   patch: Sequence[int] = DEFAULT_PATCH, overlap: float = DEFAULT_OVERLAP,
+                   min_brain: float = 0.0) -> tuple[np.ndarray, tuple[int, int, int]]:
     """Example corners and the example size of ``layout`` for a session's brain mask.
 
-    ``patches`` keeps only grid windows containing at least one brain voxel.
+    ``patches`` keeps only grid windows containing at least one brain voxel, and at least
+    the fraction ``min_brain`` of brain voxels (patches of mostly background teach little).
     """
     if layout == "whole":
         return np.zeros((1, 3), np.int64), tuple(int(s) for s in brain.shape)
@@ -125,8 +126,10 @@ def layout_origins(layout: str, brain: np.ndarray, *, crop: Sequence[int] = DEFA
     if layout == "patches":
         size = as_size(patch, "patch size")
         origins = grid_origins(lo, hi, size, overlap)
-        touches = [extract(brain, o, size, False).any() for o in origins]
-        return origins[np.asarray(touches, bool)], size
+        if not 0 <= min_brain <= 1:
+            raise ConfigError(f"the minimum brain fraction of a patch must be in [0, 1], got {min_brain}")
+        fractions = np.array([extract(brain, o, size, False).mean() for o in origins])
+        return origins[(fractions > 0) & (fractions >= min_brain)], size
     raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
 
 

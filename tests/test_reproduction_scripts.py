@@ -42,7 +42,7 @@ def test_flair_script_estimate_grows_with_the_epochs(tmp_path):
     result = run_script("reproduce_flair_real.sh", "--epochs", "5", "--out", str(tmp_path / "o"),
                         tmp_path=tmp_path)
     assert result.returncode != 0
-    assert "4 models, 5 epochs each; expect roughly 38 minutes" in result.stdout
+    assert "5 models, 5 epochs each; expect roughly 43 minutes" in result.stdout
 
 
 @pytest.mark.parametrize("name, first_output", [

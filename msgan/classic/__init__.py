@@ -4,9 +4,12 @@ on channels-last arrays (B, D, H, W, C) -> (B, D, H, W, 1).
 
 - :class:`RandomForestSynthesis`: random forest regression on 3x3x3 patches (Jog 2014).
 - :class:`ModalityPropagation`: k nearest training patches, target centres averaged (Ye 2013).
+- :class:`GradientBoostingSynthesis`: histogram gradient boosting on per-subject z-scores
+  and their 3^3/7^3 means (not in the thesis: the quick baseline of issue 19).
 """
+from msgan.classic.boosting import GradientBoostingSynthesis
 from msgan.classic.forest import RandomForestSynthesis
 from msgan.classic.patches import patch_features
 from msgan.classic.propagation import ModalityPropagation
 
-__all__ = ["RandomForestSynthesis", "ModalityPropagation", "patch_features"]
+__all__ = ["RandomForestSynthesis", "ModalityPropagation", "GradientBoostingSynthesis", "patch_features"]

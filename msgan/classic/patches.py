@@ -55,9 +55,24 @@ class PatchRegressor:
     """Fit a scikit-learn regressor from 3x3x3 input patches to the target's centre voxel.
 
     At most ``max_train_voxels`` training voxels, drawn uniformly (seeded) from the masked
-    voxels of all examples, so that fitting stays within memory on whole brains.
-    Subclasses set ``self.estimator``.
+    voxels of all examples (of each example when ``per_example`` is True), so that fitting
+    stays within memory on whole brains. Subclasses set ``self.estimator`` and may replace
+    the features (:meth:`feature_volume`, :meth:`features`).
     """
+
+    per_example = False
+
+    def feature_volume(self, volume, brain):
+        """What :meth:`features` reads, computed once per example (here the volume itself)."""
+        return volume
+
+    def features(self, prepared, voxels):
+        """(n, F) features of ``voxels`` from :meth:`feature_volume`'s result."""
+        return patch_features(prepared, voxels)
+
+    @staticmethod
+    def _brain(mask, example):
+        return None if mask is None else np.asarray(mask[example]).reshape(np.shape(mask[example])[:3]) > 0
 
     def __init__(self, max_train_voxels=200_000, chunk_size=100_000, seed=0):
         self.max_train_voxels = int(max_train_voxels)
@@ -74,12 +89,12 @@ class PatchRegressor:
         rng = np.random.default_rng(self.seed)
         per_example = [mask_voxels(mask, inputs.shape, b) for b in range(len(inputs))]
         total = sum(len(v) for v in per_example)
-        keep = min(1.0, self.max_train_voxels / total)
         features, values = [], []
         for b, voxels in enumerate(per_example):
+            keep = min(1.0, self.max_train_voxels / (len(voxels) if self.per_example else total))
             if keep < 1.0:
                 voxels = voxels[rng.random(len(voxels)) < keep]
-            features.append(patch_features(inputs[b], voxels))
+            features.append(self.features(self.feature_volume(inputs[b], self._brain(mask, b)), voxels))
             values.append(target[b][tuple(voxels.T)][:, 0])
         features, values = np.concatenate(features), np.concatenate(values)
         self.estimator.fit(features, values)
@@ -99,10 +114,11 @@ class PatchRegressor:
         output = np.zeros(inputs.shape[:4] + (1,), np.float32)
         for b in range(len(inputs)):
             voxels = mask_voxels(mask, inputs.shape, b)
+            prepared = self.feature_volume(inputs[b], self._brain(mask, b))
             starts = range(0, len(voxels), self.chunk_size)
             for start in tqdm(starts, desc=f"{type(self).__name__} example {b}", leave=False,
                               disable=len(starts) < 2):
                 chunk = voxels[start:start + self.chunk_size]
                 output[b][tuple(chunk.T)] = self.estimator.predict(
-                    patch_features(inputs[b], chunk))[:, None]
+                    self.features(prepared, chunk))[:, None]
         return output

@@ -9,7 +9,7 @@ def _csv(text):
 
 
 @click.command("ablate")
-@click.option("--model", "model", default="fcn", show_default=True, help="Network (or random_forest, "
+@click.option("--model", "model", default="fcn", show_default=True, help="Network (or random_forest, gradient_boosting, "
               "modality_propagation) to retrain for every input variant.")
 @click.option("--methods", help="More models to ablate the same way, e.g. mlp,unet_small,random_forest.")
 @click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz.")

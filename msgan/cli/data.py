@@ -5,6 +5,7 @@ import click
 
 from data_tools.dataset import NORMALIZE_CHOICES, TASKS
 from data_tools.patches import DEFAULT_OVERLAP, LAYOUTS
+from msgan.training.presets import RECIPES
 
 
 @click.command("make-tfrecords")
@@ -16,31 +17,46 @@ from data_tools.patches import DEFAULT_OVERLAP, LAYOUTS
                                "(default: flair -> every FLAIR-task input present; myelin -> MTR,FA,RD,AD).")
 @click.option("--target", help="Target image (default: FLAIR for flair, PIB for myelin).")
 @click.option("--out", type=click.Path(), required=True, help="Output shard folder.")
-@click.option("--layout", type=click.Choice(LAYOUTS), default="patches", show_default=True,
-              help="whole volumes (ch. 2), a crop around the brain (ch. 3) or grid patches (ch. 4).")
+@click.option("--preset", type=click.Choice(list(RECIPES)), help="Shard settings of a named training "
+              "recipe (real-flair: --normalize subject-all --patch 32 --min-brain 0.25 --lesion-copies 3); "
+              "options given explicitly win.")
+@click.option("--layout", type=click.Choice(LAYOUTS), help="whole volumes (ch. 2), a crop around the "
+              "brain (ch. 3) or grid patches (ch. 4, the default).")
 @click.option("--crop", default="128,160,128", show_default=True, help="Crop size D,H,W (--layout crop).")
-@click.option("--patch", default="64", show_default=True, help="Patch size: N or D,H,W (--layout patches).")
-@click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=DEFAULT_OVERLAP, show_default=True,
-              help="Fraction of overlap between neighbouring patches.")
+@click.option("--patch", help="Patch size: N or D,H,W (--layout patches; default 64).")
+@click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), help=f"Fraction of overlap between neighbouring patches "
+              f"(default {DEFAULT_OVERLAP}).")
 @click.option("--augment", is_flag=True, help="Add rotations 90/180/270 and zooms 1.25/0.75 (sec. 4.3.1).")
-@click.option("--normalize", type=click.Choice(list(NORMALIZE_CHOICES)), default="global", show_default=True,
-              help="global: all voxels of all images (thesis); global-brain: brain voxels; "
-                   "subject: each input image by its own brain statistics (target stays global).")
+@click.option("--min-brain", type=click.FloatRange(0, 1), help="Keep only patches with at least this "
+              "fraction of brain voxels (--layout patches; default 0: any brain voxel).")
+@click.option("--lesion-copies", type=click.IntRange(min=1), help="Write every example holding lesion "
+              "voxels this many times (weights sampling toward lesions; default 1).")
+@click.option("--normalize", type=click.Choice(list(NORMALIZE_CHOICES)),
+              help="global (the default): all voxels of all images (thesis); global-brain: brain voxels; "
+                   "subject: each input image by its own brain statistics (target stays global); "
+                   "subject-all: inputs and target each by their own brain statistics, predictions "
+                   "written on the training target's pooled scale (multi-scanner FLAIR).")
 @click.option("--shard-size", type=click.IntRange(min=1), default=32, show_default=True, help="Examples per shard.")
 @click.option("--compress", is_flag=True, help="GZIP the shards (smaller, slower to read).")
 @click.option("--session", help="Only this session (e.g. t0); default every session.")
 @click.option("--subjects", help="Only these subject ids, comma-separated.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def make_tfrecords(cohort, manifest, root, task, inputs, target, out, layout, crop, patch, overlap,
-                   augment, normalize, shard_size, compress, session, subjects, overwrite):
+def make_tfrecords(cohort, manifest, root, task, inputs, target, out, preset, layout, crop, patch, overlap,
+                   augment, min_brain, lesion_copies, normalize, shard_size, compress, session, subjects, overwrite):
     """Validate, normalise and write a cohort as TFRecord shards for training."""
     from data_tools.cohort import open_cohort
     from data_tools.dataset import build_shards
 
+    from msgan.training.presets import recipe_settings
+
+    given = {"layout": layout, "patch": patch, "overlap": overlap, "min_brain": min_brain,
+             "lesion_copies": lesion_copies, "normalize": normalize}
+    settings = {"layout": "patches", "patch": "64", "overlap": DEFAULT_OVERLAP, "min_brain": 0.0,
+                "lesion_copies": 1, "normalize": "global", **recipe_settings(preset)["shards"],
+                **{k: v for k, v in given.items() if v is not None}}
     cohort_obj = open_cohort(cohort=cohort, manifest=manifest, root=root)
     index = build_shards(
-        cohort_obj, task, out, inputs=inputs, target=target, layout=layout, crop=crop, patch=patch,
-        overlap=overlap, augment=augment, normalize=normalize, shard_size=shard_size,
+        cohort_obj, task, out, inputs=inputs, target=target, crop=crop, augment=augment, **settings, shard_size=shard_size,
         session=session, subjects=subjects.split(",") if subjects else None, overwrite=overwrite,
         compression="GZIP" if compress else "")
     size_mb = sum(s["bytes"] for s in index["shards"]) / 1e6

@@ -5,7 +5,7 @@ import json
 
 import click
 
-from msgan.training.presets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LAMBDA, LOSS_NAMES
+from msgan.training.presets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LAMBDA, LOSS_NAMES, RECIPES
 
 LOSSES = click.Choice(LOSS_NAMES)
 POSITIVE = click.FloatRange(min=0, min_open=True)
@@ -22,6 +22,9 @@ def _first(*values):
 def _common(command):
     """Options shared by train, cv and tune (defaults per model: see the README table)."""
     options = [
+        click.option("--preset", type=click.Choice(list(RECIPES)), help="Named training recipe: "
+                     "real-flair (FLAIR on multi-scanner cohorts, issue 19; shards from make-tfrecords "
+                     "--preset real-flair). Default: the thesis's per-model settings."),
         click.option("--model", required=True, help="Model name from the zoo (fcn, unet, cgan, "
                      "cfsagan, sketcher_refiner, refiner_cfsagan, ...)."),
         click.option("--data", required=True, type=click.Path(), help="TFRecord shard folder."),
@@ -95,7 +98,8 @@ def _options(kw, require_validation=True):
         d_steps=kw["d_steps"], label_smoothing=kw["label_smoothing"],
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
-        overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"])
+        overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"],
+        preset=kw["preset"])
     options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
     read_tf_config()  # and a bad TF_CONFIG too
     return options

@@ -3,10 +3,16 @@
 All three come from scikit-image. PSNR follows eq. 3.9, whose MAX is the maximum of the
 *true* image (scikit-image's ``data_range``); SSIM uses the truth's range as data range.
 Each measure is computed over the whole volume and inside the brain mask.
+
+Across scanners a synthetic image's absolute scale is arbitrary, its structure and
+contrast are not (issue 19): :func:`scale_free_ssim` is the brain SSIM after matching the
+prediction's brain mean and SD to the truth's, and :func:`brain_correlation` the Pearson
+correlation of the brain voxels (scipy).
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import pearsonr
 from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
 
 
@@ -47,8 +53,36 @@ def ssim(true: np.ndarray, pred: np.ndarray, region: np.ndarray | None = None) -
     return score if region is None else float(local[np.asarray(region, bool)].mean())
 
 
+def match_brain_moments(pred: np.ndarray, true: np.ndarray, brain: np.ndarray) -> np.ndarray:
+    """``pred`` with its brain voxels linearly mapped to the truth's brain mean and SD
+    (population SDs); voxels outside the brain are left as they are."""
+    brain = np.asarray(brain, bool)
+    pred = np.asarray(pred, np.float64)
+    inside, reference = pred[brain], np.asarray(true, np.float64)[brain]
+    spread = inside.std()
+    z = (inside - inside.mean()) / spread if spread > 0 else np.zeros_like(inside)
+    matched = pred.copy()
+    matched[brain] = z * reference.std() + reference.mean()
+    return matched
+
+
+def scale_free_ssim(true: np.ndarray, pred: np.ndarray, brain: np.ndarray) -> float:
+    """:func:`ssim` inside ``brain`` of :func:`match_brain_moments` (prediction) vs the truth."""
+    return ssim(true, match_brain_moments(pred, true, brain), brain)
+
+
+def brain_correlation(true: np.ndarray, pred: np.ndarray, brain: np.ndarray) -> float:
+    """Pearson correlation of the brain voxels (scipy.stats.pearsonr); NaN for a constant one."""
+    brain = np.asarray(brain, bool)
+    a, b = np.asarray(true, np.float64)[brain], np.asarray(pred, np.float64)[brain]
+    if a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(pearsonr(a, b)[0])
+
+
 def image_quality(true: np.ndarray, pred: np.ndarray, brain: np.ndarray) -> dict[str, float]:
-    """MSE, PSNR and SSIM over the whole volume and inside ``brain``."""
+    """MSE, PSNR and SSIM over the whole volume and inside ``brain``; the scale-free SSIM
+    and the correlation inside ``brain``."""
     brain = np.asarray(brain, bool)
     score, local = _ssim_map(true, pred)  # one SSIM pass serves both regions
     return {
@@ -58,4 +92,6 @@ def image_quality(true: np.ndarray, pred: np.ndarray, brain: np.ndarray) -> dict
         "mse_brain": mse(true[brain], pred[brain]),
         "psnr_brain": psnr(true[brain], pred[brain]),
         "ssim_brain": float(local[brain].mean()),
+        "ssim_scale_free_brain": scale_free_ssim(true, pred, brain),
+        "correlation_brain": brain_correlation(true, pred, brain),
     }

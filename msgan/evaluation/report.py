@@ -96,10 +96,12 @@ def _quality(tables, ref, figs) -> list[str]:
         return []
     lines = ["", "## Image quality (Tables 2.2, 3.1, 4.1)", "",
              "MSE, PSNR (eq. 3.9, MAX = maximum of the true image) and 3-D SSIM (scikit-image, "
-             "data range of the truth), over the whole volume and inside the brain mask; mean (SD) "
-             "over subjects."]
+             "data range of the truth), over the whole volume and inside the brain mask; the scale-free "
+             "SSIM (prediction's brain mean and SD matched to the truth's first) and the Pearson "
+             "correlation r inside the brain; mean (SD) over subjects."]
     metrics = {"mse": "MSE", "psnr": "PSNR", "ssim": "SSIM", "mse_brain": "MSE brain",
-               "psnr_brain": "PSNR brain", "ssim_brain": "SSIM brain"}
+               "psnr_brain": "PSNR brain", "ssim_brain": "SSIM brain",
+               "ssim_scale_free_brain": "scale-free SSIM brain", "correlation_brain": "r brain"}
     for session, part in tables["quality_summary"].groupby("session", sort=False):
         lines += ["", f"ses-{session}:", "", _summary_table(part, metrics, tables.get("quality_tests"),
                                                             session=session)]

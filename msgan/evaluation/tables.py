@@ -14,7 +14,8 @@ from msgan.evaluation.collect import TRUTH
 from msgan.evaluation.comparison import paired_tests
 from msgan.evaluation.myelin import bland_altman, group_tests
 
-QUALITY_METRICS = ("mse", "psnr", "ssim", "mse_brain", "psnr_brain", "ssim_brain")
+QUALITY_METRICS = ("mse", "psnr", "ssim", "mse_brain", "psnr_brain", "ssim_brain",
+                   "ssim_scale_free_brain", "correlation_brain")
 INDICES = ("global_change", "dynamic_demyelination", "dynamic_remyelination")
 
 

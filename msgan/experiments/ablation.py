@@ -20,7 +20,7 @@ from data_tools.errors import ConfigError
 from data_tools.masks import brain_mask
 from data_tools.nifti import save_like
 
-CLASSIC_MODELS = ("random_forest", "modality_propagation")
+CLASSIC_MODELS = ("random_forest", "modality_propagation", "gradient_boosting")
 
 
 def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_each: bool = True
@@ -40,18 +40,18 @@ def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_ea
 
 
 def _classic(name: str, seed: int):
-    from msgan.classic import ModalityPropagation, RandomForestSynthesis
+    from msgan.classic import GradientBoostingSynthesis, ModalityPropagation, RandomForestSynthesis
 
     # every core: scikit-learn's results do not depend on n_jobs for a fixed seed
-    return {"random_forest": RandomForestSynthesis, "modality_propagation": ModalityPropagation}[name](
-        seed=seed, n_jobs=-1)
+    return {"random_forest": RandomForestSynthesis, "modality_propagation": ModalityPropagation,
+            "gradient_boosting": GradientBoostingSynthesis}[name](seed=seed, n_jobs=-1)
 
 
 def _normalised_session(normalizer, session, names, target):
     volumes, reference = session.stack(names)
     brain = brain_mask(session, names)
     x = np.stack([normalizer.apply(n, volumes[..., c], brain) for c, n in enumerate(names)], -1)
-    return x, normalizer.apply(target, session.load(target).data), brain
+    return x, normalizer.apply(target, session.load(target).data, brain), brain
 
 
 def _classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed):

@@ -7,7 +7,7 @@ is plain TensorFlow: ``msgan predict`` runs it as a ``tf.function`` and ``msgan 
 saves the very same function as the SavedModel's ``predict_volume`` signature.
 
 Steps, all inside the graph: z-score each input channel (stored statistics, or the image's
-own brain statistics for scope ``subject``, in float64 as ``data_tools.normalize`` does),
+own brain statistics for scopes ``subject``/``subject-all``, in float64 as ``data_tools.normalize`` does),
 the sliding window, de-normalisation with the target's statistics, zero outside the brain.
 The Sketcher's noise z is fixed (``noise_samples``: 0 for z = 0, K for the mean of K fixed
 draws, :mod:`msgan.layers.noise`), so the same volumes always give the same prediction.
@@ -40,8 +40,9 @@ class VolumePredictor:
         if target not in stats:
             raise ConfigError(f"the normalisation has no statistics for the target {target}; "
                               "its prediction cannot be converted back to its units")
-        per_image = self.normalization.get("scope") == "subject"
-        self.per_image = [per_image and name not in stats for name in self.inputs]
+        scope = self.normalization.get("scope")
+        self.per_image = [scope == "subject-all" or (scope == "subject" and name not in stats)
+                          for name in self.inputs]
         missing = [n for n, own in zip(self.inputs, self.per_image) if not own and n not in stats]
         if missing:
             raise ConfigError(f"the normalisation has no statistics for input(s) {', '.join(missing)}")
@@ -66,7 +67,7 @@ class VolumePredictor:
         channels, background = [], []
         for c, own in enumerate(self.per_image):
             channel = x[..., c]
-            if own:  # scope "subject": the image's own brain statistics, as Normalizer.apply
+            if own:  # per-image scopes: the image's own brain statistics, as Normalizer.apply
                 values = tf.boolean_mask(channel, inside)
                 mean = tf.reduce_mean(values)
                 std = tf.math.reduce_std(values)

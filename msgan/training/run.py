@@ -173,6 +173,18 @@ def copy_normalization(data: str | Path, index: dict, run_dir: Path) -> None:
             tmp.write_text(json.dumps(stats, indent=2) + "\n")
 
 
+def check_preset_shards(preset: str | None, index: dict, data) -> None:
+    """A named preset trains only on shards normalised as it prescribes (predictions would
+    otherwise be de-normalised by the wrong rule)."""
+    from msgan.training.presets import recipe_settings
+
+    wanted = recipe_settings(preset)["shards"].get("normalize")
+    scope = (index.get("normalization") or {}).get("scope")
+    if wanted and scope != {"subject-all": "subject-all", "subject": "subject"}.get(wanted, "global"):
+        raise ConfigError(f"--preset {preset} trains on shards normalised {wanted!r}, these are {scope!r}; "
+                          f"write them with make-tfrecords --preset {preset}", Path(data) / "index.json")
+
+
 def train(options: TrainOptions) -> dict:
     """``msgan train``: read the shards, build the model, train it, write the run folder."""
     return train_and_keep(options)[0]
@@ -184,6 +196,7 @@ def train_and_keep(options: TrainOptions):
     if kind_of(opts.model) == "two_stage_gan":  # the number of refiners is fixed at build time
         opts = dataclasses.replace(opts, model_kwargs={**opts.model_kwargs, "refinements": opts.refinements})
     index = zoo.read_shard_index(opts.data)
+    check_preset_shards(opts.preset, index, opts.data)
     train_ids, val_ids = split_subjects(list(zoo.index_subjects(index)), opts)
     kind = kind_of(opts.model)
     run_dir = Path(opts.run)
