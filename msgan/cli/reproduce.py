@@ -1,0 +1,24 @@
+"""``msgan reproduce``: a thin wrapper over :func:`msgan.experiments.reproduce.reproduce`."""
+from __future__ import annotations
+
+import click
+
+from msgan.experiments.reproduce import CHAPTERS
+
+
+@click.command("reproduce")
+@click.argument("chapter", type=click.Choice(sorted(CHAPTERS)))
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Folder for the cohort, shards, runs, predictions, evaluation and report.md.")
+@click.option("--cohort", type=click.Path(exists=True, file_okay=False),
+              help="A cohort folder to run on (default: simulate the chapter's cohort into OUT/cohort).")
+@click.option("--check", is_flag=True, help="Toy size: every step runs, the numbers mean nothing.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def reproduce_command(chapter, out, cohort, check, overwrite, quiet):
+    """Run one thesis chapter's protocol and write one report of its tables and figures."""
+    from msgan.experiments.reproduce import reproduce
+
+    report = reproduce(chapter, out, cohort=cohort, check=check, overwrite=overwrite, progress=not quiet,
+                       echo=click.echo)
+    click.echo(f"report: {report}")

@@ -1,0 +1,26 @@
+"""``msgan reproduce CHAPTER``: each chapter's experiment as the thesis designed it, one report.
+
+Chapters implemented so far: ch4 (:mod:`msgan.experiments.chapter4`). Chapters 2 and 3 are
+still reproduced in part by ``scripts/reproduce_flair_real.sh`` and
+``scripts/reproduce_myelin.sh`` (README, "Reproducing the thesis").
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from msgan.errors import ConfigError
+
+CHAPTERS = {"ch4": "msgan.experiments.chapter4:run_chapter4"}
+
+
+def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, check: bool = False,
+              overwrite: bool = False, progress: bool = True, echo: Callable[[str], None] = print) -> Path:
+    """Run ``chapter``'s protocol into ``out``; the path of its ``report.md``."""
+    import importlib
+
+    if chapter not in CHAPTERS:
+        raise ConfigError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
+    module, function = CHAPTERS[chapter].split(":")
+    run = getattr(importlib.import_module(module), function)
+    return run(out, cohort=cohort, check=check, overwrite=overwrite, progress=progress, echo=echo)

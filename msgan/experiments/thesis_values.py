@@ -1,0 +1,54 @@
+"""The thesis's published numbers that the chapter reports print beside msgan's.
+
+Copied from /work/shared/reference/thesis.txt (the thesis text); each table cites its
+table and section. Values are mean (SD) as printed, ``*`` = the thesis's star (p < 0.05
+against its proposed method, two-sided t-test).
+"""
+from __future__ import annotations
+
+#: Table 4.1 (sec. 4.3.2): MSE, PSNR per method, mean (SD).
+TABLE_4_1 = {
+    "2-Layer DNN": ("0.0136 (0.0048)*", "27.767 (1.214)*"),
+    "3D U-Net": ("0.0107 (0.0041)*", "29.297 (0.986)*"),
+    "cGAN": ("0.0094 (0.0038)", "29.475 (0.981)"),
+    "Refiner cGAN": ("0.0083 (0.0037)", "30.044 (1.095)"),
+    "CF-SAGAN": ("0.0085 (0.0042)", "29.942 (1.065)"),
+    "Refiner CF-SAGAN": ("0.0078 (0.0038)", "30.285 (0.0993)"),
+}
+
+#: Table 4.2 (sec. 4.3.3): (a) MSE and (b) lesion myelin-content discrepancy, per model and loss.
+TABLE_4_2A = {
+    "3D U-Net": {"L1": "0.0107 (0.0041)", "WL1": "0.0113 (0.0043)", "NWL1": "0.0111 (0.0047)"},
+    "cGAN": {"L1": "0.0094 (0.0038)", "WL1": "0.0103 (0.0042)", "NWL1": "0.0098 (0.0044)"},
+    "CF-SAGAN": {"L1": "0.0085 (0.0042)", "WL1": "0.0097 (0.0039)", "NWL1": "0.0089 (0.0041)"},
+}
+TABLE_4_2B = {
+    "3D U-Net": {"L1": "0.035 (0.027)", "WL1": "0.032 (0.029)", "NWL1": "0.031 (0.032)"},
+    "cGAN": {"L1": "0.030 (0.017)", "WL1": "0.027 (0.022)", "NWL1": "0.028 (0.019)"},
+    "CF-SAGAN": {"L1": "0.027 (0.020)", "WL1": "0.024 (0.016)", "NWL1": "0.022 (0.017)"},
+}
+
+#: Table 4.3 (sec. 4.3.6, printed in sec. 4.4): OLS of baseline EDSS on each index + age, gender, T2 lesion
+#: load; (coefficient, SE, t, p, beta) for (a) true-PET and (b) synthesized-PET indices.
+TABLE_4_3 = {
+    ("truth", "dynamic_demyelination"): {
+        "index": (0.090, 0.157, 0.58, 0.578, 0.216), "age": (-0.019, 0.090, -0.21, 0.840, -0.065),
+        "sex": (-0.893, 1.126, -0.79, 0.446, -0.269), "t2_lesion_load": (1.01e-5, 1.75e-5, 0.58, 0.577, 0.207)},
+    ("truth", "dynamic_remyelination"): {
+        "index": (-0.233, 0.085, -2.75, 0.021, -0.703), "age": (-0.047, 0.067, -0.70, 0.498, -0.164),
+        "sex": (-0.062, 0.869, -0.07, 0.944, -0.019), "t2_lesion_load": (5.22e-6, 1.16e-5, 0.45, 0.661, 0.107)},
+    ("predicted", "dynamic_demyelination"): {
+        "index": (0.071, 0.165, 0.43, 0.676, 0.173), "age": (-0.014, 0.091, -0.15, 0.882, -0.048),
+        "sex": (-0.980, 1.120, -0.87, 0.402, -0.295), "t2_lesion_load": (9.99e-6, 1.92e-5, 0.52, 0.614, 0.205)},
+    ("predicted", "dynamic_remyelination"): {
+        "index": (-0.258, 0.084, -3.07, 0.012, -0.734), "age": (-0.050, 0.064, -0.78, 0.452, -0.017),
+        "sex": (-0.063, 0.816, -0.08, 0.940, -0.019), "t2_lesion_load": (7.47e-6, 1.1e-5, 0.68, 0.513, 0.153)},
+}
+
+#: Sec. 4.3.4-4.3.5 and 4.4, in words where the thesis gives no table.
+FIG_4_4 = "DICE of the two example patients' demyelinated maps: 0.89 and 0.85 (Fig. 4.4B caption)"
+FIG_4_5 = ("global change between -0.13 and +0.14; DICE of the dynamic maps 0.71 +- 0.11 (demyelination) "
+           "and 0.69 +- 0.12 (remyelination), sec. 4.3.5")
+SEC_4_3_5 = "every patient but one (P8, true change 0.006) in the right category (sec. 4.3.5)"
+SEC_4_4 = "three CF-SAGANs: performance 'nearly the same' as two, so two are kept (sec. 4.4, no numbers given)"
+FIG_4_6 = "three patients: prevalent demyelination (A), mixed (B), extensive remyelination (C)"
