@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import platform
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,8 @@ import pandas as pd
 
 from data_tools.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
-from msgan.experiments.chapter_report import ChapterReport, mean_sd
+from msgan.experiments.chapter_report import (ChapterReport, copy_figure, mean_sd, quality_cell,
+                                               roi_discrepancy)
 from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, cross_validate_and_predict,
                                         simulation_record, timed)
 
@@ -121,38 +121,12 @@ def run_chapter4(out: str | Path, cohort: str | Path | None = None, check: bool 
     return out / path.name
 
 
-def _copy_figure(evaluation: Path, name: str, figures: Path) -> str | None:
-    source = evaluation / "figures" / name
-    if not source.is_file():
-        return None
-    figures.mkdir(exist_ok=True)
-    shutil.copy2(source, figures / f"fig_{name}")
-    return f"figures/fig_{name}"
+def _quality(tables, method: str, metric: str):
+    return quality_cell(tables, method, metric, REFERENCE)
 
 
-def _quality(tables, method: str, metric: str, session: str = "t0"):
-    summary = tables.get("quality_summary")
-    if summary is None:
-        return "n/a", ""
-    row = summary[(summary.method == method) & (summary.session == session)]
-    if not len(row):
-        return "n/a", ""
-    from msgan.evaluation.report import fmt
-
-    cell = f"{fmt(row[f'{metric}_mean'].iloc[0])} ({fmt(row[f'{metric}_sd'].iloc[0])})"
-    tests = tables.get("quality_tests")
-    star = ""
-    if tests is not None and len(tests) and method != REFERENCE:
-        t = tests[(tests.method == method) & (tests.metric == metric) & (tests.session == session)]
-        star = "*" if len(t) and float(t.p.iloc[0]) < 0.05 else ""
-    return cell + star, int(row["n"].iloc[0])
-
-
-def _lesion_discrepancy(tables, method: str, session: str = "t0") -> str:
-    roi = tables.get("roi")
-    if roi is None:
-        return "n/a"
-    return mean_sd(roi[(roi.method == method) & (roi.session == session) & (roi.roi == "lesions")].discrepancy)
+def _lesion_discrepancy(tables, method: str) -> str:
+    return roi_discrepancy(tables, method, "lesions")
 
 
 def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, settings: Chapter4Settings,
@@ -192,7 +166,7 @@ def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, setti
     report.table("Table 4.1", pd.DataFrame(rows, columns=["method", "MSE (msgan)", "PSNR (msgan)", "n",
                                                           "MSE (thesis)", "PSNR (thesis)"]),
                  "Image quality (eq. 4.5, 4.6) of the six methods, mean (SD) over held-out subjects at t0.")
-    report.figure("Fig. 4.3", _copy_figure(evaluation, "qualitative.png", figures),
+    report.figure("Fig. 4.3", copy_figure(evaluation, "qualitative.png", figures),
                   "(A) the input MRI and (B) every method's prediction beside the truth, one held-out patient.")
     # Table 4.2
     for part, title, cell, published in (
@@ -213,10 +187,10 @@ def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, setti
     demy = tables.get("demyelination_summary")
     dice = "; ".join(f"ses-{r.session}: DICE {r.dice_mean:.3g} (SD {r.dice_sd:.3g})"
                      for r in demy[demy.method == REFERENCE].itertuples()) if demy is not None else "n/a"
-    report.figure("Fig. 4.4", _copy_figure(evaluation, "demyelination_percent.png", figures),
+    report.figure("Fig. 4.4", copy_figure(evaluation, "demyelination_percent.png", figures),
                   "(A) % of the baseline lesion load demyelinated, true vs predicted, per patient at t0 and t1. "
                   f"Refiner CF-SAGAN vs truth: {dice}. Thesis: {thesis.FIG_4_4}.")
-    overlay = _copy_figure(evaluation, "demyelination_overlays.png", figures)
+    overlay = copy_figure(evaluation, "demyelination_overlays.png", figures)
     if overlay:
         report.sections[-1][1].extend(["", f"(B) ![Fig. 4.4 (B)]({overlay})"])
     # Fig. 4.5 and sec. 4.3.5
@@ -226,7 +200,7 @@ def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, setti
         mine = longi[longi.method == REFERENCE]
         dyn = (f"DICE of the dynamic maps {mean_sd(mine.dice_dynamic_demyelination)} (demyelination), "
                f"{mean_sd(mine.dice_dynamic_remyelination)} (remyelination)")
-    report.figure("Fig. 4.5", _copy_figure(evaluation, "longitudinal_indices.png", figures),
+    report.figure("Fig. 4.5", copy_figure(evaluation, "longitudinal_indices.png", figures),
                   f"Global change, dynamic demyelination and remyelination indices per patient, true vs "
                   f"Refiner CF-SAGAN: {dyn}. Thesis: {thesis.FIG_4_5}.")
     report.table("Sec. 4.3.5: patients in the right dynamic category", _categories(longi),

@@ -21,6 +21,7 @@ class Config:
     refiner_loss: str | None = None
     refinements: int | None = None
     label: str = ""  # the thesis's name of the method
+    inputs: tuple[str, ...] | None = None  # None: the chapter's inputs
 
     @property
     def shown(self) -> str:
@@ -60,10 +61,11 @@ def simulation_record(cohort_dir: Path) -> dict | None:
 
 def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, runs: Path, predictions: Path,
                                folds: int, val_per_fold: int, train: dict, progress: bool,
-                               early_stop_on_test: bool = False) -> list[dict]:
+                               early_stop_on_test: bool = False, window=None) -> list[dict]:
     """``msgan cv`` of ``config`` on ``shards``, then every fold's model predicts its held-out
     subjects at every session (sec. 4.3.1: trained at t0, applied to t1 too) into
-    ``predictions/<config.name>/``. Returns the per-fold rows of ``results.csv``."""
+    ``predictions/<config.name>/``; ``window``: the prediction window of networks trained on
+    crops (their shards have no patch size). Returns the per-fold rows of ``results.csv``."""
     from msgan.inference.predict import predict_cohort, predictor_from_run
     from msgan.training.cv import cross_validate
     from msgan.training.presets import TrainOptions
@@ -77,7 +79,7 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
     combined.mkdir(parents=True, exist_ok=True)
     for fold in plan:
         run = runs / config.name / f"fold-{fold['fold']}"
-        predictor, _ = predictor_from_run(run)
+        predictor, _ = predictor_from_run(run, window=window)
         fold_dir = predictions / f".{config.name}-fold{fold['fold']}"
         predict_cohort(predictor, cohort, fold_dir, subjects=fold["test"], session=None, progress=progress)
         for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):

@@ -11,7 +11,7 @@ from typing import Callable
 
 from msgan.errors import ConfigError
 
-CHAPTERS = {"ch4": "msgan.experiments.chapter4:run_chapter4"}
+CHAPTERS = {"ch3": "msgan.experiments.chapter3:run_chapter3", "ch4": "msgan.experiments.chapter4:run_chapter4"}
 
 
 def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, check: bool = False,
