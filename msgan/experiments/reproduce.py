@@ -1,8 +1,8 @@
 """``msgan reproduce CHAPTER``: each chapter's experiment as the thesis designed it, one report.
 
-Chapters implemented so far: ch4 (:mod:`msgan.experiments.chapter4`). Chapters 2 and 3 are
-still reproduced in part by ``scripts/reproduce_flair_real.sh`` and
-``scripts/reproduce_myelin.sh`` (README, "Reproducing the thesis").
+Chapters implemented so far: ch3 (:mod:`msgan.experiments.chapter3`) and ch4
+(:mod:`msgan.experiments.chapter4`). Chapter 2 is still reproduced in part by
+``scripts/reproduce_flair_real.sh`` (README, "Reproducing the thesis").
 """
 from __future__ import annotations
 
