@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import click
 
@@ -123,7 +124,8 @@ def train_command(**kw):
         return
     for stage in summary["stages"]:
         click.echo(f"{stage['stage']}: {stage['epochs']} epochs, {stage['steps']} steps, "
-                   f"best validation MSE {stage['best_val_mse']:.4g}"
+                   + (f"best validation MSE {stage['best_val_mse']:.4g}" if math.isfinite(stage["best_val_mse"])
+                      else "no validation")
                    + (" (early stopped)" if stage["early_stopped"] else ""))
     click.echo(f"wrote {summary['run']}/model.weights.h5")
 

@@ -79,11 +79,22 @@ def sources(session: Session, inputs, raw_root: Path | None) -> list[str]:
     out = []
     for name in inputs:
         path = Path(session.path(name))
-        if raw_root is not None and session.bids is not None:
-            out.append(f"bids:raw:{path.resolve().relative_to(raw_root.resolve()).as_posix()}")
-        else:
-            out.append(str(path.resolve()))
+        inside = _relative_inside(path, raw_root) if raw_root is not None and session.bids is not None else None
+        out.append(f"bids:raw:{inside}" if inside is not None else str(Path(os.path.abspath(path))))
     return out
+
+
+def _relative_inside(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` as a BIDS URI path, or ``None`` if it is not in it.
+
+    Compared as given before symlinks are followed: datasets of links (DataLad, git-annex)
+    keep their files elsewhere."""
+    for a, b in ((os.path.abspath(path), os.path.abspath(root)), (Path(path).resolve(), Path(root).resolve())):
+        try:
+            return Path(a).relative_to(b).as_posix()
+        except ValueError:
+            continue
+    return None
 
 
 def sidecar(session: Session, provenance: dict, raw_root: Path | None, samples: int = 0,
