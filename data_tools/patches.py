@@ -55,22 +55,30 @@ def bounding_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return where.min(0), where.max(0) + 1
 
 
-def _ops():
-    import keras  # lazily: importing keras imports TensorFlow (seconds), which most tools skip
+def _namespace(*values):
+    """numpy for plain numbers and arrays (no TensorFlow import: validation stays fast and
+    quiet), ``keras.ops`` for tensors (a graph's dynamic sizes)."""
+    if all(isinstance(v, (int, float, np.number, np.ndarray)) for v in values):
+        return np
+    import keras
 
     return keras.ops
+
+
+def _as_int(xp, value):
+    return np.asarray(value).astype(np.int64) if xp is np else xp.cast(value, "int32")
 
 
 def window_stride(window, overlap: float):
     """Step between neighbouring windows: ``round(window * (1 - overlap))``, at least 1.
 
     ``window`` may be an int or an integer tensor (a graph's dynamic size); rounding is
-    half to even in float64, as Python's ``round``. (The thesis fixes 50 % only, where
-    every rule agrees; rounding keeps the overlap nearest the one asked for.)
+    half to even in float64 in both cases, as Python's ``round``. (The thesis fixes 50 %
+    only, where every rule agrees; rounding keeps the overlap nearest the one asked for.)
     """
-    ops = _ops()
-    step = ops.round(ops.cast(window, "float64") * (1.0 - float(overlap)))
-    return ops.maximum(ops.cast(step, "int32"), 1)
+    xp = _namespace(window)
+    step = xp.round(xp.multiply(window if xp is np else xp.cast(window, "float64"), 1.0 - float(overlap)))
+    return xp.maximum(_as_int(xp, step), 1)
 
 
 def window_starts(length, window, overlap: float, core=None):
@@ -80,16 +88,16 @@ def window_starts(length, window, overlap: float, core=None):
     when given: tiles whose trusted core is smaller than the window step by the core);
     the last is flush with the end, so every voxel is covered and no window runs past
     the axis. An axis shorter than the window gets one window at 0, reaching past the end
-    (callers pad). Written with ``keras.ops``: the same code gives a numpy-convertible
-    int32 tensor for ints and runs on dynamic sizes inside a ``tf.function``/SavedModel.
+    (callers pad). One body of array code: numpy for ints (an int array), ``keras.ops``
+    for tensors, so it also runs on dynamic sizes inside a ``tf.function``/SavedModel.
     Used by training patches (:func:`grid_origins`), the sliding-window prediction
     (:mod:`msgan.inference.sliding_window`) and the saliency windows (:mod:`msgan.saliency.maps`).
     """
-    ops = _ops()
-    stride = window_stride(window if core is None else core, overlap)
-    span = ops.cast(length, "int32") - ops.cast(window, "int32")
-    count = ops.maximum((span + stride - 1) // stride, 0) + 1  # ceil(span / stride) + 1
-    return ops.maximum(ops.minimum(ops.arange(count, dtype="int32") * stride, span), 0)
+    xp = _namespace(length, window, *([] if core is None else [core]))
+    stride = _as_int(xp, window_stride(window if core is None else core, overlap))
+    span = _as_int(xp, length) - _as_int(xp, window)
+    count = xp.maximum((span + stride - 1) // stride, 0) + 1  # ceil(span / stride) + 1
+    return xp.maximum(xp.minimum(xp.arange(count) * stride, span), 0)
 
 
 def grid_stride(patch: Sequence[int], overlap: float) -> tuple[int, int, int]:
