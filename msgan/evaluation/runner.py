@@ -26,7 +26,7 @@ from data_tools.errors import ConfigError, GeometryError, InputFileError, MsganE
 from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
 from data_tools.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
 from msgan.evaluation import collect, tables
-from msgan.evaluation.collect import TRUTH
+from msgan.evaluation.constants import BASELINE, FOLLOW_UP, TRUTH
 from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, check_threshold_options,
                                             distance_to_csf, pool_control_statistics)
 
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 TASK_TARGET = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}
 TASK_INPUTS = {"flair": ("T1", "T2", "PD", "T1SE", "DIR", "T1POST"),
                "myelin": ("MTR", "FA", "RD", "AD"), "myelin-longitudinal": ("MTR", "FA", "RD", "AD")}
-BASELINE, FOLLOW_UP = "t0", "t1"
 
 
 @dataclass
@@ -284,7 +283,7 @@ class _Evaluator:
             self.warn(f"{session.label}: patient without a lesions mask; left out of the lesion measures")
         base = {"subject": subject.id, "session": session.name, "group": group}
         collect.quality(self, base, truth.data, preds, regions["brain"])
-        collect.example_slices(self, subject, session, truth, preds, regions)
+        collect.example_slices(self, subject, session, truth, preds, regions, TASK_INPUTS[self.options.task])
         if self.options.task == "flair":
             collect.flair(self, base, truth.data, preds, regions)
             return None
@@ -333,7 +332,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     registration of the ``mni`` space. ``out`` receives ``report.md``, ``tables/*.csv`` and
     ``figures/*.png``. ``progress=False`` hides the per-subject progress bar.
     """
-    from msgan.evaluation.report import write_report
+    from msgan.evaluation.report import write_report  # matplotlib (Agg backend) only for a report
 
     if task not in TASK_TARGET:
         raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASK_TARGET)}")

@@ -23,7 +23,7 @@ from msgan.saliency.maps import attention_saliency_map, mean_saliency_per_sequen
 
 def window_for(model, config: dict) -> dict:
     """``windowed_vjp`` arguments: halo covering the receptive field, windows fitting the strides."""
-    from msgan.inference.geometry import is_local, receptive_radius, total_stride
+    from msgan.models.geometry import is_local, receptive_radius, total_stride
 
     stride = total_stride(model)
     if stride == 1 and is_local(model):

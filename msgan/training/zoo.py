@@ -49,7 +49,7 @@ def check_batch_norm_extent(model, name: str, example_shape, batch: int) -> None
     """
     import keras
 
-    from msgan.inference.geometry import prediction_chain
+    from msgan.models.geometry import prediction_chain
 
     if not example_shape:
         return
