@@ -1,11 +1,15 @@
-"""Options that are a choice among names, checked in one place (as MONAI's ``look_up_option``)."""
+"""Options that are a choice among names: the one check (as MONAI's ``look_up_option``)
+and the name sets shared by several stages."""
 from __future__ import annotations
 
-from typing import Mapping, TypeVar
+from typing import Mapping
 
 from data_tools.errors import ConfigError
 
-T = TypeVar("T")
+#: the reconstruction losses by the names ``--loss`` and a run's ``config.json`` use:
+#: MSE (eq. 2.1), L1 (eq. 3.4), weighted L1 (eq. 3.5), normalised weighted L1 (eq. 4.4);
+#: the functions are ``msgan.losses.get(name)``
+LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
 
 
 def look_up_option(value, supported, what: str = "option", error: type = ConfigError, where=None):

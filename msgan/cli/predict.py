@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from data_tools.contracts import TASK_NAMES
 from data_tools.errors import ConfigError
 
 
@@ -54,7 +55,7 @@ def _window(text):
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: 0 predicts with the noise z = 0 (its mean); K averages K "
               "predictions with fixed draws of z. Either way the same input gives the same output.")
-@click.option("--task", "expected_task", type=click.Choice(["flair", "myelin", "myelin-longitudinal"]),
+@click.option("--task", "expected_task", type=click.Choice(TASK_NAMES),
               help="Refuse a model trained for another task.")
 @click.option("--skip-incomplete", is_flag=True, help="Leave out (and list) the sessions lacking an "
               "input instead of stopping (e.g. a BIDS dataset where some sessions lack a sequence).")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from data_tools.contracts import TASKS
 from msgan.evaluation.demyelination import demyelinated_map, percentage_demyelinated
 from msgan.evaluation.image_quality import image_quality
 from msgan.evaluation.lesion_contrast import contrast_ratios, threshold_segmentation
@@ -131,11 +132,9 @@ def example_slices(ev, subject, session, truth, preds: dict, regions: dict) -> N
         return
     if len(preds) < len(ev.options.methods):
         return
-    from msgan.evaluation.runner import TASK_INPUTS
-
     z = _slice_through(regions["lesions"] if is_patient else regions["brain"])
     inputs = {}
-    for name in TASK_INPUTS[ev.options.task]:
+    for name in TASKS[ev.options.task].inputs:
         if session.has(name):
             inputs[name] = session.load(name).data[:, :, z]
     ev.figure_data["example"] = {

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from data_tools.bids import BidsKey, derivative_path
 from data_tools.cohort import Session
+from data_tools.contracts import target_units
 from msgan._version import __version__
 
 PIPELINE = "msgan"
 BIDS_VERSION = "1.9.0"
-UNITS = {"FLAIR": "arbitrary", "PIB": "DVR (unitless)"}
 
 
 def model_provenance(predictor, config: dict | None = None, card: dict | None = None) -> dict:
@@ -94,7 +94,7 @@ def sidecar(session: Session, provenance: dict, raw_root: Path | None, samples: 
                        "not an acquired image.",
         "Synthetic": True,
         "Sources": sources(session, provenance["Inputs"], raw_root),
-        "Units": UNITS.get(target, "target image units"),
+        "Units": target_units(target, bids=True),
         "Model": {k: provenance[k] for k in ("Name", "Model", "Task", "Inputs", "TrainingSubjects",
                                              "MsganVersion")},
         "Noise": provenance["Noise"],

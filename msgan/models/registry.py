@@ -1,6 +1,9 @@
 """Build any network of the thesis by name: ``build(name, n_inputs, **hyperparameters)``."""
 from __future__ import annotations
 
+import importlib
+
+from data_tools.contracts import look_up_option
 from msgan.errors import ConfigError
 
 #: name -> (kind, one-line description). Kinds: "supervised" (trained on one loss),
@@ -22,6 +25,23 @@ MODELS = {
 }
 MODEL_NAMES = tuple(MODELS)
 
+#: name -> (class as "module:Class" of msgan.models, the family of a GAN or a GAN-family
+#: discriminator, else None). Imported when built: importing msgan.models stays light.
+CLASSES = {
+    "fcn": ("fcn:FCN", None),
+    "unet_small": ("baselines:SmallUNet", None),
+    "dnn2": ("baselines:TwoLayerDNN", None),
+    "mlp": ("baselines:VoxelMLP", None),
+    "unet": ("unet:UNet", None),
+    "cfsagan_generator": ("cfsagan:CFSAGANGenerator", None),
+    "patch_discriminator": ("discriminator:PatchDiscriminator", None),
+    "cfsagan_discriminator": ("discriminator:PatchDiscriminator", "cfsagan"),
+    "cgan": ("gan:ConditionalGAN", "unet"),
+    "cfsagan": ("gan:ConditionalGAN", "cfsagan"),
+    "sketcher_refiner": ("gan:TwoStageGAN", "unet"),
+    "refiner_cfsagan": ("gan:TwoStageGAN", "cfsagan"),
+}
+
 
 def model_kind(name: str) -> str:
     """"supervised", "gan", "two_stage_gan" or "discriminator"."""
@@ -30,8 +50,7 @@ def model_kind(name: str) -> str:
 
 
 def _check_name(name):
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+    look_up_option(name, MODEL_NAMES, "model")
 
 
 def build(name: str, n_inputs: int, **hyperparameters):
@@ -58,29 +77,20 @@ def build(name: str, n_inputs: int, **hyperparameters):
 
 
 def _construct(name, n_inputs, kw):
-    from msgan.models import baselines, cfsagan, discriminator, fcn, gan, unet
+    from msgan.models import gan
 
-    if name == "fcn":
-        return fcn.FCN(**kw)
-    if name == "unet_small":
-        return baselines.SmallUNet(**kw)
-    if name == "dnn2":
-        return baselines.TwoLayerDNN(**kw)
-    if name == "mlp":
-        return baselines.VoxelMLP(**kw)
-    if name == "unet":
-        return unet.UNet(**kw)
-    if name == "cfsagan_generator":
-        return cfsagan.CFSAGANGenerator(**kw)
-    if name == "patch_discriminator":
-        return discriminator.PatchDiscriminator(**kw)
-    if name == "cfsagan_discriminator":
-        return discriminator.PatchDiscriminator(**{**gan.FAMILIES["cfsagan"][1], **kw})
-    family = "cfsagan" if "cfsagan" in name else "unet"
-    if model_kind(name) == "gan":
-        generator_kwargs = {"noise": True, **kw.pop("generator_kwargs", {})}  # a Sketcher
-        return gan.ConditionalGAN(family=family, generator_kwargs=generator_kwargs, **kw)
-    return gan.TwoStageGAN(family=family, n_inputs=n_inputs, **kw)
+    where, family = CLASSES[name]
+    module, class_name = where.split(":")
+    cls = getattr(importlib.import_module(f"msgan.models.{module}"), class_name)
+    kind = model_kind(name)
+    if kind == "discriminator":
+        return cls(**{**(gan.FAMILIES[family][1] if family else {}), **kw})
+    if kind == "gan":  # a Sketcher: its generator appends the noise channel z
+        generator_kwargs = {"noise": True, **kw.pop("generator_kwargs", {})}
+        return cls(family=family, generator_kwargs=generator_kwargs, **kw)
+    if kind == "two_stage_gan":
+        return cls(family=family, n_inputs=n_inputs, **kw)
+    return cls(**kw)
 
 
 def model_table(n_inputs: int) -> list[dict]:

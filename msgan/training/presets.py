@@ -25,13 +25,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from data_tools.contracts import LOSS_NAMES, look_up_option  # noqa: F401 (LOSS_NAMES: for the CLI)
 from msgan.errors import ConfigError
 
 DEFAULT_LAMBDA = 100.0
 #: Seconds a worker waits for the others, at start and in each collective step
 #: (``--connect-timeout``): long enough for staggered job starts and per-epoch validation.
 DEFAULT_CONNECT_TIMEOUT = 300.0
-LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
 
 # keep_best: end with the best validation epoch's weights (ch. 2's early stopping) or the
 # last ones (ch. 3-4 train every method of a comparison for fixed epochs, GANs and
@@ -153,8 +153,7 @@ class TrainOptions:
         if values["refiner_lr"] is None:
             values["refiner_lr"] = values["lr"]
         for key in ("loss", "refiner_loss"):
-            if values[key] not in LOSS_NAMES:
-                raise ConfigError(f"--{key.replace('_', '-')} {values[key]!r}: choose one of {', '.join(LOSS_NAMES)}")
+            look_up_option(values[key], LOSS_NAMES, f"--{key.replace('_', '-')}")
         if require_validation and values["early_stopping"] and not values["val_subjects"]:
             raise ConfigError("early stopping (sec. 2.2.3) needs --val-subjects; "
                               "or pass --no-early-stopping")
