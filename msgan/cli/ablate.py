@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from data_tools.contracts import TASKS
+from msgan.training.presets import OPTIMIZER_NAMES
 
 #: ablation trains and scores on one session: tasks that relate visits are not ablated
 SINGLE_SESSION_TASKS = [name for name, task in TASKS.items() if not task.sessions]
@@ -35,7 +36,7 @@ def _csv(text):
               "about an eighth of the memory of 256 on 1 mm brains, same result.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs per training (default: the model's preset).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (default: the model's preset).")
-@click.option("--optimizer", type=click.Choice(["sgd", "adam"]), help="Optimiser (default: the preset).")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), help="Optimiser (default: the preset).")
 @click.option("--run", "out", required=True, type=click.Path(), help="Output folder (shards, runs, tables).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")

@@ -18,13 +18,13 @@ import keras
 import tensorflow as tf
 
 from data_tools.atomic import atomic_output_file
-from data_tools.contracts import RunConfig, ShardIndex
+from data_tools.contracts import RunConfig, ShardIndex, look_up_option
 from msgan.errors import ConfigError, InputFileError, OutputExistsError, TrainingError
 from msgan.training import zoo
 from msgan.training.checkpoints import TrainingState
 from msgan.training.early_stopping import StripEarlyStopping
 from msgan.training.loop import FitOptions, fit
-from msgan.training.presets import TrainOptions
+from msgan.training.presets import OPTIMIZER_NAMES, TrainOptions
 from msgan.training.records import Records
 from msgan.training.steps import SupervisedStep
 from msgan.training.stop import stop_on_sigterm
@@ -46,11 +46,9 @@ def kind_of(model: str) -> str:
 
 def make_optimizer(name: str, lr: float):
     """The thesis's optimisers with Keras defaults otherwise (it states only the rates)."""
-    if name == "sgd":
-        return keras.optimizers.SGD(lr)
-    if name == "adam":
-        return keras.optimizers.Adam(lr)
-    raise ConfigError(f"unknown optimizer {name!r}; choose sgd or adam")
+    optimizer = look_up_option(name, dict(zip(OPTIMIZER_NAMES, (keras.optimizers.SGD, keras.optimizers.Adam))),
+                               "optimizer")
+    return optimizer(lr)
 
 
 def split_subjects(available: list[str], opts: TrainOptions) -> tuple[list[str], list[str]]:
