@@ -49,16 +49,20 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _is_names(v) -> bool:
-    return isinstance(v, list) and all(isinstance(n, str) for n in v)
+def _is_object(v) -> bool:
+    return isinstance(v, Mapping)
+
+
+def _is_names(v) -> bool:  # tuples: documents built in code rather than read
+    return isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v)
 
 
 def _is_size(v) -> bool:
-    return isinstance(v, list) and len(v) == 3 and all(_is_int(n) and n > 0 for n in v)
+    return isinstance(v, (list, tuple)) and len(v) == 3 and all(_is_int(n) and n > 0 for n in v)
 
 
 def _is_shard(v) -> bool:
-    return (isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("file", "subject", "sha256"))
+    return (isinstance(v, Mapping) and all(isinstance(v.get(k), str) for k in ("file", "subject", "sha256"))
             and _is_int(v.get("count")))
 
 
@@ -88,6 +92,8 @@ class JsonDocument(Mapping):
     @classmethod
     def from_dict(cls, data, where=None):
         """Check ``data`` (a JSON object as read) and build the document; ``where`` names the file."""
+        if isinstance(data, JsonDocument):
+            data = data.to_dict()
         if not isinstance(data, dict):
             raise cls.ERROR(f"not a {cls.KIND}: a JSON object was expected, found {type(data).__name__}", where)
         cls._check_version(data, where)
@@ -174,13 +180,13 @@ class ShardIndex(JsonDocument):
         "overlap": (_is_number, "a number"),
         "augment": (_is_names, "a list of augmentation names"),
         "lesion_copies": (lambda v: _is_int(v) and v >= 1, "a whole number of at least 1"),
-        "normalization": (lambda v: isinstance(v, dict), "the normalisation JSON object"),
+        "normalization": (_is_object, "the normalisation JSON object"),
         "subjects": (_is_names, "a list of subject ids"),
-        "groups": (lambda v: isinstance(v, dict), "an object subject -> group"),
-        "sessions": (lambda v: isinstance(v, dict), "an object session -> count"),
+        "groups": (_is_object, "an object subject -> group"),
+        "sessions": (_is_object, "an object session -> count"),
         "n_examples": (_is_int, "a whole number"),
         "compression": (lambda v: v in COMPRESSIONS, f"one of {COMPRESSIONS}"),
-        "shards": (lambda v: isinstance(v, list) and all(map(_is_shard, v)),
+        "shards": (lambda v: isinstance(v, (list, tuple)) and all(map(_is_shard, v)),
                    "a list of {file, subject, count, sha256}"),
     }
 
@@ -234,11 +240,11 @@ class RunConfig(JsonDocument):
         "inputs": NAMES,
         "target": (lambda v: isinstance(v, str), "an image name"),
         "model": (lambda v: isinstance(v, str), "a model name"),
-        "model_kwargs": (lambda v: isinstance(v, dict), "an object of hyperparameters"),
+        "model_kwargs": (_is_object, "an object of hyperparameters"),
         "patch": (lambda v: (_is_int(v) and v > 0) or _is_size(v), "a size or [D, H, W]"),
         "train_subjects": (_is_names, "a list of subject ids"),
         "val_subjects": (_is_names, "a list of subject ids"),
-        "fingerprint": (lambda v: isinstance(v, dict), "the fingerprint JSON object"),
+        "fingerprint": (_is_object, "the fingerprint JSON object"),
     }
 
     task: str | None = None
@@ -278,11 +284,11 @@ class ModelCard(JsonDocument):
         "inputs": NAMES,
         "target": (lambda v: isinstance(v, str), "an image name"),
         "model": (lambda v: isinstance(v, str), "a model name"),
-        "normalization": (lambda v: isinstance(v, dict), "the normalisation JSON object"),
-        "window": (lambda v: isinstance(v, dict), "the window plan object"),
+        "normalization": (_is_object, "the normalisation JSON object"),
+        "window": (_is_object, "the window plan object"),
         "training_subjects": (_is_int, "a number of subjects"),
         "validation_subjects": (_is_int, "a number of subjects"),
-        "validation_metrics": (lambda v: isinstance(v, dict), "an object metric -> value"),
+        "validation_metrics": (_is_object, "an object metric -> value"),
     }
 
     note: str | None = None
