@@ -241,3 +241,15 @@ def test_corrupt_config_on_resume_is_one_line_and_exit_2(tiny_cohort, tmp_path, 
     assert exc.value.code == 2 and len(err) == 1, err
     assert err[0].startswith(f"error: {run / 'config.json'}: ")
     assert (run / "config.json").read_text() == content and sorted(p.name for p in run.iterdir()) == ["config.json"]
+
+
+def test_contracts_sit_at_the_bottom_of_the_import_graph():
+    import subprocess
+    import sys
+
+    code = ("import sys, data_tools.contracts\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('msgan', 'numpy', 'tensorflow', 'keras', 'nibabel') or "
+            "(m.startswith('data_tools.') and not m.startswith(('data_tools.contracts', 'data_tools.errors')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
