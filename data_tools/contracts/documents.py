@@ -92,8 +92,8 @@ class JsonDocument(Mapping):
     @classmethod
     def from_dict(cls, data, where=None):
         """Check ``data`` (a JSON object as read) and build the document; ``where`` names the file."""
-        if isinstance(data, JsonDocument):
-            data = data.to_dict()
+        if isinstance(data, Mapping):  # a document, or a mapping built in code
+            data = dict(data)
         if not isinstance(data, dict):
             raise cls.ERROR(f"not a {cls.KIND}: a JSON object was expected, found {type(data).__name__}", where)
         cls._check_version(data, where)
@@ -104,7 +104,7 @@ class JsonDocument(Mapping):
         for key, (ok, wanted) in cls.CHECKS.items():
             value = data.get(key)
             if key in data and (value is not None or key in cls.REQUIRED) and not ok(value):
-                raise cls.ERROR(f"{cls.KIND}: {key!r} is {json.dumps(value)[:60]}, expected {wanted}", where)
+                raise cls.ERROR(f"{cls.KIND}: {key!r} is {json.dumps(value, default=str)[:60]}, expected {wanted}", where)
         typed = set(cls.typed_keys())
         return cls(**{k: _freeze(v) for k, v in data.items() if k in typed},
                    extra=_freeze({k: v for k, v in data.items() if k not in typed}), present=tuple(data))
