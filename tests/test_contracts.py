@@ -124,10 +124,15 @@ def test_look_up_option():
 
 
 def test_model_registry_table_and_unknown_model():
-    from msgan.models import MODELS, build
-    from msgan.models.registry import CLASSES
+    import importlib
 
-    assert list(CLASSES) == list(MODELS)
+    from msgan.models import MODELS, build, model_kind
+
+    for name, entry in MODELS.items():  # every row names a class that exists
+        module, class_name = entry.cls.split(":")
+        assert hasattr(importlib.import_module(f"msgan.models.{module}"), class_name), name
+        assert model_kind(name) == entry.kind == MODELS[name][0]
+        assert entry.kind not in ("gan", "two_stage_gan") or entry.family in ("unet", "cfsagan")
     with pytest.raises(ConfigError) as exc:
         build("resnet", 1)
     assert "fcn" in exc.value.message and "refiner_cfsagan" in exc.value.message
