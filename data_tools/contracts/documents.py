@@ -104,7 +104,8 @@ class JsonDocument(Mapping):
         for key, (ok, wanted) in cls.CHECKS.items():
             value = data.get(key)
             if key in data and (value is not None or key in cls.REQUIRED) and not ok(value):
-                raise cls.ERROR(f"{cls.KIND}: {key!r} is {json.dumps(value, default=str)[:60]}, expected {wanted}", where)
+                shown = json.dumps(value, default=str)[:60]
+                raise cls.ERROR(f"{cls.KIND}: {key!r} is {shown}, expected {wanted}", where)
         typed = set(cls.typed_keys())
         return cls(**{k: _freeze(v) for k, v in data.items() if k in typed},
                    extra=_freeze({k: v for k, v in data.items() if k not in typed}), present=tuple(data))

@@ -33,7 +33,6 @@ from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, c
 log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class Options:
     """Settings of one evaluation (recorded in the report)."""

@@ -24,7 +24,6 @@ from msgan._version import __version__
 from msgan.inference.predict import MODEL_CARD
 
 
-
 def best_validation_metrics(run_dir: Path) -> dict:
     """Best (lowest) value of every ``val_*`` column of the run's ``history.csv``, if any."""
     path = Path(run_dir) / "history.csv"
