@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from data_tools import patches as P
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import IMAGE_NAMES, Cohort, Session, parse_names
+from data_tools.contracts import get_task, look_up_option
 from data_tools.errors import CohortError, ConfigError
 from data_tools.fingerprint import session_fingerprint, summarise
 from data_tools.masks import LESION, OTHER, brain_mask, roi_labels, white_matter_mask
@@ -32,13 +33,6 @@ from data_tools.normalize import Normalizer
 
 log = logging.getLogger(__name__)
 
-#: task -> (default inputs or None for "every FLAIR-task input present", target)
-TASKS = {
-    "flair": (None, "FLAIR"),
-    "myelin": (("MTR", "FA", "RD", "AD"), "PIB"),
-    "myelin-longitudinal": (("MTR", "FA", "RD", "AD"), "PIB"),
-}
-FLAIR_TASK_INPUTS = ("T1", "T2", "PD", "T1SE", "DIR", "T1POST")
 #: ``--normalize`` choices -> (scope, region)
 NORMALIZE_CHOICES = {"global": ("global", "all"), "global-brain": ("global", "brain"),
                      "subject": ("subject", "brain"), "subject-all": ("subject-all", "brain")}
@@ -57,18 +51,16 @@ class SessionArrays:
 
 def resolve_task(task: str, inputs, target, sessions: Sequence[Session]) -> tuple[list[str], str]:
     """Input and target names for ``task``, given ones taking precedence."""
-    if task not in TASKS:
-        raise ConfigError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-    default_inputs, default_target = TASKS[task]
-    target = parse_names(target)[0] if target else default_target
+    spec = get_task(task)
+    target = parse_names(target)[0] if target else spec.target
     if inputs:
         inputs = parse_names(inputs)
-    elif default_inputs is not None:
-        inputs = list(default_inputs)
+    elif not spec.inputs_if_present:
+        inputs = list(spec.inputs)
     else:  # flair: every candidate input that all sessions have
-        inputs = [n for n in FLAIR_TASK_INPUTS if all(s.has(n) for s in sessions)]
+        inputs = [n for n in spec.inputs if all(s.has(n) for s in sessions)]
         if not inputs:
-            raise CohortError(f"no input sequence ({', '.join(FLAIR_TASK_INPUTS)}) is present in "
+            raise CohortError(f"no input sequence ({', '.join(spec.inputs)}) is present in "
                               "every session; name them with --inputs")
     if target in inputs:
         raise ConfigError(f"{target} is both an input and the target")
@@ -125,10 +117,8 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
     ``session`` restricts to one session name (e.g. ``t0``), ``subjects`` to some ids.
     ``progress`` shows tqdm bars when stderr is a terminal.
     """
-    if layout not in P.LAYOUTS:
-        raise ConfigError(f"layout must be one of {', '.join(P.LAYOUTS)}, not {layout!r}")
-    if normalize not in NORMALIZE_CHOICES:
-        raise ConfigError(f"--normalize must be one of {', '.join(NORMALIZE_CHOICES)}, not {normalize!r}")
+    look_up_option(layout, P.LAYOUTS, "layout")
+    scope, region = look_up_option(normalize, NORMALIZE_CHOICES, "normalisation (--normalize)")
     if augment and layout != "patches":
         raise ConfigError("--augment applies to --layout patches (the thesis augments ch. 4 patches only)")
     crop, patch = P.as_size(crop, "crop size"), P.as_size(patch, "patch size")
@@ -146,7 +136,6 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
     inputs, target = resolve_task(task, inputs, target, sessions)
     for ses in sessions:  # name a missing sequence before reading any image
         ses.require(inputs + [target])
-    scope, region = NORMALIZE_CHOICES[normalize]
     start = time.perf_counter()
 
     with atomic_output_dir(out, overwrite=overwrite) as tmp:

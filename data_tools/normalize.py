@@ -70,12 +70,50 @@ class RunningMoments:
         return float(np.sqrt(self.m2 / self.count)) if self.count else 0.0
 
 
+def _ops():
+    import keras  # lazily: importing keras imports TensorFlow (seconds)
+
+    return keras.ops
+
+
+def brain_moments(array, brain=None):
+    """Mean and population SD of ``array`` inside ``brain`` (> 0.5; all voxels if None), float64.
+
+    Written with ``keras.ops``: the same code runs on numpy arrays and on tensors inside the
+    prediction graph (:meth:`msgan.inference.pipeline.VolumePredictor.graph`), two-pass
+    (mean, then squared deviations) for exactness.
+    """
+    ops = _ops()
+    x = ops.cast(array, "float64")
+    if brain is None:
+        inside = ops.ones_like(x)
+    else:
+        inside = ops.cast(ops.greater(ops.cast(brain, "float64"), 0.5), "float64")
+    count = ops.sum(inside)
+    mean = ops.sum(x * inside) / count
+    return mean, ops.sqrt(ops.sum(ops.square(x - mean) * inside) / count)
+
+
+def zscore(array, mean, std):
+    """The z-score of sec. 2.2.3, ``x = (x - mean) / std``, in float64, returned float32.
+
+    ``keras.ops``: the one implementation for numpy arrays (:meth:`Normalizer.apply`) and
+    for the SavedModel graph.
+    """
+    ops = _ops()
+    return ops.cast((ops.cast(array, "float64") - mean) / std, "float32")
+
+
+def unzscore(array, mean, std):
+    """Back to original units, ``x * std + mean`` (the inverse of :func:`zscore`), float32."""
+    ops = _ops()
+    return ops.cast(ops.cast(array, "float64") * std + mean, "float32")
+
+
 def image_stats(array: np.ndarray, brain: np.ndarray | None) -> tuple[float, float]:
     """Mean and (population) SD of ``array`` inside ``brain`` (all voxels if None)."""
-    values = array[brain] if brain is not None else array
-    moments = RunningMoments()
-    moments.add(values)
-    return moments.mean, moments.std
+    mean, std = brain_moments(array, brain)
+    return float(mean), float(std)
 
 
 @dataclass
@@ -138,22 +176,22 @@ class Normalizer:
         return self.scope == "subject" and name not in self.stats
 
     def apply(self, name: str, array: np.ndarray, brain: np.ndarray | None = None) -> np.ndarray:
-        """``(array - mean) / std`` as float32 (computed in float64 for exactness)."""
+        """``(array - mean) / std`` as float32 (:func:`zscore`, computed in float64)."""
         mean, std = self._mean_std(name, array, brain)
-        return ((np.asarray(array, np.float64) - mean) / std).astype(np.float32)
+        return np.asarray(zscore(array, mean, std))
 
     def invert(self, name: str, array: np.ndarray, brain: np.ndarray | None = None) -> np.ndarray:
         """Back to the original units: ``array * std + mean`` (stored statistics only)."""
         if name not in self.stats:
             raise ConfigError(f"{name} was normalised per image; its original scale is not stored")
         mean, std = self.stats[name]["mean"], self.stats[name]["std"]
-        return (np.asarray(array, np.float64) * std + mean).astype(np.float32)
+        return np.asarray(unzscore(array, mean, std))
 
     def background(self, name: str, array: np.ndarray | None = None,
                    brain: np.ndarray | None = None) -> float:
         """The normalised value of a raw 0 (background of brain-extracted images; padding)."""
         mean, std = self._mean_std(name, array, brain)
-        return float(np.float32(-mean / std))
+        return float(zscore(0.0, mean, std))
 
     def to_dict(self) -> dict:
         return {"scope": self.scope, "region": self.region,

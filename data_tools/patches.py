@@ -4,16 +4,17 @@
 - ``crop``: a fixed window (128x160x128 in ch. 3, sec. 3.3.1) centred on the brain's
   bounding box, padded where the window leaves the volume;
 - ``patches``: a regular grid of cubes (64^3 at 50 % overlap in ch. 4, sec. 4.3.1)
-  covering the brain bounding box; patches reaching past the volume are padded, and only
-  patches that touch the brain are kept.
+  covering the brain bounding box, the last flush with the box; patches reaching past the
+  volume are padded, and only patches that touch the brain are kept.
 
-Inference uses the same grid (:func:`grid_origins`) to cover a volume by sliding windows.
-Origins are voxel indices of a patch's first corner and may be negative or reach past the
-volume: :func:`extract` pads those parts with a given value.
+Training patches, inference's sliding windows and the saliency windows all place their
+windows with :func:`window_starts` (one rule: first at the start, stride
+``round(window * (1 - overlap))``, last flush with the end). Origins are voxel indices of
+a patch's first corner and may be negative or reach past the volume: :func:`extract`
+pads those parts with a given value.
 """
 from __future__ import annotations
 
-import math
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -54,30 +55,72 @@ def bounding_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return where.min(0), where.max(0) + 1
 
 
+def _namespace(*values):
+    """numpy for plain numbers and arrays (no TensorFlow import: validation stays fast and
+    quiet), ``keras.ops`` for tensors (a graph's dynamic sizes)."""
+    if all(isinstance(v, (int, float, np.number, np.ndarray)) for v in values):
+        return np
+    import keras
+
+    return keras.ops
+
+
+def _as_int(xp, value):
+    return np.asarray(value).astype(np.int64) if xp is np else xp.cast(value, "int32")
+
+
+def window_stride(window, overlap: float):
+    """Step between neighbouring windows: ``round(window * (1 - overlap))``, at least 1.
+
+    ``window`` may be an int or an integer tensor (a graph's dynamic size); rounding is
+    half to even in float64 in both cases, as Python's ``round``. (The thesis fixes 50 %
+    only, where every rule agrees; rounding keeps the overlap nearest the one asked for.)
+    """
+    xp = _namespace(window)
+    step = xp.round(xp.multiply(window if xp is np else xp.cast(window, "float64"), 1.0 - float(overlap)))
+    return xp.maximum(_as_int(xp, step), 1)
+
+
+def window_starts(length, window, overlap: float, core=None):
+    """Start indices of the windows covering one axis of ``length`` voxels: THE window grid.
+
+    The first window starts at 0 and windows step by :func:`window_stride` (of ``core``
+    when given: tiles whose trusted core is smaller than the window step by the core);
+    the last is flush with the end, so every voxel is covered and no window runs past
+    the axis. An axis shorter than the window gets one window at 0, reaching past the end
+    (callers pad). One body of array code: numpy for ints (an int array), ``keras.ops``
+    for tensors, so it also runs on dynamic sizes inside a ``tf.function``/SavedModel.
+    Used by training patches (:func:`grid_origins`), the sliding-window prediction
+    (:mod:`msgan.inference.sliding_window`) and the saliency windows (:mod:`msgan.saliency.maps`).
+    """
+    xp = _namespace(length, window, *([] if core is None else [core]))
+    stride = _as_int(xp, window_stride(window if core is None else core, overlap))
+    span = _as_int(xp, length) - _as_int(xp, window)
+    count = xp.maximum((span + stride - 1) // stride, 0) + 1  # ceil(span / stride) + 1
+    return xp.maximum(xp.minimum(xp.arange(count) * stride, span), 0)
+
+
 def grid_stride(patch: Sequence[int], overlap: float) -> tuple[int, int, int]:
-    """Step between neighbouring patches: ``round(patch * (1 - overlap))``, at least 1."""
+    """Step between neighbouring patches on each axis (:func:`window_stride`), overlap checked."""
     if not 0 <= overlap < 1:
         raise ConfigError(f"overlap must be in [0, 1), got {overlap}")
-    return tuple(max(1, int(round(p * (1 - overlap)))) for p in patch)
+    return tuple(int(window_stride(p, overlap)) for p in patch)
 
 
 def grid_origins(lo: Sequence[int], hi: Sequence[int], patch: int | Sequence[int],
                  overlap: float = DEFAULT_OVERLAP) -> np.ndarray:
-    """Corners of a regular grid of ``patch``-sized windows covering the box ``[lo, hi)``.
+    """Corners of the regular grid of ``patch``-sized windows covering the box ``[lo, hi)``.
 
-    Along each axis the first window starts at ``lo`` and windows step by
-    :func:`grid_stride` until one reaches ``hi``; the last may run past ``hi`` (and past
-    the volume: :func:`extract` pads). Returns an ``(N, 3)`` int array in C order (last
-    axis fastest). Use with :func:`bounding_box` of a brain mask for training patches,
-    or ``lo=(0,0,0), hi=volume.shape`` to tile a whole volume at inference.
+    Along each axis, :func:`window_starts` of the box's extent shifted by ``lo``: the first
+    window at ``lo``, the last flush with ``hi`` (or one window at ``lo`` running past a
+    box shorter than the patch; :func:`extract` pads). Returns an ``(N, 3)`` int array in
+    C order (last axis fastest). Use with :func:`bounding_box` of a brain mask for
+    training patches, or ``lo=(0,0,0), hi=volume.shape`` to tile a whole volume.
     """
     patch = as_size(patch, "patch size")
-    stride = grid_stride(patch, overlap)
-    axes = []
-    for a in range(3):
-        extent = int(hi[a]) - int(lo[a])
-        n = 1 + max(0, math.ceil((extent - patch[a]) / stride[a]))
-        axes.append(int(lo[a]) + stride[a] * np.arange(n))
+    grid_stride(patch, overlap)  # checks the overlap
+    axes = [int(lo[a]) + np.asarray(window_starts(int(hi[a]) - int(lo[a]), patch[a], overlap), np.int64)
+            for a in range(3)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
     return grid.astype(np.int64)
 

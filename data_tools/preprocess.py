@@ -35,13 +35,14 @@ from data_tools.atomic import atomic_output_dir
 from data_tools.bias import DEFAULT_ITERATIONS, DEFAULT_SHRINK, head_mask, n4_correct
 from data_tools.brain_extraction import extract_brain, looks_skull_stripped
 from data_tools.cohort import IMAGE_NAMES, Cohort, Session, _BINARY
+from data_tools.contracts import look_up_option
 from data_tools.errors import CohortError, ConfigError, InputFileError
 from data_tools.grids import crop_grid, make_grid, resampled_grid
 from data_tools.itk_bridge import (compose, identity_transform, itk_to_array, nifti_codes, save_itk_as_nifti, sitk,
                                    volume_to_itk)
 from data_tools.nifti import load_volume
 from data_tools.preprocess_qc import qc_figure
-from data_tools.registration import RegistrationSettings, register, resample
+from data_tools.registration import REGISTRATION_MODELS, RegistrationSettings, register, resample
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,7 @@ class PreprocessOptions:
     registration: RegistrationSettings = field(default_factory=RegistrationSettings)
 
     def validate(self) -> None:
-        if self.model not in ("rigid", "affine"):
-            raise ConfigError(f"registration model must be rigid or affine, got {self.model!r}")
+        look_up_option(self.model, REGISTRATION_MODELS, "registration model")
         if self.crop is not None and (len(self.crop) != 3 or min(self.crop) < 1):
             raise ConfigError(f"crop must be three positive sizes D,H,W, got {self.crop}")
         if self.voxel_size is not None and self.voxel_size <= 0:

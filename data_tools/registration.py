@@ -17,8 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_tools.contracts import look_up_option
 from data_tools.errors import ImageContentError
 from data_tools.itk_bridge import sitk, transform_to_matrix
+
+#: ``rigid`` (Euler3D) or ``affine`` (rigid, then affine)
+REGISTRATION_MODELS = ("rigid", "affine")
 
 
 class RegistrationError(ImageContentError):
@@ -111,8 +115,7 @@ def register(fixed, moving, *, model: str = "affine", settings: RegistrationSett
     maps fixed-space points to moving-space points (an Euler3DTransform or an
     AffineTransform), ready for :func:`resample` and for ``sitk.WriteTransform``.
     """
-    if model not in ("rigid", "affine"):
-        raise ValueError(f"unknown registration model {model!r}")
+    look_up_option(model, REGISTRATION_MODELS, "registration model")
     tx = sitk()
     settings = settings or RegistrationSettings()
     fixed = tx.Cast(fixed, tx.sitkFloat32)

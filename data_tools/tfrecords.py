@@ -23,7 +23,6 @@ well, noisy tissue hardly).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -31,12 +30,12 @@ from typing import Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from data_tools.contracts import COMPRESSIONS, SHARD_SCHEMA_VERSION, ShardIndex
 from data_tools.errors import ConfigError, DataIntegrityError, InputFileError
 
-SCHEMA_VERSION = 1
-INDEX_NAME = "index.json"
+SCHEMA_VERSION = SHARD_SCHEMA_VERSION
+INDEX_NAME = ShardIndex.FILE
 NORMALIZATION_NAME = "normalization.json"
-COMPRESSIONS = ("", "GZIP", "ZLIB")
 READ_BUFFER = 8 << 20  # bytes per open shard; examples are ~5 MB (64^3 x 4 channels)
 # Fixed parallelism instead of tf.data.AUTOTUNE: with autotuning on, ending an epoch's
 # iterator blocked now and then for 35-50 s (most likely joining the tuner thread, which sleeps up
@@ -142,37 +141,27 @@ class ShardWriter:
 
 
 def write_index(folder: str | Path, index: dict) -> Path:
-    """Write ``index.json`` (``schema_version`` added)."""
+    """Write ``index.json`` (``schema_version`` added), checked as :class:`ShardIndex`."""
     path = Path(folder) / INDEX_NAME
-    path.write_text(json.dumps({"schema_version": SCHEMA_VERSION, **index}, indent=2) + "\n")
-    return path
+    return ShardIndex.from_dict({"schema_version": SCHEMA_VERSION, **index}, path).to_json(path)
 
 
-def read_index(folder: str | Path) -> dict:
-    """The shard folder's ``index.json`` as a dict; a missing or foreign index is an error."""
+def read_index(folder: str | Path) -> ShardIndex:
+    """The shard folder's checked ``index.json`` (a read-only mapping of its keys); a
+    missing, corrupt, foreign or old index is one error naming it."""
     path = Path(folder) / INDEX_NAME
     if not Path(folder).is_dir():
         raise InputFileError("shard folder not found", folder)
     if not path.is_file():
         raise InputFileError("no index.json: not a msgan shard folder", folder)
-    try:
-        index = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataIntegrityError(f"index is not valid JSON ({exc})", path) from None
-    if index.get("schema_version") != SCHEMA_VERSION:
-        raise DataIntegrityError(f"schema version {index.get('schema_version')!r} is not "
-                                 f"{SCHEMA_VERSION}; rewrite the shards with this msgan", path)
-    for key in ("inputs", "target", "shards"):
-        if key not in index:
-            raise DataIntegrityError(f"index lacks {key!r}", path)
-    return index
+    return ShardIndex.from_json(path)
 
 
 def verify_shards(folder: str | Path, shards: Iterable[dict] | None = None) -> None:
     """Check each shard's size and sha256 against ``index.json``; raise naming the first bad one."""
     folder = Path(folder)
     if shards is None:
-        shards = read_index(folder)["shards"]
+        shards = read_index(folder).shards
     for shard in shards:
         path = folder / shard["file"]
         if not path.is_file():
@@ -185,15 +174,15 @@ def verify_shards(folder: str | Path, shards: Iterable[dict] | None = None) -> N
             raise DataIntegrityError("shard is corrupted (sha256 differs from index.json)", path)
 
 
-def _select_shards(index: dict, subjects, exclude_subjects, folder: Path) -> list[dict]:
-    known = set(index.get("subjects") or [s["subject"] for s in index["shards"]])
+def _select_shards(index: ShardIndex, subjects, exclude_subjects, folder: Path) -> list[dict]:
+    known = set(index.subject_groups())
     wanted = None if subjects is None else {s.removeprefix("sub-") for s in subjects}
     excluded = {s.removeprefix("sub-") for s in (exclude_subjects or [])}
     unknown = ((wanted or set()) | excluded) - known
     if unknown:
         raise ConfigError(f"subject(s) {', '.join(sorted(unknown))} not in the shards "
                           f"(have {', '.join(sorted(known))})")
-    chosen = [s for s in index["shards"]
+    chosen = [dict(s) for s in index.shards
               if (wanted is None or s["subject"] in wanted) and s["subject"] not in excluded]
     if not chosen:
         raise ConfigError(f"{folder}: the subject selection leaves no examples")
@@ -254,9 +243,9 @@ def make_dataset(folder: str | Path, subjects: Iterable[str] | None = None,
     if verify:
         verify_shards(folder, chosen)
     files = [str(folder / s["file"]) for s in chosen]
-    fixed = index.get("example_shape")
-    parse = _parser(len(index["inputs"]), fixed)
-    compression = index.get("compression", "")
+    fixed = None if index.example_shape is None else list(index.example_shape)
+    parse = _parser(len(index.inputs), fixed)
+    compression = index.compression
 
     files_ds = tf.data.Dataset.from_tensor_slices(files)
     if shuffle:

@@ -1,7 +1,7 @@
 """Losses of the thesis: voxel losses (eqs. 2.1, 3.4, 3.5, 4.4) and the conditional
 adversarial losses (eqs. 3.1-3.3) with optional label smoothing (sec. 4.3.1).
 
-Voxel losses take ``(y_true, y_pred, roi=None)``: float tensors (B, D, H, W, 1) and the int
+Voxel losses (by name: :func:`get`) take ``(y_true, y_pred, roi=None)``: float tensors (B, D, H, W, 1) and the int
 label map (B, D, H, W, 1) of the TFRecords, 1 lesion, 2 NAWM, 3 other. Any label other
 than 1 or 2 counts as "other" (other = every remaining voxel of the example). A region
 with no voxel in an example (no lesion in a healthy control) simply drops out.
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import keras
 from keras import ops
+
+from data_tools.contracts import LOSS_NAMES, look_up_option
 
 LESION, NAWM = 1, 2
 N_REGIONS = 3  # lesion, NAWM, other (eqs. 3.5, 4.4)
@@ -85,8 +87,17 @@ def normalized_weighted_l1(y_true, y_pred, roi, per_example=True):
     return N_REGIONS * ops.sum(weights * error) / (2.0 * n_examples * n_voxels)
 
 
-VOXEL_LOSSES = {"mse": mse, "l1": l1, "weighted_l1": weighted_l1,
-                "normalized_weighted_l1": normalized_weighted_l1}
+#: the voxel losses by the names ``--loss`` and ``config.json`` use (``LOSS_NAMES``, in that order)
+LOSSES = dict(zip(LOSS_NAMES, (mse, l1, weighted_l1, normalized_weighted_l1)))
+
+
+def get(identifier):
+    """The voxel loss ``fn(y_true, y_pred, roi=None)`` called ``identifier`` (one of
+    :data:`LOSS_NAMES`); a callable is returned as is (as ``keras.losses.get``). Any other
+    name is one ``ConfigError`` listing the losses."""
+    if callable(identifier):
+        return identifier
+    return look_up_option(identifier, LOSSES, "loss")
 
 
 def patch_cross_entropy(probabilities, real_label):

@@ -44,7 +44,7 @@ def main(argv=None):
 
     index = zoo.read_shard_index(args.data)
     subjects = list(zoo.index_subjects(index))
-    n_inputs = len(index["inputs"])
+    n_inputs = len(index.inputs)
     kwargs = {"filters": args.filters, "n_layers": args.layers}
     strategy = choose_strategy()
     warmup = 5

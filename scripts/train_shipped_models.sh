@@ -43,7 +43,17 @@ for which in "${WHICH[@]}"; do
       --note "SIMULATED training data: trained on msgan's simulated cohort (msgan simulate --seed 0, 2 mm), never on real PET; a demonstration of the method, not a clinical model."
     ;;
   flair)
-    echo "flair: see README, 'Models that ship'" >&2
+    # every session of both real patients trains (there is no third one to validate on:
+    # scripts/benchmark_real_flair.py measures the same recipe leave-one-patient-out)
+    NAME=flair-t1-t2-t1post
+    DATA="${OPEN_MS_DATA:-$REPO/../shared/data/open_ms_data}"
+    [ -d "$DATA" ] || { echo "flair: $DATA not found (set OPEN_MS_DATA)" >&2; exit 2; }
+    [ -d "$WORK/flair/shards" ] || $MSGAN make-tfrecords --manifest examples/open_ms_data.csv --root "$DATA" \
+      --task flair --inputs T1,T2,T1POST --preset real-flair --out "$WORK/flair/shards"
+    $MSGAN train --model unet_small --data "$WORK/flair/shards" --run "$WORK/flair/run" --preset real-flair \
+      --seed 0 --overwrite --no-progress
+    $MSGAN export --run "$WORK/flair/run" --out "saved_models/$NAME/1" --overwrite \
+      --note "Trained on two real MS patients only (open_ms_data patient07 and patient19, Ljubljana: one site, skull-stripped, N4-corrected, registered to MNI at 1 mm); never validated on a patient it did not train on (the same recipe, leave-one-patient-out: README, 'FLAIR on real patients'). A research tool, not a clinical model."
     ;;
   esac
 done

@@ -109,3 +109,31 @@ def open_ms_shards(open_ms_data, tmp_path_factory) -> Path:
               "--task", "flair", "--inputs", "T1,T1POST,T2", "--target", "FLAIR", "--out", str(out)])
     assert exc.value.code == 0
     return out
+
+
+#: the shared patients' sequences as BIDS suffixes (T1POST: a T1w with a contrast agent)
+OPEN_MS_BIDS_SUFFIX = {"T1": "T1w", "T1POST": "ce-gadolinium_T1w", "T2": "T2w", "FLAIR": "FLAIR"}
+
+
+def make_open_ms_bids(open_ms_data: Path, root: Path) -> Path:
+    """A BIDS dataset of links to the shared real patients (no sessions), their expert lesion
+    masks as a derivative; ``root``."""
+    import json
+
+    from data_tools.cohort import load_manifest
+
+    manifest = load_manifest(OPEN_MS_MANIFEST, root=open_ms_data)
+    for subject in manifest.subjects.values():
+        (session,) = subject.sessions.values()
+        for name, path in session.files.items():
+            if name == "lesions":
+                dest = (root / "derivatives" / "experts" / f"sub-{subject.id}" / "anat"
+                        / f"sub-{subject.id}_desc-lesion_mask.nii.gz")
+            else:
+                dest = root / f"sub-{subject.id}" / "anat" / f"sub-{subject.id}_{OPEN_MS_BIDS_SUFFIX[name]}.nii.gz"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.symlink_to(Path(path).resolve())
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "oms", "BIDSVersion": "1.9.0"}))
+    (root / "derivatives" / "experts" / "dataset_description.json").write_text(json.dumps(
+        {"Name": "experts", "BIDSVersion": "1.9.0", "DatasetType": "derivative"}))
+    return root

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 from pathlib import Path
 
@@ -11,19 +10,14 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from conftest import OPEN_MS_MANIFEST, make_tiny_session
+from bids_rules import derivative_name_problems
+from conftest import OPEN_MS_MANIFEST, make_open_ms_bids, make_tiny_session
 from data_tools.cohort import load_manifest, open_cohort
 from inference_helpers import NORMALIZATION
 from msgan.cli import main
+from msgan.inference.bids_out import sources
 from msgan.models import build
 from msgan.training.run import save_weights
-
-# sub-<label>[_ses-<label>]_desc-<label>_<suffix>.<ext> in sub-<label>/[ses-<label>/]<datatype>/
-# (BIDS 1.9, derivatives: entities in this order, labels alphanumeric)
-DERIVATIVE = re.compile(r"^sub-(?P<sub>[A-Za-z0-9]+)/(?:ses-(?P<ses>[A-Za-z0-9]+)/)?(?P<datatype>anat|pet)/"
-                        r"sub-(?P=sub)(?:_ses-(?P=ses))?_desc-(?P<desc>[A-Za-z0-9]+)_"
-                        r"(?P<suffix>FLAIR|pet)\.(?:nii\.gz|json)$")
-
 
 def _bids_file(src: Path, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +107,7 @@ def test_predictions_as_bids_derivatives(bids_root, fcn_run):
                      "sub-b/ses-01/anat/sub-b_ses-01_desc-synthetic_FLAIR.nii.gz",
                      "sub-b/ses-02/anat/sub-b_ses-02_desc-synthetic_FLAIR.json",
                      "sub-b/ses-02/anat/sub-b_ses-02_desc-synthetic_FLAIR.nii.gz"]
-    assert all(DERIVATIVE.match(name) for name in names)
+    assert {name: derivative_name_problems(name) for name in names} == {name: [] for name in names}
     # the field's parser reads them back with the right entities
     layout = BIDSLayout(str(derivatives), validate=False, is_derivative=True)
     parsed = {(f.entities["subject"], f.entities.get("session"), f.entities["desc"], f.entities["suffix"])
@@ -152,20 +146,7 @@ def test_sessions_lacking_an_input_are_skipped_and_listed_on_request(bids_root, 
 def test_the_real_patients_as_bids_read_like_the_manifest(open_ms_data, tmp_path):
     """A BIDS copy (links) of the two shared patients gives the manifest's files."""
     manifest = load_manifest(OPEN_MS_MANIFEST, root=open_ms_data)
-    root = tmp_path / "oms-bids"
-    suffix = {"T1": "T1w", "T1POST": "ce-gadolinium_T1w", "T2": "T2w", "FLAIR": "FLAIR"}
-    for subject in manifest.subjects.values():
-        (session,) = subject.sessions.values()
-        for name, path in session.files.items():
-            if name == "lesions":
-                dest = root / "derivatives" / "experts" / f"sub-{subject.id}" / "anat" / f"sub-{subject.id}_desc-lesion_mask.nii.gz"
-            else:
-                dest = root / f"sub-{subject.id}" / "anat" / f"sub-{subject.id}_{suffix[name]}.nii.gz"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.symlink_to(Path(path).resolve())
-    (root / "dataset_description.json").write_text(json.dumps({"Name": "oms", "BIDSVersion": "1.9.0"}))
-    (root / "derivatives" / "experts" / "dataset_description.json").write_text(json.dumps(
-        {"Name": "experts", "BIDSVersion": "1.9.0", "DatasetType": "derivative"}))
+    root = make_open_ms_bids(open_ms_data, tmp_path / "oms-bids")
     cohort = open_cohort(cohort=root)
     assert sorted(cohort.subjects) == sorted(manifest.subjects)
     for sid, subject in cohort.subjects.items():
@@ -173,3 +154,21 @@ def test_the_real_patients_as_bids_read_like_the_manifest(open_ms_data, tmp_path
         files = subject.sessions["t0"].files
         assert {n: Path(p).resolve() for n, p in files.items()} == {
             n: Path(p).resolve() for n, p in expected.files.items()}
+        # a dataset of links (DataLad, git-annex) is cited by its own paths, not the links' targets
+        assert sources(subject.sessions["t0"], ["T1", "T1POST"], root) == [
+            f"bids:raw:sub-{sid}/anat/sub-{sid}_T1w.nii.gz", f"bids:raw:sub-{sid}/anat/sub-{sid}_ce-gadolinium_T1w.nii.gz"]
+
+
+@pytest.mark.parametrize("name, valid", [
+    ("sub-a/anat/sub-a_desc-synthetic_FLAIR.nii.gz", True),
+    ("sub-b/ses-01/pet/sub-b_ses-01_desc-synthetic_pet.json", True),
+    ("sub-a/anat/sub-a_ce-gadolinium_desc-synthetic_T1w.nii.gz", True),
+    ("sub-a/anat/sub-a_desc-synthetic_ses-01_FLAIR.nii.gz", False),  # entity order
+    ("sub-a/anat/sub-a_desc-synthetic_PIB.nii.gz", False),  # no such suffix
+    ("sub-a/anat/sub-a_desc-syn_thetic_FLAIR.nii.gz", False),  # label not alphanumeric
+    ("sub-a/anat/sub-b_desc-synthetic_FLAIR.nii.gz", False),  # subject of another folder
+    ("sub-a/anat/sub-a_tracer-PIB_FLAIR.nii.gz", False),  # an entity anat does not take
+    ("sub-a/anat/sub-a_desc-synthetic_FLAIR.mgz", False),  # extension
+])
+def test_the_bids_schema_check_tells_valid_from_invalid_names(name, valid):
+    assert (derivative_name_problems(name) == []) == valid

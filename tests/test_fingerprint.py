@@ -145,3 +145,27 @@ def test_predict_stops_on_an_unknown_scan_and_force_records_it(fingerprinted_run
     sidecar = json.loads((bids / "derivatives/msgan/sub-patient07/ses-t0/anat/"
                           "sub-patient07_ses-t0_desc-synthetic_FLAIR.json").read_text())
     assert len(sidecar["Warnings"]) == 1
+
+
+
+@pytest.mark.parametrize("kind", ["resampled", "head"])
+def test_the_shipped_flair_model_stops_on_each_altered_copy(altered, kind, tmp_path, capsys):
+    """The fingerprint in the shipped model's card (the real patients) refuses the alteration."""
+    out = tmp_path / "pred"
+    assert _cli("predict", "--model", "flair-t1-t2-t1post", "--cohort", altered[kind], "--out", out) == 2
+    assert len([line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]) == 1
+    assert not out.exists()
+
+
+def test_the_shipped_flair_model_takes_rescaled_intensities(altered):
+    """Its recipe z-scores every image by its own brain statistics (subject-all), so a scanner's
+    intensity scale is no difference to it, while the rest of its fingerprint still applies."""
+    from data_tools.cohort import open_cohort
+    from msgan.inference.shipped import resolve_model
+
+    card = json.loads((resolve_model("flair-t1-t2-t1post") / "assets" / "model_card.json").read_text())
+    session = open_cohort(cohort=altered["rescaled"]).subjects["patient07"].sessions["t0"]
+    volumes, reference = session.stack(INPUTS)
+    own = session_fingerprint(volumes, INPUTS, brain_mask(session, INPUTS), reference.affine)
+    assert {d.property for d in compare(card["fingerprint"], own)} == {f"intensity:{n}" for n in INPUTS}
+    assert compare(card["fingerprint"], own, scale_free=INPUTS) == []

@@ -11,15 +11,6 @@ from msgan.inference.pipeline import VolumePredictor
 from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
 
 
-def test_axis_origins_cover_the_axis_with_a_flush_last_window():
-    assert win.axis_origins(10, 4, 3).numpy().tolist() == [0, 3, 6]
-    assert win.axis_origins(10, 4, 4).numpy().tolist() == [0, 4, 6]
-    assert win.axis_origins(8, 8, 2).numpy().tolist() == [0]
-    # MONAI's step: int(window * (1 - overlap))
-    assert win.blending_step(64, 0.25) == 48 and win.blending_step(64, 0.5) == 32
-    assert win.blending_step(64, 0.0) == 64 and win.blending_step(3, 0.9) == 1
-
-
 def test_halo_weights_trust_the_core_and_the_volume_borders():
     weights = win.halo_weights(tf.constant([0, 3, 6]), 6, 12, 1).numpy()
     assert weights.tolist() == [[1, 1, 1, 1, 1, 0],   # at the start border: no left halo

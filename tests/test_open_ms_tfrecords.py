@@ -18,10 +18,13 @@ def _files(open_ms_data, patient):
 
 
 def _touching_grid(brain):
-    """Grid corners over the brain bounding box (stride 32, 64^3) that contain brain voxels."""
+    """Grid corners over the brain bounding box (stride 32, 64^3, the last flush with the box)
+    that contain brain voxels."""
     where = np.argwhere(brain)
     lo, hi = where.min(0), where.max(0) + 1
-    axes = [lo[a] + STRIDE * np.arange(1 + max(0, -(-(hi[a] - lo[a] - PATCH) // STRIDE))) for a in range(3)]
+    span = hi - lo - PATCH
+    axes = [lo[a] + np.minimum(STRIDE * np.arange(1 + max(0, -(-span[a] // STRIDE))), max(span[a], 0))
+            for a in range(3)]
     corners = [(i, j, k) for i in axes[0] for j in axes[1] for k in axes[2]]
     return [c for c in corners if brain[c[0]:c[0] + PATCH, c[1]:c[1] + PATCH, c[2]:c[2] + PATCH].any()]
 

@@ -9,13 +9,14 @@ from data_tools.patches import (AUGMENTATIONS, augment, augmented, as_size, boun
 
 
 def test_grid_origins_cover_the_box_hand_worked():
-    # extent 10 along axis 0, patch 4, overlap 0.5 -> stride 2, starts 3,5,7,9 (9+4=13 >= 13)
-    # extent 4 along axis 1 -> one window; extent 5 along axis 2 -> starts 0, 2 (2+4 >= 5)
+    # extent 10 along axis 0, patch 4, overlap 0.5 -> stride 2, starts 3,5,7,9 (9+4=13 = hi)
+    # extent 4 along axis 1 -> one window; extent 5 along axis 2 -> starts 0 and 1 (flush: 1+4 = 5)
     origins = grid_origins((3, 0, 0), (13, 4, 5), 4, 0.5)
     assert sorted({o[0] for o in origins}) == [3, 5, 7, 9]
     assert sorted({o[1] for o in origins}) == [0]
-    assert sorted({o[2] for o in origins}) == [0, 2]
-    assert len(origins) == 8 and tuple(origins[1]) == (3, 0, 2)  # last axis fastest
+    assert sorted({o[2] for o in origins}) == [0, 1]
+    assert len(origins) == 8 and tuple(origins[1]) == (3, 0, 1)  # last axis fastest
+    assert grid_origins((0, 0, 0), (3, 9, 9), 4, 0.5)[:, 0].max() == 0  # box < patch: one window at lo
     assert len(grid_origins((0, 0, 0), (64, 64, 64), 64, 0.5)) == 1
     assert len(grid_origins((0, 0, 0), (10, 10, 10), 4, 0.0)) == 27  # stride 4: 0,4,8
 
@@ -37,11 +38,11 @@ def test_layouts_on_a_brain_mask():
     assert size == (20, 24, 20) and origins.tolist() == [[0, 0, 0]]
     origins, size = layout_origins("crop", brain, crop=(8, 20, 10))
     assert size == (8, 20, 10) and origins.tolist() == [[6, 2, 4]]  # centred on the box
-    brain[9:15, 12:20] = False  # an L shape: one grid window now misses the brain
+    brain[7:15, 12:20] = False  # an L shape: one grid window now misses the brain
     origins, size = layout_origins("patches", brain, patch=8, overlap=0.5)
-    # box 10 x 16 x 6, stride 4: starts 5,9 x 4,8,12 x 6 -> 6 windows, (9, 12, 6) empty
+    # box 10 x 16 x 6, stride 4, last flush: starts 5,7 x 4,8,12 x 6 -> 6 windows, (7, 12, 6) empty
     assert len(grid_origins((5, 4, 6), (15, 20, 12), 8, 0.5)) == 6
-    assert size == (8, 8, 8) and len(origins) == 5 and [9, 12, 6] not in origins.tolist()
+    assert size == (8, 8, 8) and len(origins) == 5 and [7, 12, 6] not in origins.tolist()
     with pytest.raises(ConfigError):
         as_size("64,64")
 

@@ -55,11 +55,12 @@ def test_subject_all_standardises_the_target_per_image_and_inverts_with_pooled_s
 def test_min_brain_drops_patches_of_mostly_background():
     brain = np.zeros((16, 16, 16), bool)
     brain[:8, :8, :8] = True
-    brain[9, 0, 0] = True  # the bounding box reaches 10 voxels on axis 0: origins 0 and 4
+    brain[15, 0, 0] = True  # the bounding box spans axis 0: origins 0, 4 and 8 (flush with the end)
     every, _ = layout_origins("patches", brain, patch=8, overlap=0.5)
-    assert [tuple(o) for o in every] == [(0, 0, 0), (4, 0, 0)]
-    # the second patch holds 4 x 8 x 8 + 1 = 257 brain voxels of 512: 0.502
-    assert len(layout_origins("patches", brain, patch=8, overlap=0.5, min_brain=0.5)[0]) == 2
+    assert [tuple(o) for o in every] == [(0, 0, 0), (4, 0, 0), (8, 0, 0)]
+    # brain fractions: 512/512, 4 x 8 x 8 = 256/512 and 1/512
+    kept, _ = layout_origins("patches", brain, patch=8, overlap=0.5, min_brain=0.01)
+    assert [tuple(o) for o in kept] == [(0, 0, 0), (4, 0, 0)]
     kept, _ = layout_origins("patches", brain, patch=8, overlap=0.5, min_brain=0.6)
     assert [tuple(o) for o in kept] == [(0, 0, 0)]
 

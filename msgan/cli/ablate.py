@@ -3,6 +3,12 @@ from __future__ import annotations
 
 import click
 
+from data_tools.contracts import TASKS
+from msgan.training.presets import OPTIMIZER_NAMES
+
+#: ablation trains and scores on one session: tasks that relate visits are not ablated
+SINGLE_SESSION_TASKS = [name for name, task in TASKS.items() if not task.sessions]
+
 
 def _csv(text):
     return [t.strip() for t in text.split(",") if t.strip()] if text else []
@@ -15,9 +21,9 @@ def _csv(text):
 @click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz.")
 @click.option("--manifest", type=click.Path(), help="Manifest CSV subject,session,name,path.")
 @click.option("--root", type=click.Path(), help="Folder the manifest's relative paths start from.")
-@click.option("--task", type=click.Choice(["flair", "myelin"]), default="flair", show_default=True)
+@click.option("--task", type=click.Choice(SINGLE_SESSION_TASKS), default="flair", show_default=True)
 @click.option("--inputs", required=True, help="All input sequences, e.g. T1,T2,PD,T1SE,DIR.")
-@click.option("--target", help="Target image (default: FLAIR for flair, PIB for myelin).")
+@click.option("--target", help="Target image (default: the task's, FLAIR for flair, PIB for myelin).")
 @click.option("--test-subjects", required=True, help="Held-out subjects every variant is scored on.")
 @click.option("--combos", help="Extra input combinations, e.g. T1+DIR,T2+DIR (Table 2.4c, 3.3).")
 @click.option("--session", default="t0", show_default=True, help="Session to train and test on.")
@@ -30,7 +36,7 @@ def _csv(text):
               "about an eighth of the memory of 256 on 1 mm brains, same result.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs per training (default: the model's preset).")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (default: the model's preset).")
-@click.option("--optimizer", type=click.Choice(["sgd", "adam"]), help="Optimiser (default: the preset).")
+@click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), help="Optimiser (default: the preset).")
 @click.option("--run", "out", required=True, type=click.Path(), help="Output folder (shards, runs, tables).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
@@ -40,7 +46,7 @@ def ablate_command(model, methods, cohort, manifest, root, task, inputs, target,
     from data_tools.cohort import open_cohort, parse_names
     from msgan.experiments.ablation import ablate
 
-    target = target or {"flair": "FLAIR", "myelin": "PIB"}[task]
+    target = target or TASKS[task].target
     train_kwargs = {k: v for k, v in {"epochs": epochs, "lr": lr, "optimizer": optimizer}.items() if v is not None}
     summary = ablate(open_cohort(cohort=cohort, manifest=manifest, root=root), task, parse_names(inputs),
                      target, out, _csv(test_subjects), models=[model, *_csv(methods)], combos=_csv(combos),

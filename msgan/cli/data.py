@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from data_tools.dataset import NORMALIZE_CHOICES, TASKS
+from data_tools.contracts import TASK_NAMES
+from data_tools.dataset import NORMALIZE_CHOICES
 from data_tools.patches import DEFAULT_OVERLAP, LAYOUTS
 from msgan.training.presets import RECIPES
 
@@ -12,7 +13,7 @@ from msgan.training.presets import RECIPES
 @click.option("--cohort", type=click.Path(), help="Cohort folder sub-*/ses-*/<NAME>.nii.gz.")
 @click.option("--manifest", type=click.Path(), help="Manifest CSV subject,session,name,path.")
 @click.option("--root", type=click.Path(), help="Folder the manifest's paths are relative to.")
-@click.option("--task", type=click.Choice(list(TASKS)), required=True)
+@click.option("--task", type=click.Choice(TASK_NAMES), required=True)
 @click.option("--inputs", help="Input sequences in channel order, e.g. T1,T1POST,T2 "
                                "(default: flair -> every FLAIR-task input present; myelin -> MTR,FA,RD,AD).")
 @click.option("--target", help="Target image (default: FLAIR for flair, PIB for myelin).")

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from data_tools.contracts import TASK_NAMES
 from data_tools.errors import ConfigError
 
 
@@ -30,7 +31,7 @@ def parse_methods(text: str | None) -> dict[str, str]:
 @click.option("--cohort", type=click.Path(), help="Cohort folder sub-*/ses-*/NAME.nii.gz + participants.tsv.")
 @click.option("--manifest", type=click.Path(), help="Manifest CSV subject,session,name,path (instead of --cohort).")
 @click.option("--root", type=click.Path(), help="Folder the manifest's relative paths start from.")
-@click.option("--task", required=True, type=click.Choice(["flair", "myelin", "myelin-longitudinal"]))
+@click.option("--task", required=True, type=click.Choice(TASK_NAMES))
 @click.option("--out", required=True, type=click.Path(), help="Report folder to create.")
 @click.option("--methods", help="Further methods to compare: name=DIR,name=DIR.")
 @click.option("--label", default="msgan", show_default=True, help="Name of the --pred method in the report.")

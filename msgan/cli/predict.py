@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from data_tools.contracts import TASK_NAMES
 from data_tools.errors import ConfigError
 
 
@@ -54,7 +55,7 @@ def _window(text):
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: 0 predicts with the noise z = 0 (its mean); K averages K "
               "predictions with fixed draws of z. Either way the same input gives the same output.")
-@click.option("--task", "expected_task", type=click.Choice(["flair", "myelin", "myelin-longitudinal"]),
+@click.option("--task", "expected_task", type=click.Choice(TASK_NAMES),
               help="Refuse a model trained for another task.")
 @click.option("--skip-incomplete", is_flag=True, help="Leave out (and list) the sessions lacking an "
               "input instead of stopping (e.g. a BIDS dataset where some sessions lack a sequence).")
@@ -90,14 +91,14 @@ def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root,
         predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
                                                batch_size=batch_size, expected_task=expected_task, tile=tile,
                                                noise_samples=noise_samples)
-        provenance = model_provenance(predictor, config={"name": Path(run_dir).name, **config})
+        provenance = model_provenance(predictor, config=config, name=Path(run_dir).name)
         fingerprint = config.get("fingerprint")
     else:
         if overlap is not None or window_text or noise_samples:
             raise ConfigError("--overlap/--window/--noise-samples are fixed in a SavedModel at export time")
         predictor = load_saved_model(saved_model, expected_task=expected_task)
         name = shipped or Path(saved_model).name
-        provenance = model_provenance(predictor, card={"name": name, **predictor.card})
+        provenance = model_provenance(predictor, card=predictor.card, name=name)
         fingerprint = predictor.card.get("fingerprint")
     written = predict_cohort(predictor, opened, out, subjects=_csv_list(subjects), session=session,
                              samples=samples, overwrite=overwrite, bids_out=bids_out, provenance=provenance,

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import click
 
-from msgan.training.presets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LAMBDA, LOSS_NAMES, RECIPES
+from msgan.training.presets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LAMBDA, LOSS_NAMES, OPTIMIZER_NAMES, RECIPES
 
 LOSSES = click.Choice(LOSS_NAMES)
 POSITIVE = click.FloatRange(min=0, min_open=True)
@@ -50,7 +51,7 @@ def _common(command):
         click.option("--lr", type=POSITIVE, help="Learning rate (Sketcher's for two-stage). Default: "
                      "SGD 5e-4 for ch. 2 models, Adam 1e-4 otherwise."),
         click.option("--refiner-lr", type=POSITIVE, help="Refiner learning rate (default 5e-5)."),
-        click.option("--optimizer", type=click.Choice(["sgd", "adam"]), help="Default: sgd for "
+        click.option("--optimizer", type=click.Choice(OPTIMIZER_NAMES), help="Default: sgd for "
                      "fcn/unet_small/mlp (sec. 2.2.3), adam otherwise (sec. 3.3.1, 4.3.1)."),
         click.option("--d-steps", type=click.IntRange(min=1), help="Discriminator updates per generator step "
                      "(default 2 for CF-SAGANs, sec. 4.3.1; 1 otherwise)."),
@@ -123,7 +124,8 @@ def train_command(**kw):
         return
     for stage in summary["stages"]:
         click.echo(f"{stage['stage']}: {stage['epochs']} epochs, {stage['steps']} steps, "
-                   f"best validation MSE {stage['best_val_mse']:.4g}"
+                   + (f"best validation MSE {stage['best_val_mse']:.4g}" if math.isfinite(stage["best_val_mse"])
+                      else "no validation")
                    + (" (early stopped)" if stage["early_stopped"] else ""))
     click.echo(f"wrote {summary['run']}/model.weights.h5")
 

@@ -7,16 +7,17 @@ subject, session and method. The summaries and statistics are built from these r
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
+from msgan.evaluation.constants import BASELINE, FOLLOW_UP, TRUTH
 from msgan.evaluation.demyelination import demyelinated_map, percentage_demyelinated
 from msgan.evaluation.image_quality import image_quality
 from msgan.evaluation.lesion_contrast import contrast_ratios, threshold_segmentation
 from msgan.evaluation.longitudinal import dynamic_maps, longitudinal_indices
 from msgan.evaluation.myelin import prediction_discrepancy, roi_means, subject_rois
 from msgan.evaluation.overlap import dice
-
-TRUTH = "truth"  # the method name of the true image in tables that list both
 
 
 def quality(ev, base: dict, truth: np.ndarray, preds: dict, brain: np.ndarray) -> None:
@@ -99,8 +100,6 @@ def longitudinal(ev, subject, maps: dict) -> None:
 
     Both visits' maps were classified inside the baseline lesions (see :func:`demyelination`).
     """
-    from msgan.evaluation.runner import BASELINE, FOLLOW_UP
-
     t0, t1 = maps.get(BASELINE), maps.get(FOLLOW_UP)
     if t0 is None or t1 is None:
         missing = FOLLOW_UP if BASELINE in maps and maps[BASELINE] is not None else BASELINE
@@ -123,23 +122,21 @@ def longitudinal(ev, subject, maps: dict) -> None:
         })
 
 
-def example_slices(ev, subject, session, truth, preds: dict, regions: dict) -> None:
-    """Keep one axial slice (through the lesions of the first patient) for the qualitative panel."""
+def example_slices(ev, subject, session, truth, preds: dict, regions: dict, inputs: Sequence[str]) -> None:
+    """Keep one axial slice (through the lesions of the first patient) for the qualitative panel.
+
+    ``inputs``: the task's input sequences, shown beside the images where the session has them.
+    """
     current = ev.figure_data.get("example")
     is_patient = bool(regions["lesions"].any())
     if current is not None and (current["is_patient"] or not is_patient):
         return
     if len(preds) < len(ev.options.methods):
         return
-    from msgan.evaluation.runner import TASK_INPUTS
-
     z = _slice_through(regions["lesions"] if is_patient else regions["brain"])
-    inputs = {}
-    for name in TASK_INPUTS[ev.options.task]:
-        if session.has(name):
-            inputs[name] = session.load(name).data[:, :, z]
+    shown = {name: session.load(name).data[:, :, z] for name in inputs if session.has(name)}
     ev.figure_data["example"] = {
-        "label": session.label, "is_patient": is_patient, "z": z, "inputs": inputs,
+        "label": session.label, "is_patient": is_patient, "z": z, "inputs": shown,
         "truth": truth.data[:, :, z], "preds": {m: p[:, :, z] for m, p in preds.items()},
     }
 

@@ -16,7 +16,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from msgan.evaluation.collect import TRUTH  # noqa: E402
+from msgan.evaluation.constants import TRUTH  # noqa: E402
+from msgan.evaluation.tables import BLAND_ALTMAN_REGIONS  # noqa: E402
+
 DPI = 110
 
 
@@ -93,8 +95,6 @@ def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
 def bland_altman_plot(roi: pd.DataFrame, path: Path) -> Path:
     """Predicted - true vs their average, one point per subject, WM/NAWM and lesions, one row of
     panels per session (Fig. 3.7)."""
-    from msgan.evaluation.tables import BLAND_ALTMAN_REGIONS
-
     sessions = list(dict.fromkeys(roi.session))
     fig, axes = plt.subplots(len(sessions), 2, figsize=(9, 3.6 * len(sessions)), squeeze=False)
     colors = plt.cm.tab10.colors

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from msgan.evaluation import figures
+from msgan.evaluation.demyelination import THRESHOLD_SOURCES, THRESHOLD_SPACES
 
 STAR_P = 0.05
 TEST_NOTE = ("`*`: differs from {ref} with p < 0.05, two-sided paired t-test (scipy.stats.ttest_rel), "
@@ -78,8 +79,6 @@ def _header(result) -> list[str]:
         lines.append(f"- Options: surrounding NAWM = {o.dilation}-voxel dilation of the lesions inside WM; "
                      f"threshold segmentation k = {o.k}.")
     else:
-        from msgan.evaluation.demyelination import THRESHOLD_SOURCES, THRESHOLD_SPACES
-
         lines.append(f"- Options: distance-to-CSF bins of {o.bin_mm:g} mm; demyelination threshold source "
                      f"`{o.threshold_source}` ({THRESHOLD_SOURCES[o.threshold_source]}); threshold space "
                      f"`{o.threshold_space}` ({THRESHOLD_SPACES[o.threshold_space]}).")

@@ -8,7 +8,6 @@ evaluation impossible raises a :class:`~msgan.errors.MsganError` (and nothing is
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -22,20 +21,16 @@ from tqdm import tqdm
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort, Session, Subject
+from data_tools.contracts import TASKS, RunConfig, get_task
 from data_tools.errors import ConfigError, GeometryError, InputFileError, MsganError, OutputExistsError
 from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
 from data_tools.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
 from msgan.evaluation import collect, tables
-from msgan.evaluation.collect import TRUTH
+from msgan.evaluation.constants import BASELINE, FOLLOW_UP, TRUTH
 from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, check_threshold_options,
                                             distance_to_csf, pool_control_statistics)
 
 log = logging.getLogger(__name__)
-
-TASK_TARGET = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}
-TASK_INPUTS = {"flair": ("T1", "T2", "PD", "T1SE", "DIR", "T1POST"),
-               "myelin": ("MTR", "FA", "RD", "AD"), "myelin-longitudinal": ("MTR", "FA", "RD", "AD")}
-BASELINE, FOLLOW_UP = "t0", "t1"
 
 
 @dataclass
@@ -95,13 +90,13 @@ def _provenance(pred_dirs: dict[str, Path], command: str | None) -> dict:
         command = f"msgan.evaluation.evaluate({str(next(iter(pred_dirs.values())))!r}, ...) from Python"
     info = {"command": command, "folds": {}}
     for name, folder in pred_dirs.items():
-        config = folder.resolve().parent / "config.json"
+        config = folder.resolve().parent / RunConfig.FILE
         if config.is_file():
             try:
-                cfg = json.loads(config.read_text())
+                cfg = RunConfig.from_json(config)
                 info["folds"][name] = {"run": str(config.parent), "train": cfg.get("train_subjects"),
-                                       "val": cfg.get("val_subjects"), "model": cfg.get("model")}
-            except (OSError, ValueError):
+                                       "val": cfg.get("val_subjects"), "model": cfg.model}
+            except MsganError:
                 info["folds"][name] = {"run": str(config.parent), "error": "config.json unreadable"}
     return info
 
@@ -284,7 +279,7 @@ class _Evaluator:
             self.warn(f"{session.label}: patient without a lesions mask; left out of the lesion measures")
         base = {"subject": subject.id, "session": session.name, "group": group}
         collect.quality(self, base, truth.data, preds, regions["brain"])
-        collect.example_slices(self, subject, session, truth, preds, regions)
+        collect.example_slices(self, subject, session, truth, preds, regions, TASKS[self.options.task].inputs)
         if self.options.task == "flair":
             collect.flair(self, base, truth.data, preds, regions)
             return None
@@ -333,17 +328,16 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     registration of the ``mni`` space. ``out`` receives ``report.md``, ``tables/*.csv`` and
     ``figures/*.png``. ``progress=False`` hides the per-subject progress bar.
     """
-    from msgan.evaluation.report import write_report
+    from msgan.evaluation.report import write_report  # matplotlib (Agg backend) only for a report
 
-    if task not in TASK_TARGET:
-        raise ConfigError(f"unknown task {task!r}; choose one of {', '.join(TASK_TARGET)}")
+    target = get_task(task).target
     check_threshold_options(threshold_source, threshold_space)
     if threshold_space == "mni" and task != "flair":
         from data_tools.itk_bridge import sitk
 
         sitk()  # SimpleITK missing: one ConfigError now, not a gap per session
     named = _parse_methods(pred_dir, methods, label)
-    options = Options(task, TASK_TARGET[task], named, label, k, dilation, bin_mm, threshold_source,
+    options = Options(task, target, named, label, k, dilation, bin_mm, threshold_source,
                       threshold_space, mni)
     with_target = [s for s in cohort.sessions() if s.has(options.target)]
     if not with_target:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from msgan.evaluation.clinical import edss_regression, encode_sex
-from msgan.evaluation.collect import TRUTH
+from msgan.evaluation.constants import TRUTH
 from msgan.evaluation.comparison import paired_tests
 from msgan.evaluation.myelin import bland_altman, group_tests
 

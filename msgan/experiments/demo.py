@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Callable
 
 from data_tools.atomic import atomic_output_dir
+from data_tools.contracts import BASELINE, TASKS
 
-FLAIR_INPUTS = ["T1", "T2", "PD", "T1SE", "DIR"]
-MYELIN_INPUTS = ["MTR", "FA", "RD", "AD"]
+# the thesis's inputs: ch. 2 had no T1POST (sec. 2.2.3), although the simulator writes one
+FLAIR_INPUTS = list(TASKS["flair"].thesis_inputs)
+MYELIN_INPUTS = list(TASKS["myelin"].thesis_inputs)
 
 
 @dataclass
@@ -114,8 +116,8 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
 
         step("flair", "FLAIR (ch. 2): whole-volume shards, fcn per fold, mean-image baseline")
         flair_shards = tmp / "shards" / "flair"
-        build_shards(cohort, "flair", flair_shards, inputs=FLAIR_INPUTS, target="FLAIR", layout="whole",
-                     session="t0", progress=progress)
+        build_shards(cohort, "flair", flair_shards, inputs=FLAIR_INPUTS, target=TASKS["flair"].target, layout="whole",
+                     session=BASELINE, progress=progress)
         flair_runs = []
         for i, test_ids in enumerate(folds):
             train_ids = [s for s in cohort.ids() if s not in test_ids]
@@ -126,15 +128,15 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
                 tmp / "predictions" / f"fcn-fold{i + 1}", None, progress)
             flair_runs.append(run)
             _merge_into(tmp / "predictions" / f"fcn-fold{i + 1}", tmp / "predictions" / "fcn")
-            mean_image_baseline(cohort, train_ids, test_ids, "FLAIR", FLAIR_INPUTS,
+            mean_image_baseline(cohort, train_ids, test_ids, TASKS["flair"].target, FLAIR_INPUTS,
                                 tmp / "predictions" / f"mean-fold{i + 1}")
             _merge_into(tmp / "predictions" / f"mean-fold{i + 1}", tmp / "predictions" / "mean-image")
 
         step("myelin", "myelin (ch. 3-4): baseline-visit patch shards, refiner_cfsagan per fold, "
                        "applied to both visits")
         myelin_shards = tmp / "shards" / "myelin"
-        build_shards(cohort, "myelin", myelin_shards, inputs=MYELIN_INPUTS, target="PIB",
-                     patch=settings.myelin_patch, overlap=settings.myelin_overlap, session="t0",
+        build_shards(cohort, "myelin", myelin_shards, inputs=MYELIN_INPUTS, target=TASKS["myelin"].target,
+                     patch=settings.myelin_patch, overlap=settings.myelin_overlap, session=BASELINE,
                      progress=progress)
         rates = {} if settings.myelin_lr is None else {"lr": settings.myelin_lr, "refiner_lr": settings.myelin_lr}
         for i, test_ids in enumerate(folds[:settings.myelin_folds]):

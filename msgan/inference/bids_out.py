@@ -18,28 +18,38 @@ from pathlib import Path
 
 from data_tools.bids import BidsKey, derivative_path
 from data_tools.cohort import Session
+from data_tools.contracts import ModelCard, RunConfig, target_units
 from msgan._version import __version__
 
 PIPELINE = "msgan"
 BIDS_VERSION = "1.9.0"
-UNITS = {"FLAIR": "arbitrary", "PIB": "DVR (unitless)"}
 
 
-def model_provenance(predictor, config: dict | None = None, card: dict | None = None) -> dict:
+def model_provenance(predictor, config: RunConfig | None = None, card: ModelCard | None = None,
+                     name: str | None = None) -> dict:
     """What made the prediction: model name/kind, task, inputs in order, training subjects,
-    msgan version, noise setting (from a run's ``config.json`` or a SavedModel's card)."""
-    source = card or config or {}
-    subjects = source.get("training_subjects", source.get("train_subjects"))
-    noise = (predictor.noise_description() if hasattr(predictor, "noise_description")
-             else source.get("noise"))
+    msgan version, noise setting (from a run's ``config.json`` or a SavedModel's card);
+    ``name``: the run's or the SavedModel's name (default: the model's)."""
+    if card is not None:
+        card = card if isinstance(card, ModelCard) else ModelCard.from_dict(dict(card))
+        model, task, subjects, version = card.model, card.task, card.training_subjects or 0, card.msgan_version
+        noise = card.get("noise")
+    elif config is not None:
+        config = config if isinstance(config, RunConfig) else RunConfig.from_dict(dict(config))
+        model, task, subjects, version, noise = config.model, config.task, len(config.train_subjects), None, None
+    else:
+        model = task = version = noise = None
+        subjects = 0
+    if hasattr(predictor, "noise_description"):
+        noise = predictor.noise_description()
     return {
-        "Name": source.get("name") or source.get("model"),
-        "Model": source.get("model"),
-        "Task": source.get("task"),
+        "Name": name or model,
+        "Model": model,
+        "Task": task,
         "Inputs": list(predictor.inputs),
         "Target": predictor.target,
-        "TrainingSubjects": subjects if isinstance(subjects, int) else len(subjects or []),
-        "MsganVersion": source.get("msgan_version", __version__),
+        "TrainingSubjects": subjects,
+        "MsganVersion": version or __version__,
         "Noise": noise,
     }
 
@@ -79,11 +89,22 @@ def sources(session: Session, inputs, raw_root: Path | None) -> list[str]:
     out = []
     for name in inputs:
         path = Path(session.path(name))
-        if raw_root is not None and session.bids is not None:
-            out.append(f"bids:raw:{path.resolve().relative_to(raw_root.resolve()).as_posix()}")
-        else:
-            out.append(str(path.resolve()))
+        inside = _relative_inside(path, raw_root) if raw_root is not None and session.bids is not None else None
+        out.append(f"bids:raw:{inside}" if inside is not None else str(Path(os.path.abspath(path))))
     return out
+
+
+def _relative_inside(path: Path, root: Path) -> str | None:
+    """``path`` relative to ``root`` as a BIDS URI path, or ``None`` if it is not in it.
+
+    Compared as given before symlinks are followed: datasets of links (DataLad, git-annex)
+    keep their files elsewhere."""
+    for a, b in ((os.path.abspath(path), os.path.abspath(root)), (Path(path).resolve(), Path(root).resolve())):
+        try:
+            return Path(a).relative_to(b).as_posix()
+        except ValueError:
+            continue
+    return None
 
 
 def sidecar(session: Session, provenance: dict, raw_root: Path | None, samples: int = 0,
@@ -94,7 +115,7 @@ def sidecar(session: Session, provenance: dict, raw_root: Path | None, samples: 
                        "not an acquired image.",
         "Synthetic": True,
         "Sources": sources(session, provenance["Inputs"], raw_root),
-        "Units": UNITS.get(target, "target image units"),
+        "Units": target_units(target, bids=True),
         "Model": {k: provenance[k] for k in ("Name", "Model", "Task", "Inputs", "TrainingSubjects",
                                              "MsganVersion")},
         "Noise": provenance["Noise"],

@@ -15,18 +15,13 @@ normalisation, window, training subjects, validation metrics, versions).
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 
 from data_tools.atomic import atomic_output_dir
+from data_tools.contracts import ModelCard, target_units
 from msgan._version import __version__
 from msgan.inference.predict import MODEL_CARD
-
-TARGET_UNITS = {
-    "FLAIR": "FLAIR signal intensity in the scanner's arbitrary units (as the input FLAIR images)",
-    "PIB": "[11C]PIB PET distribution volume ratio (DVR, unitless)",
-}
 
 
 def best_validation_metrics(run_dir: Path) -> dict:
@@ -61,7 +56,7 @@ def model_card(predictor, config: dict, validation: dict | None = None, note: st
         "model": config.get("model"),
         "inputs": predictor.inputs,
         "target": predictor.target,
-        "target_units": TARGET_UNITS.get(predictor.target, "target image units"),
+        "target_units": target_units(predictor.target),
         "normalization": predictor.normalization,
         "window": predictor.plan.to_dict(),
         "noise": predictor.noise_description(),
@@ -100,7 +95,7 @@ def export_predictor(predictor, out: str | Path, card: dict, overwrite: bool = F
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         archive.write_out(str(tmp), verbose=False)
         (tmp / "assets").mkdir(exist_ok=True)
-        (tmp / "assets" / MODEL_CARD).write_text(json.dumps(card, indent=2) + "\n")
+        ModelCard.from_dict(dict(card), out).to_json(tmp / "assets" / MODEL_CARD)
     return Path(out)
 
 

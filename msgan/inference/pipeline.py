@@ -7,7 +7,8 @@ is plain TensorFlow: ``msgan predict`` runs it as a ``tf.function`` and ``msgan 
 saves the very same function as the SavedModel's ``predict_volume`` signature.
 
 Steps, all inside the graph: z-score each input channel (stored statistics, or the image's
-own brain statistics for scopes ``subject``/``subject-all``, in float64 as ``data_tools.normalize`` does),
+own brain statistics for scopes ``subject``/``subject-all``: ``data_tools.normalize``'s
+``zscore``/``brain_moments``, written once with ``keras.ops``),
 the sliding window, de-normalisation with the target's statistics, zero outside the brain.
 The Sketcher's noise z is fixed (``noise_samples``: 0 for z = 0, K for the mean of K fixed
 draws, :mod:`msgan.layers.noise`), so the same volumes always give the same prediction.
@@ -21,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_tools.errors import ConfigError
+from data_tools.normalize import brain_moments, unzscore, zscore
 from msgan.layers.noise import INFERENCE_SEED, fixed_noise, noise_layers
 from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
 
@@ -61,21 +63,20 @@ class VolumePredictor:
                 tf.TensorSpec((None, None, None), tf.float32, name="brainmask")]
 
     def _normalise(self, volumes, brain):
-        """z-scored float32 channels and each channel's normalised background (raw 0)."""
-        x = tf.cast(volumes, tf.float64)
-        inside = brain > 0.5
+        """z-scored float32 channels and each channel's normalised background (raw 0).
+
+        The z-score and the per-image statistics are :mod:`data_tools.normalize`'s own
+        functions (``keras.ops``), so this graph and :meth:`Normalizer.apply` are one code.
+        """
         channels, background = [], []
         for c, own in enumerate(self.per_image):
-            channel = x[..., c]
+            channel = volumes[..., c]
             if own:  # per-image scopes: the image's own brain statistics, as Normalizer.apply
-                values = tf.boolean_mask(channel, inside)
-                mean = tf.reduce_mean(values)
-                std = tf.math.reduce_std(values)
+                mean, std = brain_moments(channel, brain)
             else:
-                mean = tf.constant(self.input_mean[c], tf.float64)
-                std = tf.constant(self.input_std[c], tf.float64)
-            channels.append(tf.cast((channel - mean) / std, tf.float32))
-            background.append(tf.cast(-mean / std, tf.float32))
+                mean, std = self.input_mean[c], self.input_std[c]
+            channels.append(zscore(channel, mean, std))
+            background.append(zscore(0.0, mean, std))
         return tf.stack(channels, axis=-1), tf.stack(background)
 
     def graph(self, volumes, brainmask, stochastic: bool = False):
@@ -101,8 +102,8 @@ class VolumePredictor:
                 with fixed_noise(self.model, draw):  # read while the window loop is traced
                     predictions.append(sliding_window_predict(normalised, predict_fn, self.plan, background))
             prediction = tf.add_n(predictions) / float(self.noise_samples)
-        prediction = tf.cast(prediction, tf.float64) * self.target_std + self.target_mean
-        return tf.cast(prediction, tf.float32) * tf.cast(brainmask > 0.5, tf.float32)
+        prediction = unzscore(prediction, self.target_mean, self.target_std)
+        return prediction * tf.cast(brainmask > 0.5, tf.float32)
 
     def noise_description(self) -> dict | None:
         """How z is set at inference, for model cards and sidecars (None: the model has no z).

@@ -11,7 +11,6 @@ folder, :func:`predictor_from_run`) or a :class:`SavedModelPredictor` (an export
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from tqdm import tqdm
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort, Session
+from data_tools.contracts import TASKS, ModelCard, RunConfig
 from data_tools.errors import CohortError, ConfigError, ImageContentError, InputFileError
 from data_tools.fingerprint import compare as compare_fingerprint
 from data_tools.fingerprint import session_fingerprint
@@ -30,27 +30,17 @@ from data_tools.nifti import save_like
 
 log = logging.getLogger(__name__)
 
-#: task -> the image it predicts (DESIGN.md task table)
-TASK_TARGETS = {"flair": "FLAIR", "myelin": "PIB", "myelin-longitudinal": "PIB"}
-MODEL_CARD = "model_card.json"
+MODEL_CARD = ModelCard.FILE
 
 
 def check_task(task: str, target: str, expected_task: str | None, where) -> None:
     """Refuse a run/model of an unknown task, or of another task than the one asked for."""
-    if task not in TASK_TARGETS:
-        raise ConfigError(f"task {task!r} is not a prediction task ({', '.join(TASK_TARGETS)})", where)
-    if TASK_TARGETS[task] != target:
-        raise ConfigError(f"task {task} predicts {TASK_TARGETS[task]}, but the target is {target}", where)
+    if task not in TASKS:
+        raise ConfigError(f"task {task!r} is not a prediction task ({', '.join(TASKS)})", where)
+    if TASKS[task].target != target:
+        raise ConfigError(f"task {task} predicts {TASKS[task].target}, but the target is {target}", where)
     if expected_task is not None and task != expected_task:
         raise ConfigError(f"this is a {task} model; --task asked for {expected_task}", where)
-
-
-def _window_from_config(config: dict):
-    patch = config.get("patch")
-    if patch is None:
-        return None
-    patch = [int(p) for p in (patch if isinstance(patch, (list, tuple)) else [patch] * 3)]
-    return tuple(patch)
 
 
 def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend: str = "gaussian",
@@ -69,15 +59,15 @@ def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend:
     from msgan.training import load_run
 
     model, config, normalizer = load_run(run_dir)
-    where = Path(run_dir) / "config.json"
-    try:
-        task, inputs, target = config["task"], list(config["inputs"]), config["target"]
-    except KeyError as exc:
-        raise ConfigError(f"run configuration lacks {exc.args[0]!r}", where) from None
-    check_task(task, target, expected_task, where)
-    plan = plan_for_model(model, patch=tuple(window) if window else _window_from_config(config),
+    where = Path(run_dir) / RunConfig.FILE
+    for key in ("task", "target"):
+        if getattr(config, key) is None:
+            raise ConfigError(f"run configuration lacks {key!r}", where)
+    inputs = list(config.inputs)
+    check_task(config.task, config.target, expected_task, where)
+    plan = plan_for_model(model, patch=tuple(window) if window else config.window,
                           overlap=overlap, blend=blend, batch_size=batch_size, tile=(tile,) * 3)
-    return VolumePredictor(model, inputs, target, normalizer, plan, noise_samples=noise_samples), config
+    return VolumePredictor(model, inputs, config.target, normalizer, plan, noise_samples=noise_samples), config
 
 
 @dataclass
@@ -85,17 +75,17 @@ class SavedModelPredictor:
     """An exported SavedModel's ``predict_volume`` signature and its model card."""
 
     path: Path
-    card: dict
+    card: ModelCard
     signature: object
     loaded: object = None  # the restored object; keeps the signature's variables alive
 
     @property
     def inputs(self) -> list[str]:
-        return list(self.card["inputs"])
+        return list(self.card.inputs)
 
     @property
     def target(self) -> str:
-        return self.card["target"]
+        return self.card.target
 
     def predict(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
         import tensorflow as tf
@@ -105,22 +95,16 @@ class SavedModelPredictor:
         return out["prediction"].numpy()
 
 
-def read_model_card(path: str | Path, expected_task: str | None = None) -> dict:
-    """The model card of an ``msgan export`` SavedModel folder (checked, no TensorFlow needed)."""
+def read_model_card(path: str | Path, expected_task: str | None = None) -> ModelCard:
+    """The checked model card of an ``msgan export`` SavedModel folder (no TensorFlow needed)."""
     path = Path(path)
     if not (path / "saved_model.pb").is_file():
         raise InputFileError("not a SavedModel folder (no saved_model.pb)", path)
     card_path = path / "assets" / MODEL_CARD
     if not card_path.is_file():
         raise InputFileError(f"no assets/{MODEL_CARD}: not exported by msgan export", path)
-    try:
-        card = json.loads(card_path.read_text())
-        task, target, inputs = card["task"], card["target"], list(card["inputs"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputFileError(f"unreadable model card ({exc!r})", card_path) from None
-    if not inputs:
-        raise InputFileError("model card lists no inputs", card_path)
-    check_task(task, target, expected_task, card_path)
+    card = ModelCard.from_json(card_path)
+    check_task(card.task, card.target, expected_task, card_path)
     return card
 
 

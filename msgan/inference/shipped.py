@@ -6,9 +6,9 @@ highest numeric version of a name is used.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from data_tools.contracts import ModelCard
 from data_tools.errors import ConfigError
 
 #: where the shipped SavedModels are, beside the package in a clone or an editable install
@@ -39,7 +39,7 @@ def describe(folder: Path = SHIPPED_DIR) -> list[dict]:
     """Name, version, task, inputs, target and note of every shipped model (its card)."""
     rows = []
     for name, path in shipped_models(folder).items():
-        card = json.loads((path / "assets" / "model_card.json").read_text())
-        rows.append({"name": name, "version": path.name, "task": card.get("task"),
-                     "inputs": card.get("inputs"), "target": card.get("target"), "note": card.get("note")})
+        card = ModelCard.from_json(path / "assets" / ModelCard.FILE)
+        rows.append({"name": name, "version": path.name, "task": card.task,
+                     "inputs": list(card.inputs), "target": card.target, "note": card.note})
     return rows

@@ -14,6 +14,7 @@ from typing import Callable
 import tensorflow as tf
 
 from data_tools.errors import ConfigError
+from data_tools.patches import window_starts
 from msgan.inference import windows as win
 
 BLEND_MODES = ("constant", "gaussian", "halo")
@@ -23,8 +24,9 @@ BLEND_MODES = ("constant", "gaussian", "halo")
 class WindowPlan:
     """How to cover a volume with windows.
 
-    ``mode`` "constant"/"gaussian": fixed ``window`` (voxels per axis) stepped by
-    ``int(window * (1 - overlap))``, overlapping outputs blended (MONAI's scheme).
+    ``mode`` "constant"/"gaussian": fixed ``window`` (voxels per axis) placed by
+    :func:`data_tools.patches.window_starts` (step ``round(window * (1 - overlap))``, last
+    window flush with the end), overlapping outputs blended (MONAI's scheme).
     ``mode`` "halo": tiles of up to ``tile`` output voxels per axis read with ``halo``
     extra voxels on each side (the model's receptive-field radius); exact for stride-1
     fully convolutional models. ``overlap`` then overlaps the tiles' trusted cores.
@@ -76,16 +78,14 @@ def _axes_layout(volume, plan: WindowPlan, pad_values):
         shape = tf.shape(volume)[:3]
         window = tf.minimum(tf.constant(plan.tile, tf.int32) + 2 * plan.halo, shape)
         core = tf.maximum(window - 2 * plan.halo, 1)
-        step = tf.maximum(tf.cast(tf.cast(core, tf.float32) * (1.0 - plan.overlap), tf.int32), 1)
         sizes = [window[k] for k in range(3)]
-        origins = [win.axis_origins(shape[k], sizes[k], step[k]) for k in range(3)]
+        origins = [window_starts(shape[k], sizes[k], plan.overlap, core=core[k]) for k in range(3)]
         weights = [win.halo_weights(origins[k], sizes[k], shape[k], plan.halo) for k in range(3)]
         return volume, sizes, origins, weights
     padded = _pad_to_window(volume, plan.window, pad_values)
     shape = tf.shape(padded)[:3]
     sizes = list(plan.window)
-    origins = [win.axis_origins(shape[k], sizes[k], win.blending_step(sizes[k], plan.overlap))
-               for k in range(3)]
+    origins = [window_starts(shape[k], sizes[k], plan.overlap) for k in range(3)]
     weights = [win.blending_weights(origins[k], sizes[k], plan.mode) for k in range(3)]
     return padded, sizes, origins, weights
 

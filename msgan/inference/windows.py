@@ -5,9 +5,10 @@ in ``msgan predict`` and inside the exported SavedModel graph (``predict_volume`
 
 Two ways to cover a volume (see :mod:`msgan.inference.sliding_window`):
 
-- **blending** (networks with strides, e.g. the U-Nets): fixed windows, a step of
-  ``int(window * (1 - overlap))`` as MONAI's ``sliding_window_inference``, overlapping
-  outputs averaged with a constant or Gaussian importance map;
+- **blending** (networks with strides, e.g. the U-Nets): fixed windows placed by the one
+  window grid (:func:`data_tools.patches.window_starts`: step ``round(window * (1 -
+  overlap))``, the last window flush with the end), overlapping outputs averaged with a
+  constant or Gaussian importance map as MONAI's ``sliding_window_inference``;
 - **halo** (stride-1 fully convolutional networks: fcn, mlp, dnn2): large tiles, each read
   with a margin (halo) of the network's receptive-field radius whose outputs are discarded,
   so the result equals one pass over the whole volume.
@@ -18,19 +19,6 @@ import tensorflow as tf
 
 #: MONAI's default Gaussian importance map: sigma = 0.125 x window size on each axis.
 GAUSSIAN_SIGMA_SCALE = 0.125
-
-
-def blending_step(window: int, overlap: float) -> int:
-    """Step between windows for an overlap fraction, as MONAI does: ``int(w * (1 - o))``, >= 1."""
-    return max(int(window * (1.0 - overlap)), 1)
-
-
-def axis_origins(length, window, step) -> tf.Tensor:
-    """int32 start indices along one axis: ``0, step, 2 step, ...`` and a last window flush
-    with the end, so every voxel is covered (``length >= window`` is required)."""
-    length, window, step = (tf.cast(v, tf.int32) for v in (length, window, step))
-    count = (length - window + step - 1) // step + 1  # ceil((L - W) / S) + 1
-    return tf.minimum(tf.range(count) * step, length - window)
 
 
 def window_origins(per_axis_origins) -> tuple[tf.Tensor, tf.Tensor]:

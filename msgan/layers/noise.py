@@ -68,29 +68,25 @@ def noise_layers(model) -> list[GaussianNoiseChannel]:
 
 
 @contextlib.contextmanager
-def fixed_noise(model, draw: int | None) -> Iterator[None]:
+def _overriding(model, attribute: str, value) -> Iterator[None]:
+    """Every noise channel of ``model`` has ``attribute = value`` within the block."""
+    found = noise_layers(model)
+    previous = [getattr(layer, attribute) for layer in found]
+    for layer in found:
+        setattr(layer, attribute, value)
+    try:
+        yield
+    finally:
+        for layer, old in zip(found, previous):
+            setattr(layer, attribute, old)
+
+
+def fixed_noise(model, draw: int | None) -> contextlib.AbstractContextManager:
     """Within the block (read when a graph is traced), inference uses draw ``draw``
     (``None``: z = 0)."""
-    found = noise_layers(model)
-    previous = [layer.inference_draw for layer in found]
-    for layer in found:
-        layer.inference_draw = draw
-    try:
-        yield
-    finally:
-        for layer, value in zip(found, previous):
-            layer.inference_draw = value
+    return _overriding(model, "inference_draw", draw)
 
 
-@contextlib.contextmanager
-def sampled_noise(model) -> Iterator[None]:
+def sampled_noise(model) -> contextlib.AbstractContextManager:
     """Within the block, z is drawn at every call, inference mode included."""
-    found = noise_layers(model)
-    previous = [layer.sampling for layer in found]
-    for layer in found:
-        layer.sampling = True
-    try:
-        yield
-    finally:
-        for layer, value in zip(found, previous):
-            layer.sampling = value
+    return _overriding(model, "sampling", True)

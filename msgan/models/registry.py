@@ -1,24 +1,44 @@
 """Build any network of the thesis by name: ``build(name, n_inputs, **hyperparameters)``."""
 from __future__ import annotations
 
+import importlib
+from typing import NamedTuple
+
+from data_tools.contracts import look_up_option
 from msgan.errors import ConfigError
 
-#: name -> (kind, one-line description). Kinds: "supervised" (trained on one loss),
-#: "gan" (.generator/.discriminator), "two_stage_gan" (.sketcher/.refiners),
-#: "discriminator" (a bare patch discriminator, called on [mri, target]).
+class ModelEntry(NamedTuple):
+    """One row of :data:`MODELS`. ``kind``: "supervised" (trained on one loss), "gan"
+    (.generator/.discriminator), "two_stage_gan" (.sketcher/.refiners) or "discriminator"
+    (a bare patch discriminator, called on [mri, target]). ``cls``: "module:Class" of
+    ``msgan.models``, imported when built (importing ``msgan.models`` stays light).
+    ``family``: the GAN family of a GAN or of a GAN-family discriminator."""
+
+    kind: str
+    description: str
+    cls: str
+    family: str | None = None
+
+
+#: name -> how the model is trained, what it is and how it is built
 MODELS = {
-    "fcn": ("supervised", "3D FCN, L convs of F filters (ch. 2, sec. 2.2.1)"),
-    "unet_small": ("supervised", "small U-Net baseline, 16-32-64 (sec. 2.2.3)"),
-    "dnn2": ("supervised", "2-layer 7x7x7 DNN of Li 2014 (sec. 3.3.2)"),
-    "mlp": ("supervised", "voxel-wise MLP, 2 x 100 units (sec. 2.2.3)"),
-    "unet": ("supervised", "3D U-Net generator, 32 features, 3 levels (sec. 3.2.4)"),
-    "cfsagan_generator": ("supervised", "CF-SAGAN generator alone (sec. 4.2.6)"),
-    "patch_discriminator": ("discriminator", "3D patch discriminator (sec. 3.2.4)"),
-    "cfsagan_discriminator": ("discriminator", "CF-SAGAN patch discriminator (sec. 4.2.6)"),
-    "cgan": ("gan", "conditional GAN: U-Net + patch D, the Sketcher (sec. 3.3.2)"),
-    "cfsagan": ("gan", "CF-SAGAN (sec. 4.2.2)"),
-    "sketcher_refiner": ("two_stage_gan", "Sketcher-Refiner GANs (sec. 3.2.1)"),
-    "refiner_cfsagan": ("two_stage_gan", "Sketcher-Refiner CF-SAGANs (sec. 4.2.3)"),
+    "fcn": ModelEntry("supervised", "3D FCN, L convs of F filters (ch. 2, sec. 2.2.1)", "fcn:FCN"),
+    "unet_small": ModelEntry("supervised", "small U-Net baseline, 16-32-64 (sec. 2.2.3)", "baselines:SmallUNet"),
+    "dnn2": ModelEntry("supervised", "2-layer 7x7x7 DNN of Li 2014 (sec. 3.3.2)", "baselines:TwoLayerDNN"),
+    "mlp": ModelEntry("supervised", "voxel-wise MLP, 2 x 100 units (sec. 2.2.3)", "baselines:VoxelMLP"),
+    "unet": ModelEntry("supervised", "3D U-Net generator, 32 features, 3 levels (sec. 3.2.4)", "unet:UNet"),
+    "cfsagan_generator": ModelEntry("supervised", "CF-SAGAN generator alone (sec. 4.2.6)",
+                                    "cfsagan:CFSAGANGenerator"),
+    "patch_discriminator": ModelEntry("discriminator", "3D patch discriminator (sec. 3.2.4)",
+                                      "discriminator:PatchDiscriminator"),
+    "cfsagan_discriminator": ModelEntry("discriminator", "CF-SAGAN patch discriminator (sec. 4.2.6)",
+                                        "discriminator:PatchDiscriminator", "cfsagan"),
+    "cgan": ModelEntry("gan", "conditional GAN: U-Net + patch D, the Sketcher (sec. 3.3.2)",
+                       "gan:ConditionalGAN", "unet"),
+    "cfsagan": ModelEntry("gan", "CF-SAGAN (sec. 4.2.2)", "gan:ConditionalGAN", "cfsagan"),
+    "sketcher_refiner": ModelEntry("two_stage_gan", "Sketcher-Refiner GANs (sec. 3.2.1)", "gan:TwoStageGAN", "unet"),
+    "refiner_cfsagan": ModelEntry("two_stage_gan", "Sketcher-Refiner CF-SAGANs (sec. 4.2.3)",
+                                  "gan:TwoStageGAN", "cfsagan"),
 }
 MODEL_NAMES = tuple(MODELS)
 
@@ -30,8 +50,7 @@ def model_kind(name: str) -> str:
 
 
 def _check_name(name):
-    if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+    look_up_option(name, MODEL_NAMES, "model")
 
 
 def build(name: str, n_inputs: int, **hyperparameters):
@@ -58,29 +77,21 @@ def build(name: str, n_inputs: int, **hyperparameters):
 
 
 def _construct(name, n_inputs, kw):
-    from msgan.models import baselines, cfsagan, discriminator, fcn, gan, unet
+    from msgan.models import gan
 
-    if name == "fcn":
-        return fcn.FCN(**kw)
-    if name == "unet_small":
-        return baselines.SmallUNet(**kw)
-    if name == "dnn2":
-        return baselines.TwoLayerDNN(**kw)
-    if name == "mlp":
-        return baselines.VoxelMLP(**kw)
-    if name == "unet":
-        return unet.UNet(**kw)
-    if name == "cfsagan_generator":
-        return cfsagan.CFSAGANGenerator(**kw)
-    if name == "patch_discriminator":
-        return discriminator.PatchDiscriminator(**kw)
-    if name == "cfsagan_discriminator":
-        return discriminator.PatchDiscriminator(**{**gan.FAMILIES["cfsagan"][1], **kw})
-    family = "cfsagan" if "cfsagan" in name else "unet"
-    if model_kind(name) == "gan":
-        generator_kwargs = {"noise": True, **kw.pop("generator_kwargs", {})}  # a Sketcher
-        return gan.ConditionalGAN(family=family, generator_kwargs=generator_kwargs, **kw)
-    return gan.TwoStageGAN(family=family, n_inputs=n_inputs, **kw)
+    entry = MODELS[name]
+    family = entry.family
+    module, class_name = entry.cls.split(":")
+    cls = getattr(importlib.import_module(f"msgan.models.{module}"), class_name)
+    kind = entry.kind
+    if kind == "discriminator":
+        return cls(**{**(gan.FAMILIES[family][1] if family else {}), **kw})
+    if kind == "gan":  # a Sketcher: its generator appends the noise channel z
+        generator_kwargs = {"noise": True, **kw.pop("generator_kwargs", {})}
+        return cls(family=family, generator_kwargs=generator_kwargs, **kw)
+    if kind == "two_stage_gan":
+        return cls(family=family, n_inputs=n_inputs, **kw)
+    return cls(**kw)
 
 
 def model_table(n_inputs: int) -> list[dict]:
@@ -89,7 +100,7 @@ def model_table(n_inputs: int) -> list[dict]:
 
     rows = []
     for name in tqdm(MODEL_NAMES, desc="building models", leave=False):
-        kind, description = MODELS[name]
+        kind, description = MODELS[name].kind, MODELS[name].description
         rows.append({"name": name, "kind": kind, "description": description,
                      "parameters": build(name, n_inputs).count_params()})
     return rows

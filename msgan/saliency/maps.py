@@ -17,9 +17,12 @@ gradient; for networks with pooling it is the gradient of the windowed predictio
 """
 from __future__ import annotations
 
+import itertools
 from typing import Callable, Sequence
 
 import numpy as np
+
+from data_tools.patches import window_starts
 
 
 def _tf():
@@ -28,11 +31,19 @@ def _tf():
     return tf
 
 
-def window_boxes(shape: Sequence[int], core: Sequence[int]) -> list[tuple[slice, ...]]:
-    """Non-overlapping core boxes tiling ``shape`` (the last ones may be smaller)."""
-    ranges = [range(0, s, c) for s, c in zip(shape, core)]
-    return [tuple(slice(o, min(o + c, s)) for o, c, s in zip(origin, core, shape))
-            for origin in np.stack(np.meshgrid(*ranges, indexing="ij"), -1).reshape(-1, 3)]
+def window_boxes(shape: Sequence[int], core: Sequence[int]) -> list[tuple[tuple[int, ...], tuple[slice, ...]]]:
+    """``(window corner, core box)`` pairs: windows of ``core`` voxels (at most the axis)
+    placed by the one window grid at overlap 0 (:func:`data_tools.patches.window_starts`,
+    the last flush with the border), each owning the voxels no earlier window owns, so the
+    boxes tile ``shape`` once."""
+    per_axis = []
+    for length, size in zip(shape, core):
+        size = min(int(size), int(length))
+        starts = [int(o) for o in np.asarray(window_starts(int(length), size, 0.0))]
+        owned_from = [0] + [prev + size for prev in starts[:-1]]
+        per_axis.append([(o, slice(lo, o + size)) for o, lo in zip(starts, owned_from)])
+    return [(tuple(o for o, _ in choice), tuple(box for _, box in choice))
+            for choice in itertools.product(*per_axis)]
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -43,29 +54,29 @@ def windowed_vjp(model, inputs: np.ndarray, output_gradient: np.ndarray, *, core
                  halo: int = 8, multiple: int = 1) -> np.ndarray:
     """``(dŷ/dx)^T g`` for a volume ``inputs (D,H,W,C)`` and ``g = output_gradient (D,H,W)``.
 
-    Each window is a core box grown by ``halo`` voxels (edge-padded at the volume border)
-    and rounded up to ``multiple`` (the network's total stride); only the core's outputs
-    carry gradient, so every output voxel is counted once.
+    Each window is a core window (:func:`window_boxes`) grown by ``halo`` voxels
+    (edge-padded at the volume border) and rounded up to ``multiple`` (the network's total
+    stride); only the outputs of the voxels the window owns carry gradient, so every
+    output voxel is counted once.
     """
     tf = _tf()
     inputs = np.asarray(inputs, np.float32)
     shape = inputs.shape[:3]
     pad_to = [_round_up(min(core, s) + 2 * halo, multiple) for s in shape]
     extra = [p - min(core, s) - 2 * halo for p, s in zip(pad_to, shape)]
-    padded = np.pad(inputs, [(halo, halo + e + core) for e in extra] + [(0, 0)], mode="edge")
+    padded = np.pad(inputs, [(halo, halo + e) for e in extra] + [(0, 0)], mode="edge")
     grad = np.zeros_like(padded)
-    for box in window_boxes(shape, [core] * 3):
-        lo = [b.start for b in box]
-        size = [b.stop - b.start for b in box]
-        window = padded[tuple(slice(l, l + p) for l, p in zip(lo, pad_to))]
+    for corner, box in window_boxes(shape, [core] * 3):
+        window = tuple(slice(o, o + p) for o, p in zip(corner, pad_to))  # padded coordinates
         upstream = np.zeros(tuple(pad_to) + (1,), np.float32)
-        upstream[tuple(slice(halo, halo + s) for s in size)] = output_gradient[box][..., None]
-        x = tf.convert_to_tensor(window[None])
+        upstream[tuple(slice(halo + b.start - o, halo + b.stop - o) for b, o in zip(box, corner))] = \
+            output_gradient[box][..., None]
+        x = tf.convert_to_tensor(padded[window][None])
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = model(x, training=False)
         g = tape.gradient(y, x, output_gradients=tf.convert_to_tensor(upstream[None]))
-        grad[tuple(slice(l, l + p) for l, p in zip(lo, pad_to))] += g.numpy()[0]
+        grad[window] += g.numpy()[0]
     return grad[halo:halo + shape[0], halo:halo + shape[1], halo:halo + shape[2]]
 
 

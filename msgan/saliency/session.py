@@ -14,6 +14,7 @@ import numpy as np
 
 from data_tools.atomic import atomic_output_dir
 from data_tools.cohort import Cohort
+from data_tools.contracts import RunConfig
 from data_tools.errors import CohortError
 from data_tools.masks import brain_mask, lesion_mask
 from data_tools.nifti import save_like
@@ -21,30 +22,29 @@ from msgan.saliency.figures import saliency_overlay_figure
 from msgan.saliency.maps import attention_saliency_map, mean_saliency_per_sequence, p3s_map
 
 
-def window_for(model, config: dict) -> dict:
+def window_for(model, config: RunConfig) -> dict:
     """``windowed_vjp`` arguments: halo covering the receptive field, windows fitting the strides."""
-    from msgan.inference.geometry import is_local, receptive_radius, total_stride
+    from msgan.models.geometry import is_local, receptive_radius, total_stride
 
     stride = total_stride(model)
     if stride == 1 and is_local(model):
         halo = receptive_radius(model)
         return {"core": 64, "halo": halo, "multiple": 1}
-    patch = int((config.get("patch") or config.get("patch_size") or [64])[0])
+    patch = (config.window or (64,))[0]
     halo = patch // 4
     return {"core": patch - 2 * halo, "halo": halo, "multiple": stride}
 
 
-def training_loss_name(config: dict) -> str:
+def training_loss_name(config: RunConfig) -> str:
     """The reconstruction loss of the final stage (the Refiner's for two-stage models)."""
     refinements = int(config.get("refinements") or 0)
     return config.get("refiner_loss") if refinements and config.get("refiner_loss") else config["loss"]
 
 
 def _loss_fn(name: str):
-    from msgan.training.zoo import reconstruction_loss
+    from msgan import losses
 
-    loss = reconstruction_loss(name)
-    return lambda y_true, y_pred, roi=None: loss({"target": y_true, "roi": roi}, y_pred)
+    return losses.get(name)
 
 
 def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out: str | Path,

@@ -25,13 +25,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from data_tools.contracts import LOSS_NAMES, look_up_option
 from msgan.errors import ConfigError
 
 DEFAULT_LAMBDA = 100.0
+#: the thesis's optimisers (``--optimizer``), built by ``run.make_optimizer``
+OPTIMIZER_NAMES = ("sgd", "adam")
 #: Seconds a worker waits for the others, at start and in each collective step
 #: (``--connect-timeout``): long enough for staggered job starts and per-epoch validation.
 DEFAULT_CONNECT_TIMEOUT = 300.0
-LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
 
 # keep_best: end with the best validation epoch's weights (ch. 2's early stopping) or the
 # last ones (ch. 3-4 train every method of a comparison for fixed epochs, GANs and
@@ -133,8 +135,7 @@ class TrainOptions:
         ``require_validation=False`` skips the early-stopping check (cross-validation
         chooses the validation subjects per fold).
         """
-        if self.model not in PRESETS:
-            raise ConfigError(f"unknown model {self.model!r}; known: {', '.join(PRESETS)}")
+        look_up_option(self.model, PRESETS, "model")
         preset = {"d_steps": 1, "label_smoothing": False, "early_stopping": False,
                   "refinements": 0, **PRESETS[self.model], **recipe_settings(self.preset)["train"]}
         preset.pop("val_per_fold")  # a cross-validation setting: default_val_per_fold
@@ -153,8 +154,8 @@ class TrainOptions:
         if values["refiner_lr"] is None:
             values["refiner_lr"] = values["lr"]
         for key in ("loss", "refiner_loss"):
-            if values[key] not in LOSS_NAMES:
-                raise ConfigError(f"--{key.replace('_', '-')} {values[key]!r}: choose one of {', '.join(LOSS_NAMES)}")
+            look_up_option(values[key], LOSS_NAMES, f"--{key.replace('_', '-')}")
+        look_up_option(values["optimizer"], OPTIMIZER_NAMES, "--optimizer")
         if require_validation and values["early_stopping"] and not values["val_subjects"]:
             raise ConfigError("early stopping (sec. 2.2.3) needs --val-subjects; "
                               "or pass --no-early-stopping")

@@ -11,18 +11,20 @@ import dataclasses
 import json
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
 from data_tools.atomic import atomic_output_file
+from data_tools.contracts import RunConfig, ShardIndex, look_up_option
 from msgan.errors import ConfigError, InputFileError, OutputExistsError, TrainingError
 from msgan.training import zoo
 from msgan.training.checkpoints import TrainingState
 from msgan.training.early_stopping import StripEarlyStopping
 from msgan.training.loop import FitOptions, fit
-from msgan.training.presets import TrainOptions
+from msgan.training.presets import OPTIMIZER_NAMES, TrainOptions
 from msgan.training.records import Records
 from msgan.training.steps import SupervisedStep
 from msgan.training.stop import stop_on_sigterm
@@ -44,11 +46,9 @@ def kind_of(model: str) -> str:
 
 def make_optimizer(name: str, lr: float):
     """The thesis's optimisers with Keras defaults otherwise (it states only the rates)."""
-    if name == "sgd":
-        return keras.optimizers.SGD(lr)
-    if name == "adam":
-        return keras.optimizers.Adam(lr)
-    raise ConfigError(f"unknown optimizer {name!r}; choose sgd or adam")
+    optimizer = look_up_option(name, dict(zip(OPTIMIZER_NAMES, (keras.optimizers.SGD, keras.optimizers.Adam))),
+                               "optimizer")
+    return optimizer(lr)
 
 
 def split_subjects(available: list[str], opts: TrainOptions) -> tuple[list[str], list[str]]:
@@ -113,9 +113,11 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
                         on_step=on_step, adversarial=adversarial)
 
 
-def run_config(opts: TrainOptions, index: dict, train_ids, val_ids) -> dict:
+def run_config(opts: TrainOptions, index: Mapping, train_ids, val_ids) -> dict:
+    """The run's ``config.json`` as a dict: what the shards (a :class:`ShardIndex`) hold,
+    the options, the split."""
     config = {key: index.get(key) for key in ("task", "inputs", "target", "layout")}
-    config["patch"] = index.get("patch_size", index.get("patch"))
+    config["patch"] = index.get("patch_size")
     config["fingerprint"] = index.get("fingerprint")  # data_tools.fingerprint, for predict
     config.update({k: v for k, v in dataclasses.asdict(opts).items()
                    if k not in ("run", "resume", "overwrite", "progress", "train_subjects", "connect_timeout")})
@@ -139,16 +141,13 @@ def open_run_dir(run_dir: Path, config: dict, resume: bool, overwrite: bool) -> 
     if resume:
         if not config_path.exists():
             raise ConfigError("--resume: no config.json here, nothing to resume", run_dir)
-        try:
-            old = json.loads(config_path.read_text())
-        except ValueError as exc:
-            raise InputFileError(f"not valid JSON ({exc})", config_path) from None
+        old = RunConfig.from_json(config_path).to_dict()
         changed = resume_differences(old, config)
         if changed:
             raise ConfigError(f"--resume with settings other than the run's: {'; '.join(changed)}; "
                               "repeat the original options (or start again with --overwrite)", config_path)
         with atomic_output_file(config_path, overwrite=True) as tmp:  # e.g. more epochs
-            tmp.write_text(json.dumps(config, indent=2) + "\n")
+            RunConfig.from_dict(config, config_path).to_json(tmp)
         return
     if run_dir.exists() and any(run_dir.iterdir()):
         if not overwrite:
@@ -157,29 +156,29 @@ def open_run_dir(run_dir: Path, config: dict, resume: bool, overwrite: bool) -> 
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output_file(config_path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps(config, indent=2) + "\n")
+        RunConfig.from_dict(config, config_path).to_json(tmp)
 
 
-def copy_normalization(data: str | Path, index: dict, run_dir: Path) -> None:
+def copy_normalization(data: str | Path, index: ShardIndex, run_dir: Path) -> None:
     """``normalization.json`` from the shard folder (or the index's statistics)."""
     source = Path(data) / "normalization.json"
     with atomic_output_file(run_dir / "normalization.json", overwrite=True) as tmp:
         if source.exists():
             shutil.copyfile(source, tmp)
         else:
-            stats = index.get("normalization", index.get("normalisation"))
+            stats = index.get("normalization")
             if stats is None:
                 raise InputFileError("the shards carry no normalisation statistics", Path(data) / "index.json")
             tmp.write_text(json.dumps(stats, indent=2) + "\n")
 
 
-def check_preset_shards(preset: str | None, index: dict, data) -> None:
+def check_preset_shards(preset: str | None, index: ShardIndex, data) -> None:
     """A named preset trains only on shards normalised as it prescribes (predictions would
     otherwise be de-normalised by the wrong rule)."""
     from msgan.training.presets import recipe_settings
 
     wanted = recipe_settings(preset)["shards"].get("normalize")
-    scope = (index.get("normalization") or {}).get("scope")
+    scope = (index.normalization or {}).get("scope")
     if wanted and scope != {"subject-all": "subject-all", "subject": "subject"}.get(wanted, "global"):
         raise ConfigError(f"--preset {preset} trains on shards normalised {wanted!r}, these are {scope!r}; "
                           f"write them with make-tfrecords --preset {preset}", Path(data) / "index.json")
@@ -197,7 +196,7 @@ def train_and_keep(options: TrainOptions):
         opts = dataclasses.replace(opts, model_kwargs={**opts.model_kwargs, "refinements": opts.refinements})
     index = zoo.read_shard_index(opts.data)
     check_preset_shards(opts.preset, index, opts.data)
-    train_ids, val_ids = split_subjects(list(zoo.index_subjects(index)), opts)
+    train_ids, val_ids = split_subjects(list(index.subject_groups()), opts)
     kind = kind_of(opts.model)
     run_dir = Path(opts.run)
     config = run_config(opts, index, train_ids, val_ids)
@@ -205,8 +204,8 @@ def train_and_keep(options: TrainOptions):
     chief = is_chief(strategy)
     keras.utils.set_random_seed(opts.seed)
     with strategy.scope():
-        model = zoo.build_model(opts.model, len(index["inputs"]), opts.model_kwargs)
-    zoo.check_batch_norm_extent(model, opts.model, index.get("example_shape"), opts.batch)
+        model = zoo.build_model(opts.model, len(index.inputs), opts.model_kwargs)
+    zoo.check_batch_norm_extent(model, opts.model, index.example_shape, opts.batch)
     if chief:  # after every check, so that a refused run leaves no folder behind
         open_run_dir(run_dir, config, opts.resume, opts.overwrite)
         copy_normalization(opts.data, index, run_dir)
@@ -235,7 +234,8 @@ def save_weights(model, path: Path) -> None:
 
 
 def load_run(run_dir: str | Path):
-    """``(model, config, normalizer)`` of a finished run, ready to predict."""
+    """``(model, config, normalizer)`` of a finished run, ready to predict; ``config`` is the
+    checked :class:`~data_tools.contracts.RunConfig` (a read-only mapping of its keys)."""
     from data_tools.normalize import Normalizer
 
     run_dir = Path(run_dir)
@@ -243,11 +243,8 @@ def load_run(run_dir: str | Path):
         if not (run_dir / name).exists():
             hint = " (the run has not finished: --resume it)" if name == "model.weights.h5" else ""
             raise InputFileError(f"{name} missing{hint}", run_dir)
-    try:
-        config = json.loads((run_dir / "config.json").read_text())
-    except ValueError as exc:
-        raise InputFileError(f"config.json is not valid JSON ({exc})", run_dir / "config.json") from None
-    model = zoo.build_model(config["model"], len(config["inputs"]), config.get("model_kwargs") or {})
+    config = RunConfig.from_json(run_dir / RunConfig.FILE)
+    model = zoo.build_model(config.model, len(config.inputs), config.hyperparameters)
     try:
         model.load_weights(str(run_dir / "model.weights.h5"))
     except (ValueError, OSError) as exc:

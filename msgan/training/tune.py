@@ -100,7 +100,7 @@ def tune(options, max_trials: int) -> list[dict]:
     def build_fn(kwargs):
         keras.utils.set_random_seed(opts.seed)
         with strategy.scope():
-            return zoo.build_model(opts.model, len(index["inputs"]), {**opts.model_kwargs, **kwargs})
+            return zoo.build_model(opts.model, len(index.inputs), {**opts.model_kwargs, **kwargs})
 
     def fit_fn(model, kwargs, trial_id):
         trial_opts = dataclasses.replace(opts, model_kwargs={**opts.model_kwargs, **kwargs})

@@ -7,22 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from data_tools.contracts import ShardIndex
 from msgan.errors import ConfigError
 
 
 def reconstruction_loss(name: str):
-    """``"mse"|"l1"|"wl1"|"nwl1"`` -> ``loss_fn(batch, prediction)`` from ``msgan.losses``."""
+    """A loss of :data:`msgan.losses.LOSS_NAMES` as ``loss_fn(batch, prediction)`` of shard batches."""
     from msgan import losses
 
-    if name == "mse":
-        return lambda batch, prediction: losses.mse(batch["target"], prediction)
-    if name == "l1":
-        return lambda batch, prediction: losses.l1(batch["target"], prediction)
-    if name == "wl1":
-        return lambda batch, prediction: losses.weighted_l1(batch["target"], prediction, batch["roi"])
-    if name == "nwl1":
-        return lambda batch, prediction: losses.normalized_weighted_l1(batch["target"], prediction, batch["roi"])
-    raise ConfigError(f"unknown loss {name!r}; choose mse, l1, wl1 or nwl1")
+    loss = losses.get(name)
+    return lambda batch, prediction: loss(batch["target"], prediction, batch.get("roi"))
 
 
 def model_kind(name: str) -> str:
@@ -49,7 +43,7 @@ def check_batch_norm_extent(model, name: str, example_shape, batch: int) -> None
     """
     import keras
 
-    from msgan.inference.geometry import prediction_chain
+    from msgan.models.geometry import prediction_chain
 
     if not example_shape:
         return
@@ -69,7 +63,7 @@ def check_batch_norm_extent(model, name: str, example_shape, batch: int) -> None
                 f"(make-tfrecords --patch) or a batch of 2 or more")
 
 
-def read_shard_index(folder: str | Path, verify: bool = True) -> dict:
+def read_shard_index(folder: str | Path, verify: bool = True) -> ShardIndex:
     from data_tools import tfrecords
 
     if verify:
@@ -77,26 +71,9 @@ def read_shard_index(folder: str | Path, verify: bool = True) -> dict:
     return tfrecords.read_index(folder)
 
 
-def index_subjects(index: dict) -> dict[str, str | None]:
-    """Subject id -> group ("MS", "HC" or None) from a shard index.
-
-    ``make-tfrecords`` lists subject ids under ``subjects`` and their groups (from the
-    cohort's participants table) under ``groups``; ``{id: {"group": ...}}`` and records with
-    ``id``/``subject`` and ``group`` keys are accepted too.
-    """
-    groups = index.get("groups") or {}
-    if groups:
-        return {str(k): v for k, v in groups.items()}
-    subjects = index.get("subjects", [])
-    if isinstance(subjects, dict):
-        return {str(k): (v.get("group") if isinstance(v, dict) else v) for k, v in subjects.items()}
-    out = {}
-    for item in subjects:
-        if isinstance(item, dict):
-            out[str(item.get("id", item.get("subject")))] = item.get("group")
-        else:
-            out[str(item)] = None
-    return out
+def index_subjects(index: ShardIndex) -> dict[str, str | None]:
+    """Subject id -> group ("MS", "HC" or None) from a shard index (:meth:`ShardIndex.subject_groups`)."""
+    return index.subject_groups()
 
 
 def shard_datasets(folder, train_ids, val_ids, batch: int, seed: int, repeat: bool):
