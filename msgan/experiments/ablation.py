@@ -54,7 +54,7 @@ def _normalised_session(normalizer, session, names, target):
     return x, normalizer.apply(target, session.load(target).data, brain), brain
 
 
-def _classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed):
+def classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed):
     from data_tools.normalize import Normalizer
 
     normalizer = Normalizer.from_json(shards / "normalization.json")
@@ -116,7 +116,7 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
                          session=session, subjects=train_ids + test_ids, progress=progress)
             for model in models:
                 if model in CLASSIC_MODELS:
-                    preds = _classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)
+                    preds = classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)
                 else:
                     preds = _deep_predictions(model, shards, tmp / "runs" / model / label, test_ids,
                                               test_sessions, train_kwargs, tile)

@@ -22,6 +22,7 @@ class Config:
     refinements: int | None = None
     label: str = ""  # the thesis's name of the method
     inputs: tuple[str, ...] | None = None  # None: the chapter's inputs
+    model_kwargs: dict = field(default_factory=dict)  # the zoo model's hyperparameters (e.g. FCN width)
 
     @property
     def shown(self) -> str:

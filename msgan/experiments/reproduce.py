@@ -1,8 +1,7 @@
 """``msgan reproduce CHAPTER``: each chapter's experiment as the thesis designed it, one report.
 
-Chapters implemented so far: ch3 (:mod:`msgan.experiments.chapter3`) and ch4
-(:mod:`msgan.experiments.chapter4`). Chapter 2 is still reproduced in part by
-``scripts/reproduce_flair_real.sh`` (README, "Reproducing the thesis").
+ch2 (:mod:`msgan.experiments.chapter2`), ch3 (:mod:`msgan.experiments.chapter3`) and ch4
+(:mod:`msgan.experiments.chapter4`), each on the chapter's simulated cohort or a user's.
 """
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from typing import Callable
 
 from msgan.errors import ConfigError
 
-CHAPTERS = {"ch3": "msgan.experiments.chapter3:run_chapter3", "ch4": "msgan.experiments.chapter4:run_chapter4"}
+CHAPTERS = {"ch2": "msgan.experiments.chapter2:run_chapter2", "ch3": "msgan.experiments.chapter3:run_chapter3", "ch4": "msgan.experiments.chapter4:run_chapter4"}
 
 
 def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, check: bool = False,

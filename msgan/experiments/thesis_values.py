@@ -84,3 +84,27 @@ FIG_3_7 = "Refiner's mean bias 0.0091 (WM/NAWM) and -0.06 (lesions)"
 FIG_3_8 = "DICE of the demyelinated maps 0.83 +- 0.12 (two examples 0.88 and 0.72)"
 FIG_3_9 = "with weighted L1 the attention shifts to the lesions; with L1 to the ventricles"
 SEC_3_3_7 = "adding FA and AD to MTR+RD: improvement not significant (p > 0.5)"
+
+#: Table 2.1 (sec. 2.3.1): FCN width -> MSE (SD), parameters, inference seconds per volume (GTX TITAN X).
+TABLE_2_1 = {32: ("1094.52 (49.46)", "60.6 K", "0.72"), 64: ("918.07 (41.70)", "213.7 K", "1.34"),
+             96: ("909.84 (38.68)", "513.5 K", "2.58")}
+FIG_2_3 = ("L = 2 ends worse than L = 3; L = 4 converges more slowly to the level of L = 3; L = 6 ends worse "
+           "than L = 3")
+#: Table 2.2 (sec. 2.3.2), the Average rows: (a) MSE and (b) SSIM, mean (SD); the fold rows are in the thesis.
+TABLE_2_2A = {"Random Forest 60": "983.22 (80.99)", "Modality Propagation": "2085.53 (156.80)",
+              "Multilayer Perceptron": "1273.22 (124.70)", "U-Net": "919.26 (40.95)", "Our Method": "918.07 (41.70)"}
+TABLE_2_2B = {"Random Forest 60": "0.830 (0.039)", "Modality Propagation": "0.718 (0.045)",
+              "Multilayer Perceptron": "0.780 (0.046)", "U-Net": "0.854 (0.033)", "Our Method": "0.860 (0.031)"}
+#: Table 2.3 (eq. 2.4): lesion contrast Ratio 1 (lesions / NAWM) and Ratio 2 (lesions / surrounding NAWM).
+TABLE_2_3 = {"Random Forest 60": ("1.33 (0.07)", "1.15 (0.04)"), "Modality Propagation": ("1.31 (0.06)", "1.13 (0.04)"),
+             "Multilayer Perceptron": ("1.39 (0.11)", "1.20 (0.05)"), "U-Net": ("1.34 (0.09)", "1.17 (0.04)"),
+             "Our Method": ("1.47 (0.13)", "1.22 (0.07)"), "Ground Truth": ("1.66 (0.12)", "1.33 (0.09)")}
+FIG_2_5 = "DICE of the lesion segmentations of synthetic and true FLAIR 0.73 (0.12)"
+FIG_2_6 = "T1-w, DIR and T2-w contribute more than PD or T1SE; DIR the most (Table 2.4 (a))"
+#: Table 2.4 (sec. 2.3.3), the Average rows (MSE (SD)): (a) one sequence removed, (b) without DIR, (c) combinations.
+TABLE_2_4A = {"T1": "975.16 (76.62)", "T1SE": "936.67 (72.00)", "T2": "961.90 (75.54)", "PD": "931.01 (64.63)",
+              "DIR": "1096.14 (101.11)"}
+TABLE_2_4B = {"Random Forest 60": "1156.21 (114.54)", "Multilayer Perceptron": "1410.86 (126.79)",
+              "U-Net": "1076.34 (107.55)", "Our Method": "1096.14 (101.11)"}
+TABLE_2_4C = {"T1+DIR": "972.21 (74.60)", "T2+DIR": "992.19 (95.82)", "T1+T2": "1277.64 (119.87)",
+              "T1+T2+DIR": "944.44 (75.47)", "T1+T2+PD": "1233.46 (112.89)"}
