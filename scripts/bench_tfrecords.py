@@ -21,8 +21,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from data_tools.cohort import open_cohort  # noqa: E402
-from data_tools.dataset import build_shards  # noqa: E402
+from data_tools.io.cohort import open_cohort  # noqa: E402
+from data_tools.shards.dataset import build_shards  # noqa: E402
 
 
 def plain_read(files) -> int:
@@ -53,7 +53,7 @@ def main() -> None:
     n = index["n_examples"]
     size_mb = sum(f.stat().st_size for f in files) / 1e6
 
-    from data_tools.tfrecords import make_dataset
+    from data_tools.shards.tfrecords import make_dataset
 
     plain_read(files)  # warm the page cache so both readers see the same storage
     plain_s = min(_timed(lambda: plain_read(files)) for _ in range(args.repeats))

@@ -21,15 +21,15 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from data_tools import patches as P
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import IMAGE_NAMES, Cohort, Session, parse_names
 from data_tools.contracts import get_task, look_up_option
 from data_tools.errors import CohortError, ConfigError
-from data_tools.fingerprint import session_fingerprint, summarise
-from data_tools.masks import LESION, OTHER, brain_mask, roi_labels, white_matter_mask
-from data_tools.nifti import check_same_grid
-from data_tools.normalize import Normalizer
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import IMAGE_NAMES, Cohort, Session, parse_names
+from data_tools.io.fingerprint import session_fingerprint, summarise
+from data_tools.io.masks import LESION, OTHER, brain_mask, roi_labels, white_matter_mask
+from data_tools.io.nifti import check_same_grid
+from data_tools.shards import patches as P
+from data_tools.shards.normalize import Normalizer
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
     sec. 4.3.1 variants of every patch. ``min_brain``: the least brain fraction of a kept
     patch; ``lesion_copies``: how many times an example holding lesion voxels is written
     (sampling weighted toward lesions; shuffling spreads the copies). ``normalize``: ``global`` (thesis: all voxels of all
-    images), ``global-brain`` or ``subject`` (see :mod:`data_tools.normalize`).
+    images), ``global-brain`` or ``subject`` (see :mod:`data_tools.shards.normalize`).
     ``session`` restricts to one session name (e.g. ``t0``), ``subjects`` to some ids.
     ``progress`` shows tqdm bars when stderr is a terminal.
     """
@@ -150,7 +150,7 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
 
         norm = Normalizer.fit(fit_images(), target=target, scope=scope, region=region)
         # TensorFlow is imported only once the inputs are known good: bad input fails fast
-        from data_tools.tfrecords import ShardWriter, serialize_example, write_index
+        from data_tools.shards.tfrecords import ShardWriter, serialize_example, write_index
 
         writer = ShardWriter(tmp, shard_size=shard_size, compression=compression)
         counts: dict[str, int] = {}

@@ -11,8 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
-from data_tools.cohort import Session
 from data_tools.errors import ImageContentError
+from data_tools.io.cohort import Session
 
 log = logging.getLogger(__name__)
 
