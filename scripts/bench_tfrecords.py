@@ -17,7 +17,7 @@ Prints reads per session, patches/s and MB/s of each reader and the ratio reader
 ``--before REV`` measures writing only, with the code of git revision ``REV`` (exported by
 ``git archive``) and with this checkout's, each in a fresh process (TensorFlow imported
 before the clock starts), alternating ``--repeats`` times; it prints reads per session of
-each, the median time ratio before/after taken in this run, and whether both wrote
+each, the median wall and CPU time ratios before/after taken in this run, and whether both wrote
 identical examples.
 """
 from __future__ import annotations
@@ -76,18 +76,18 @@ def write_shards(manifest: str, root: str, out: Path, compress: bool = False) ->
 
     nibabel.load, pathlib.Path.read_bytes = counting_load, counting_read_bytes
     try:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             main(COMMAND + ["--manifest", manifest, "--root", root, "--out", str(out), "--overwrite"]
                  + (["--compress"] if compress else []))
         except SystemExit as exc:  # the console entry point always exits
             if exc.code:
                 raise
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     finally:
         nibabel.load, pathlib.Path.read_bytes = original_load, original_read_bytes
     index = json.loads((out / "index.json").read_text())
-    return {"seconds": seconds, "reads": dict(reads), "code": str(Path(data_tools.__file__).parent),
+    return {"seconds": seconds, "cpu": cpu, "reads": dict(reads), "code": str(Path(data_tools.__file__).parent),
             "examples": examples_digest(out, index), "n_examples": index["n_examples"]}
 
 
@@ -145,13 +145,15 @@ def compare_versions(args) -> None:
             before.append(write_in_child(old, args))
             after.append(write_in_child(REPO, args))
     for label, runs in ((f"before ({args.before})", before), ("after (this checkout)", after)):
-        times = [r["seconds"] for r in runs]
+        times, cpu = [r["seconds"] for r in runs], [r["cpu"] for r in runs]
         print(f"{label}: write {statistics.median(times):.1f} s (median of {', '.join(f'{t:.1f}' for t in times)}), "
-              f"{runs[0]['n_examples']} examples, {sum(runs[0]['reads'].values())} NIfTI reads")
+              f"CPU {statistics.median(cpu):.1f} s, {runs[0]['n_examples']} examples, "
+              f"{sum(runs[0]['reads'].values())} NIfTI reads")
         print("\n".join(reads_per_session(runs[0]["reads"])))
     ratio = statistics.median(r["seconds"] for r in before) / statistics.median(r["seconds"] for r in after)
+    cpu_ratio = statistics.median(r["cpu"] for r in before) / statistics.median(r["cpu"] for r in after)
     same = all(r["examples"] == before[0]["examples"] for r in before + after)
-    print(f"write time before/after: {ratio:.2f}x; identical examples (every feature of every example, "
+    print(f"write time before/after: {ratio:.2f}x (CPU time {cpu_ratio:.2f}x); identical examples (every feature of every example, "
           f"in writing order): {same}")
 
 
