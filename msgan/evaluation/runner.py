@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import Cohort, Session, Subject
 from data_tools.contracts import TASKS, RunConfig, get_task
 from data_tools.errors import ConfigError, GeometryError, InputFileError, MsganError, OutputExistsError
-from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
-from data_tools.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import Cohort, Session, Subject
+from data_tools.io.masks import brain_mask, lesion_mask, white_matter_mask
+from data_tools.io.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
 from msgan.evaluation import collect, tables
 from msgan.evaluation.constants import BASELINE, FOLLOW_UP, TRUTH
 from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, ControlThresholds, check_threshold_options,
@@ -333,7 +333,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     target = get_task(task).target
     check_threshold_options(threshold_source, threshold_space)
     if threshold_space == "mni" and task != "flair":
-        from data_tools.itk_bridge import sitk
+        from data_tools.preprocessing.itk_bridge import sitk
 
         sitk()  # SimpleITK missing: one ConfigError now, not a gap per session
     named = _parse_methods(pred_dir, methods, label)
