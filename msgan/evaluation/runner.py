@@ -102,7 +102,9 @@ def _provenance(pred_dirs: dict[str, Path], command: str | None) -> dict:
 
 
 class _Evaluator:
-    """Walks the cohort once, session by session, feeding the measure collectors."""
+    """Walks the cohort once, session by session: loads what the measures need, calls the
+    collectors (:mod:`msgan.evaluation.collect`, which return rows) and assembles their
+    rows, the gaps and the figures' data."""
 
     def __init__(self, cohort: Cohort, options: Options, warn: Callable[[str], None],
                  progress: bool = True):
@@ -121,8 +123,13 @@ class _Evaluator:
         self.gaps.append(message)
         self._warn(message)
 
-    def add(self, table: str, row: dict) -> None:
-        self.rows.setdefault(table, []).append(row)
+    def add(self, table: str, rows: list[dict]) -> None:
+        if rows:  # a table exists once it has a row
+            self.rows.setdefault(table, []).extend(rows)
+
+    def add_tables(self, rows: collect.Rows) -> None:
+        for table, part in rows.items():
+            self.add(table, part)
 
     # -- loading -------------------------------------------------------------------------
     def load_truth(self, session: Session) -> Volume:
@@ -192,8 +199,8 @@ class _Evaluator:
         started = time.perf_counter()
         distance, mattes_mi = template_distance(regions["brain"] | csf, csf, regions["wm"] | regions["lesions"],
                                                 truth.affine, self.options.mni, label=session.label)
-        self.add("registration", {"subject": session.subject, "session": session.name,
-                                  "seconds": time.perf_counter() - started, "mattes_mi": mattes_mi})
+        self.add("registration", [{"subject": session.subject, "session": session.name,
+                                   "seconds": time.perf_counter() - started, "mattes_mi": mattes_mi}])
         return distance
 
     # -- passes --------------------------------------------------------------------------
@@ -257,7 +264,7 @@ class _Evaluator:
                     continue
                 maps[session.name] = self.session(subject, session, thresholds, maps.get(BASELINE))
             if task == "myelin-longitudinal" and group == "MS" and thresholds:
-                collect.longitudinal(self, subject, maps)
+                self.longitudinal(subject, maps)
 
     def subject_group(self, subject: Subject) -> str | None:
         """MS or HC from participants.tsv; without a group, a subject with a lesion mask is a patient."""
@@ -278,12 +285,13 @@ class _Evaluator:
         if group == "MS" and not session.has("lesions"):
             self.warn(f"{session.label}: patient without a lesions mask; left out of the lesion measures")
         base = {"subject": subject.id, "session": session.name, "group": group}
-        collect.quality(self, base, truth.data, preds, regions["brain"])
-        collect.example_slices(self, subject, session, truth, preds, regions, TASKS[self.options.task].inputs)
+        self.add("quality", collect.quality(base, truth.data, preds, regions["brain"]))
+        self.keep_example(session, truth, preds, regions)
         if self.options.task == "flair":
-            collect.flair(self, base, truth.data, preds, regions)
+            self.flair(base, truth, preds, regions)
             return None
-        collect.myelin_rois(self, base, truth.data, preds, regions)
+        if regions["wm"] is not None:
+            self.add("roi", collect.myelin_rois(base, truth.data, preds, regions["wm"], regions["lesions"]))
         if group != "MS" or not thresholds:
             return None
         load = self.lesion_load(session, truth, regions, baseline)
@@ -292,7 +300,50 @@ class _Evaluator:
         distance = self.csf_distance(session, truth, regions)
         if distance is None:
             return None
-        return collect.demyelination(self, base, session, truth, preds, load, distance, thresholds)
+        simulated = session.load("demyelinated").data if session.has("demyelinated") else None
+        rows, visit = collect.demyelination(base, truth, preds, load, distance, thresholds,
+                                            self.options.threshold_source, simulated)
+        self.add_tables(rows)
+        self.keep_overlay(base, truth, visit)
+        return visit
+
+    def flair(self, base: dict, truth: Volume, preds: dict, regions: dict) -> None:
+        """Lesion contrast and threshold segmentation of a patient's session with wm and lesions."""
+        if regions["wm"] is None or base["group"] != "MS":
+            return
+        if not regions["lesions"].any():
+            self.warn(f"sub-{base['subject']}/ses-{base['session']}: patient without lesions in the lesion "
+                      "mask; left out of the lesion contrast")
+            return
+        self.add_tables(collect.flair(base, truth.data, preds, regions["lesions"], regions["wm"],
+                                      self.options.k, self.options.dilation))
+
+    def longitudinal(self, subject: Subject, maps: dict) -> None:
+        """The longitudinal indices of a patient both of whose visits were classified."""
+        t0, t1 = maps.get(BASELINE), maps.get(FOLLOW_UP)
+        if t0 is None or t1 is None:
+            missing = FOLLOW_UP if t0 is not None else BASELINE
+            self.warn(f"sub-{subject.id}: patient without a usable ses-{missing} (true PIB, lesions, csf); "
+                      "left out of the longitudinal analysis and the clinical correlation")
+            return
+        self.add("longitudinal", collect.longitudinal(subject, t0, t1))
+
+    # -- figures' data -------------------------------------------------------------------
+    def keep_example(self, session: Session, truth: Volume, preds: dict, regions: dict) -> None:
+        """One slice for the qualitative panel: the first patient's session predicted by every method."""
+        current = self.figure_data.get("example")
+        if (collect.replaces_example(current, bool(regions["lesions"].any()))
+                and len(preds) == len(self.options.methods)):
+            self.figure_data["example"] = collect.example_slice(session, truth, preds, regions,
+                                                                TASKS[self.options.task].inputs)
+
+    def keep_overlay(self, base: dict, truth: Volume, visit: dict) -> None:
+        """The first two sessions' demyelinated maps (true and the reference method's) for the figure."""
+        overlays = self.figure_data.setdefault("overlays", [])
+        reference = self.options.reference
+        if len(overlays) < 2 and reference in visit["maps"]:
+            overlays.append(collect.overlay(base, truth.data, visit["lesions"], visit["maps"][TRUTH],
+                                            visit["maps"][reference]))
 
     def lesion_load(self, session: Session, truth: Volume, regions: dict, baseline: dict | None):
         """(lesion mask, its session): the follow-up's is the baseline's (sec. 4.2.5), else its own."""
@@ -353,7 +404,9 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     evaluator.run()
     result = EvaluationResult(out, options, gaps=evaluator.gaps,
                               provenance=_provenance(named, command))
-    result.tables = tables.build_tables(evaluator)
+    result.tables, notes = tables.build_tables(evaluator.rows, options.reference)
+    for note in notes:
+        evaluator.warn(note)
     result.cohort_summary = tables.cohort_summary(cohort, options.target, evaluator.groups)
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         write_report(result, evaluator.figure_data, tmp)
