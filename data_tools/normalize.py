@@ -32,6 +32,7 @@ from typing import Iterable
 import numpy as np
 
 from data_tools.atomic import atomic_output_file
+from data_tools.contracts import look_up_option
 from data_tools.errors import ConfigError, ImageContentError, InputFileError
 
 SCOPES = ("global", "subject", "subject-all")
@@ -125,10 +126,8 @@ class Normalizer:
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.scope not in SCOPES:
-            raise ConfigError(f"normalisation scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
-        if self.region not in REGIONS:
-            raise ConfigError(f"normalisation region must be one of {', '.join(REGIONS)}, not {self.region!r}")
+        look_up_option(self.scope, SCOPES, "normalisation scope")
+        look_up_option(self.region, REGIONS, "normalisation region")
 
     @classmethod
     def fit(cls, images: Iterable[tuple[str, np.ndarray, np.ndarray | None]], *, target: str,
