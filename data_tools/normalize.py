@@ -201,9 +201,13 @@ class Normalizer:
         try:
             stats = {str(k): {"mean": float(v["mean"]), "std": float(v["std"])}
                      for k, v in data["stats"].items()}
-            return cls(data["scope"], data["region"], stats)
+            scope, region = data["scope"], data["region"]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputFileError(f"not a normalisation description ({exc!r})", where) from None
+        # checked here too, so that a bad file's error names it
+        look_up_option(scope, SCOPES, "normalisation scope", InputFileError, where)
+        look_up_option(region, REGIONS, "normalisation region", InputFileError, where)
+        return cls(scope, region, stats)
 
     def to_json(self, path: str | Path, overwrite: bool = False) -> Path:
         with atomic_output_file(path, overwrite=overwrite) as tmp:

@@ -4,6 +4,7 @@ an unknown name is one ``ConfigError`` listing every valid name, and each CLI
 from __future__ import annotations
 
 import importlib
+import json
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from data_tools.cohort import open_cohort
 from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, COMPRESSIONS, LOSS_NAMES, SINGLE_SESSION_TASK_NAMES,
                                   TASK_NAMES, THRESHOLD_SOURCES, THRESHOLD_SPACES)
 from data_tools.dataset import NORMALIZE_CHOICES, build_shards
-from data_tools.errors import ConfigError
+from data_tools.errors import ConfigError, InputFileError
 from data_tools.normalize import REGIONS, SCOPES, Normalizer
 from data_tools.preprocess import PreprocessOptions
 from data_tools.registration import REGISTRATION_MODELS
@@ -66,6 +67,16 @@ def test_an_unknown_name_is_one_config_error_listing_the_valid_names(option):
             assert f"{UNKNOWN}" not in exc.message and "choose one of" not in exc.message, (name, exc.message)
         except Exception:  # noqa: BLE001  (past the option check: e.g. a square-patch rotation)
             pass
+
+
+def test_a_bad_name_in_normalization_json_names_the_file(tmp_path):
+    path = tmp_path / "normalization.json"
+    for key, valid in (("scope", SCOPES), ("region", REGIONS)):
+        data = {"scope": "global", "region": "all", "stats": {"PIB": {"mean": 1.0, "std": 0.5}}, key: UNKNOWN}
+        path.write_text(json.dumps(data))
+        with pytest.raises(InputFileError) as caught:
+            Normalizer.from_json(path)
+        assert caught.value.path == str(path) and all(name in caught.value.message for name in valid)
 
 
 def test_the_window_options_are_checked_once(tmp_path):
