@@ -9,15 +9,16 @@ import json
 import numpy as np
 import pytest
 
-from data_tools import contracts, patches
-from data_tools.cohort import open_cohort
+from data_tools import contracts
 from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, COMPRESSIONS, LOSS_NAMES, SINGLE_SESSION_TASK_NAMES,
                                   TASK_NAMES, THRESHOLD_SOURCES, THRESHOLD_SPACES)
-from data_tools.dataset import NORMALIZE_CHOICES, build_shards
 from data_tools.errors import ConfigError, InputFileError
-from data_tools.normalize import REGIONS, SCOPES, Normalizer
-from data_tools.preprocess import PreprocessOptions
-from data_tools.registration import REGISTRATION_MODELS
+from data_tools.io.cohort import open_cohort
+from data_tools.preprocessing.preprocess import PreprocessOptions
+from data_tools.preprocessing.registration import REGISTRATION_MODELS
+from data_tools.shards import patches
+from data_tools.shards.dataset import NORMALIZE_CHOICES, build_shards
+from data_tools.shards.normalize import REGIONS, SCOPES, Normalizer
 from msgan import losses
 from msgan.cli import COMMANDS
 from msgan.evaluation.demyelination import check_threshold_options
@@ -96,7 +97,7 @@ def test_the_window_options_are_checked_once(tmp_path):
 
 
 def test_shard_options_are_checked_before_any_work(tiny_cohort, tmp_path):
-    from data_tools.tfrecords import ShardWriter
+    from data_tools.shards.tfrecords import ShardWriter
 
     cohort = open_cohort(cohort=tiny_cohort)
     with pytest.raises(ConfigError) as caught:

@@ -40,7 +40,7 @@ def _csv(text):
 def ablate_command(model, methods, cohort, manifest, root, task, inputs, target, test_subjects, combos,
                    session, no_drop, layout, patch, tile, epochs, lr, optimizer, out, seed, overwrite):
     """Retrain with each input removed (and named combinations); tabulate held-out MSE."""
-    from data_tools.cohort import open_cohort, parse_names
+    from data_tools.io.cohort import open_cohort, parse_names
     from msgan.experiments.ablation import ablate
 
     target = target or TASKS[task].target

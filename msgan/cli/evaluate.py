@@ -50,7 +50,7 @@ def parse_methods(text: str | None) -> dict[str, str]:
 def evaluate_command(pred_dir, cohort, manifest, root, task, out, methods, label, subjects, k, dilation,
                      bin_mm, threshold_source, threshold_space, overwrite):
     """Image quality, lesion contrast, myelin, demyelination and clinical statistics as a report."""
-    from data_tools.cohort import open_cohort
+    from data_tools.io.cohort import open_cohort
 
     named = parse_methods(methods)
     data = open_cohort(cohort=cohort, manifest=manifest, root=root)

@@ -66,9 +66,9 @@ def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root,
                     window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
                     force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
-    from data_tools.bids import is_bids_dataset
-    from data_tools.cohort import open_cohort
     from data_tools.errors import CohortError
+    from data_tools.io.bids import is_bids_dataset
+    from data_tools.io.cohort import open_cohort
     from msgan.inference.bids_out import model_provenance
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
 

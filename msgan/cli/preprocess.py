@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from data_tools.registration import REGISTRATION_MODELS
+from data_tools.preprocessing.registration import REGISTRATION_MODELS
 
 
 def _parse_crop(ctx, param, value):
@@ -45,10 +45,10 @@ def _parse_crop(ctx, param, value):
 def preprocess(manifest, root, cohort, out, reference, n4, n4_shrink, n4_iterations, brain_mask, masks_on,
                model, min_mutual_information, crop, voxel_size, overwrite):
     """Bias-correct, co-register, align follow-ups, mask and crop raw scans into a cohort folder."""
-    from data_tools.cohort import canonical_name, open_cohort
     from data_tools.errors import ConfigError
-    from data_tools.preprocess import PreprocessOptions, preprocess_cohort
-    from data_tools.registration import RegistrationSettings
+    from data_tools.io.cohort import canonical_name, open_cohort
+    from data_tools.preprocessing.preprocess import PreprocessOptions, preprocess_cohort
+    from data_tools.preprocessing.registration import RegistrationSettings
 
     try:
         iterations = tuple(int(v) for v in n4_iterations.split(","))

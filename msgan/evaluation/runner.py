@@ -15,10 +15,10 @@ from typing import Callable
 
 import pandas as pd
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import Cohort
 from data_tools.contracts import RunConfig, get_task
 from data_tools.errors import ConfigError, InputFileError, MsganError, OutputExistsError
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import Cohort
 from msgan.evaluation import tables
 from msgan.evaluation.demyelination import DEFAULT_BIN_MM, check_threshold_options
 from msgan.evaluation.walk import CohortWalk, Options, find_prediction
@@ -90,7 +90,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     target = get_task(task).target
     check_threshold_options(threshold_source, threshold_space)
     if threshold_space == "mni" and task != "flair":
-        from data_tools.itk_bridge import sitk
+        from data_tools.preprocessing.itk_bridge import sitk
 
         sitk()  # SimpleITK missing: one ConfigError now, not a gap per session
     named = _parse_methods(pred_dir, methods, label)

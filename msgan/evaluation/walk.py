@@ -14,11 +14,11 @@ import nibabel as nib
 import numpy as np
 from tqdm import tqdm
 
-from data_tools.cohort import Cohort, Session, Subject
 from data_tools.contracts import TASKS
 from data_tools.errors import GeometryError, MsganError
-from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
-from data_tools.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
+from data_tools.io.cohort import Cohort, Session, Subject
+from data_tools.io.masks import brain_mask, lesion_mask, white_matter_mask
+from data_tools.io.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_volume
 from msgan.evaluation import collect
 from msgan.evaluation.constants import BASELINE, FOLLOW_UP, TRUTH
 from msgan.evaluation.demyelination import DEFAULT_BIN_MM, ControlThresholds, distance_to_csf, pool_control_statistics

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from data_tools.contracts import BLEND_NAMES, look_up_option
 from data_tools.errors import ConfigError
-from data_tools.patches import window_starts
+from data_tools.shards.patches import window_starts
 from msgan.inference import windows as win
 
 #: window modes: the blends a user chooses (``--blend``) and halo tiles (chosen by the model)
@@ -27,7 +27,7 @@ class WindowPlan:
     """How to cover a volume with windows.
 
     ``mode`` "constant"/"gaussian": fixed ``window`` (voxels per axis) placed by
-    :func:`data_tools.patches.window_starts` (step ``round(window * (1 - overlap))``, last
+    :func:`data_tools.shards.patches.window_starts` (step ``round(window * (1 - overlap))``, last
     window flush with the end), overlapping outputs blended (MONAI's scheme).
     ``mode`` "halo": tiles of up to ``tile`` output voxels per axis read with ``halo``
     extra voxels on each side (the model's receptive-field radius); exact for stride-1

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_file
 from data_tools.contracts import FoldPlan
+from data_tools.io.atomic import atomic_output_file
 from msgan.errors import ConfigError, OutputExistsError
 from msgan.training import zoo
 from msgan.training.presets import TrainOptions, default_val_per_fold
@@ -106,7 +106,7 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None =
     says so. ``val_per_fold`` None takes the model's chapter: none for ch. 3 models (sec.
     3.3.1: 2/3 of the subjects train, 1/3 test), 3 for ch. 2 and ch. 4 models.
     """
-    from data_tools.tfrecords import make_dataset
+    from data_tools.shards.tfrecords import make_dataset
     from msgan.training.run import train_and_keep
 
     root = Path(options.run)

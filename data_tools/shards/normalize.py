@@ -31,9 +31,9 @@ from typing import Iterable
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_file
 from data_tools.contracts import look_up_option
 from data_tools.errors import ConfigError, ImageContentError, InputFileError
+from data_tools.io.atomic import atomic_output_file
 
 SCOPES = ("global", "subject", "subject-all")
 #: scopes that standardise (some) images by their own brain statistics

@@ -91,7 +91,7 @@ class ShardWriter:
 
     Shards are written under temporary names (``.partial``) and renamed to
     ``shard-XXXXX-of-YYYYY.tfrecord`` by :meth:`close`, once the total is known.
-    Use inside :func:`data_tools.atomic.atomic_output_dir` for an all-or-nothing folder.
+    Use inside :func:`data_tools.io.atomic.atomic_output_dir` for an all-or-nothing folder.
     """
 
     def __init__(self, folder: str | Path, shard_size: int = 32, compression: str = ""):
