@@ -35,7 +35,7 @@ def _parse_crop(ctx, param, value):
                    "else deepbrain), deepbrain (network on the T1), template (nilearn MNI152), none, "
                    "or a mask file.")
 @click.option("--masks-on", default=None, help="Sequence the session's masks were drawn on [reference].")
-@click.option("--model", type=click.Choice(sorted(REGISTRATION_MODELS)), default="affine", show_default=True,
+@click.option("--model", type=click.Choice(REGISTRATION_MODELS), default="affine", show_default=True,
               help="Intra-session registration model (follow-ups are always aligned rigidly).")
 @click.option("--min-mutual-information", type=float, default=0.1, show_default=True,
               help="A registration ending with less mutual information is an error (lower it for PET).")

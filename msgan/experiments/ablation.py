@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES, look_up_option
 from data_tools.errors import ConfigError
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort, parse_names
@@ -98,6 +99,8 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
     from data_tools.shards.dataset import build_shards
     from msgan.evaluation.image_quality import image_quality
 
+    look_up_option(task, SINGLE_SESSION_TASK_NAMES, "ablation task (one session)")
+    look_up_option(layout, ABLATION_LAYOUTS, "ablation layout")
     test_ids = [s.removeprefix("sub-") for s in test_subjects]
     cohort.select(test_ids)  # unknown ids are an error
     train_ids = [s for s in cohort.ids() if s not in test_ids]

@@ -13,11 +13,13 @@ from typing import Callable
 
 import tensorflow as tf
 
+from data_tools.contracts import BLEND_NAMES, look_up_option
 from data_tools.errors import ConfigError
 from data_tools.shards.patches import window_starts
 from msgan.inference import windows as win
 
-BLEND_MODES = ("constant", "gaussian", "halo")
+#: window modes: the blends a user chooses (``--blend``) and halo tiles (chosen by the model)
+BLEND_MODES = (*BLEND_NAMES, "halo")
 
 
 @dataclass(frozen=True)
@@ -40,8 +42,7 @@ class WindowPlan:
     batch_size: int = 1
 
     def __post_init__(self):
-        if self.mode not in BLEND_MODES:
-            raise ConfigError(f"window mode must be one of {', '.join(BLEND_MODES)}, not {self.mode!r}")
+        look_up_option(self.mode, BLEND_MODES, "window mode")
         if not 0.0 <= self.overlap < 1.0:
             raise ConfigError(f"overlap must be in [0, 1), got {self.overlap}")
         if self.mode != "halo" and (self.window is None or min(self.window) < 1):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_tools.contracts import ShardIndex
+from data_tools.contracts import ShardIndex, look_up_option
 from msgan.errors import ConfigError
 
 
@@ -22,8 +22,7 @@ def reconstruction_loss(name: str):
 def model_kind(name: str) -> str:
     from msgan import models
 
-    if name not in models.MODEL_NAMES:
-        raise ConfigError(f"unknown model {name!r}; known: {', '.join(models.MODEL_NAMES)}")
+    look_up_option(name, models.MODEL_NAMES, "model")
     return models.model_kind(name)
 
 
