@@ -43,9 +43,9 @@ def authors_mask_on_flair(folder: Path, study: str, flair):
     cerebellum, which this visit's FLAIR shows further down), so only the FLAIR voxels within
     the common-space slices their mask spans (``covered``) are compared, for both patients.
     """
-    from data_tools.itk_bridge import sitk, volume_to_itk
-    from data_tools.nifti import load_volume
-    from data_tools.registration import resample
+    from data_tools.io.nifti import load_volume
+    from data_tools.preprocessing.itk_bridge import sitk, volume_to_itk
+    from data_tools.preprocessing.registration import resample
 
     tx = sitk()
     common = volume_to_itk(load_volume(folder / "common_space_brainmask.nii.gz", mask=True))
@@ -61,7 +61,7 @@ def authors_mask_on_flair(folder: Path, study: str, flair):
 
 def read_affine(path: Path):
     """An ITK text transform of the authors (MatrixOffsetTransformBase) as an AffineTransform."""
-    from data_tools.itk_bridge import sitk
+    from data_tools.preprocessing.itk_bridge import sitk
 
     read = sitk().ReadTransform(str(path))
     affine = sitk().AffineTransform(3)
@@ -72,7 +72,7 @@ def read_affine(path: Path):
 
 def displacement_mm(ours, theirs, grid, mask) -> np.ndarray:
     """|ours(x) - theirs(x)| in mm for the physical points x of the voxels in ``mask``."""
-    from data_tools.itk_bridge import itk_to_affine, transform_to_matrix, RAS_TO_LPS
+    from data_tools.preprocessing.itk_bridge import itk_to_affine, transform_to_matrix, RAS_TO_LPS
 
     ijk = np.argwhere(mask)[::7]  # every 7th voxel: thousands of points, plenty
     points = RAS_TO_LPS @ itk_to_affine(grid) @ np.c_[ijk, np.ones(len(ijk))].T
@@ -82,10 +82,10 @@ def displacement_mm(ours, theirs, grid, mask) -> np.ndarray:
 
 def load_patient(folder: Path, study: str):
     """N4'd FLAIR and T1W (SimpleITK), our T1W->FLAIR transform, and the authors' mask (array)."""
-    from data_tools.bias import n4_correct
-    from data_tools.itk_bridge import itk_to_array, volume_to_itk
-    from data_tools.nifti import load_volume
-    from data_tools.registration import register
+    from data_tools.io.nifti import load_volume
+    from data_tools.preprocessing.bias import n4_correct
+    from data_tools.preprocessing.itk_bridge import itk_to_array, volume_to_itk
+    from data_tools.preprocessing.registration import register
 
     images = {name: n4_correct(volume_to_itk(load_volume(folder / f"{study}_{name}.nii.gz")))
               for name in ("FLAIR", "T1W")}
@@ -106,14 +106,14 @@ def score(mask: np.ndarray, truth: np.ndarray, covered: np.ndarray, voxel_ml: fl
 # --- candidates: (FLAIR, T1W, T1W->FLAIR transform) -> uint8 SimpleITK mask on the FLAIR grid ----------
 def candidate_deepbrain_t1(flair, t1, t1_to_flair):
     """msgan's default for raw heads: deepbrain on the session's T1W, carried onto the FLAIR."""
-    from data_tools.brain_extraction import extract_brain
+    from data_tools.preprocessing.brain_extraction import extract_brain
 
     return extract_brain(flair, t1, t1_to_flair)
 
 
 def candidate_deepbrain_flair(flair, t1, t1_to_flair):
     """The same network on the FLAIR itself (a session without T1)."""
-    from data_tools.brain_extraction import extract_brain
+    from data_tools.preprocessing.brain_extraction import extract_brain
 
     return extract_brain(flair)
 
@@ -122,9 +122,9 @@ def candidate_deepbrain_t1_as_packaged(flair, t1, t1_to_flair):
     """deepbrain's own input: the T1W array resized to 128^3 whatever its voxel size."""
     from skimage.transform import resize
 
-    from data_tools.brain_extraction import _network, largest_component_filled
-    from data_tools.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
-    from data_tools.registration import resample
+    from data_tools.preprocessing.brain_extraction import _network, largest_component_filled
+    from data_tools.preprocessing.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
+    from data_tools.preprocessing.registration import resample
 
     array = itk_to_array(t1)
     small = resize(array, (128, 128, 128), mode="constant", anti_aliasing=True)
@@ -136,16 +136,16 @@ def candidate_deepbrain_t1_as_packaged(flair, t1, t1_to_flair):
 
 
 def candidate_template(flair, t1, t1_to_flair):
-    from data_tools.brain_template import template_to_subject
-    from data_tools.registration import resample
+    from data_tools.preprocessing.brain_template import template_to_subject
+    from data_tools.preprocessing.registration import resample
 
     transform, mask = template_to_subject(flair)
     return resample(mask, flair, transform, mask=True)
 
 
 def _isotropic(image, spacing_mm: float):
-    from data_tools.grids import make_grid, resampled_grid
-    from data_tools.registration import resample
+    from data_tools.preprocessing.grids import make_grid, resampled_grid
+    from data_tools.preprocessing.registration import resample
 
     grid = resampled_grid(make_grid(image.GetSize(), image.GetSpacing(), image.GetOrigin(), image.GetDirection()),
                           spacing_mm)
@@ -160,7 +160,7 @@ def _bet(image, spacing_mm: float = 1.5):
     import nibabel as nib
     from brainextractor import BrainExtractor
 
-    from data_tools.itk_bridge import array_to_itk, itk_to_affine, itk_to_array
+    from data_tools.preprocessing.itk_bridge import array_to_itk, itk_to_affine, itk_to_array
 
     iso = _isotropic(image, spacing_mm)
     img = nib.Nifti1Image(itk_to_array(iso), itk_to_affine(iso))
@@ -172,13 +172,13 @@ def _bet(image, spacing_mm: float = 1.5):
 
 
 def candidate_bet_flair(flair, t1, t1_to_flair):
-    from data_tools.registration import resample
+    from data_tools.preprocessing.registration import resample
 
     return resample(_bet(flair), flair, mask=True)
 
 
 def candidate_bet_t1(flair, t1, t1_to_flair):
-    from data_tools.registration import resample
+    from data_tools.preprocessing.registration import resample
 
     return resample(_bet(t1), flair, t1_to_flair, mask=True)
 
@@ -189,9 +189,9 @@ CANDIDATES = {name[len("candidate_"):]: fn for name, fn in globals().items() if 
 def session_run(folder: Path, study: str, truth: np.ndarray, covered: np.ndarray, voxel_ml: float,
                 patient: str) -> dict:
     """Time the whole default ``preprocess_session``; score its mask and its registrations."""
-    from data_tools.cohort import open_cohort
-    from data_tools.itk_bridge import itk_to_array
-    from data_tools.preprocess import PreprocessOptions, preprocess_session
+    from data_tools.io.cohort import open_cohort
+    from data_tools.preprocessing.itk_bridge import itk_to_array
+    from data_tools.preprocessing.preprocess import PreprocessOptions, preprocess_session
 
     with tempfile.TemporaryDirectory() as tmp:
         manifest = Path(tmp) / "manifest.csv"
@@ -214,7 +214,7 @@ def print_detection(data: Path) -> None:
     """What :func:`looks_skull_stripped` sees in the shared scans, raw and brain-extracted."""
     import nibabel as nib
 
-    from data_tools.brain_extraction import looks_skull_stripped
+    from data_tools.io.fingerprint import looks_skull_stripped
 
     paths = sorted((data / RAW).glob("patient*/study*_*.nii.gz")) \
         + sorted((data / "cross_sectional" / "MNI").glob("patient*/FLAIR_*.nii.gz"))
@@ -240,7 +240,7 @@ def main(argv=None):
     unknown = sorted(set(names) - set(CANDIDATES))
     if unknown:
         parser.error(f"unknown candidates {unknown}; choose among {sorted(CANDIDATES)}")
-    from data_tools.itk_bridge import itk_to_array
+    from data_tools.preprocessing.itk_bridge import itk_to_array
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at start; wall seconds")
     print("skull-stripped detection (the reference is judged before N4):")

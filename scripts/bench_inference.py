@@ -41,8 +41,8 @@ INPUTS = ["T1", "T2", "T1POST"]
 def load_volumes(real: bool, data_root: Path):
     """A real patient's T1/T2/T1POST (flair task) when available, else noise in a ball."""
     if real and (data_root / "cross_sectional").is_dir():
-        from data_tools.cohort import open_cohort
-        from data_tools.masks import brain_mask
+        from data_tools.io.cohort import open_cohort
+        from data_tools.io.masks import brain_mask
 
         session = open_cohort(manifest=REPO / "examples" / "open_ms_data.csv", root=data_root).sessions()[0]
         volumes, _ = session.stack(INPUTS)

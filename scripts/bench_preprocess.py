@@ -27,12 +27,12 @@ def main():
     parser.add_argument("--patient", default="patient07")
     args = parser.parse_args()
 
-    from data_tools.bias import n4_correct
-    from data_tools.cohort import open_cohort
-    from data_tools.itk_bridge import sitk, volume_to_itk
-    from data_tools.nifti import load_volume
-    from data_tools.preprocess import PreprocessOptions, preprocess_cohort
-    from data_tools.registration import register
+    from data_tools.io.cohort import open_cohort
+    from data_tools.io.nifti import load_volume
+    from data_tools.preprocessing.bias import n4_correct
+    from data_tools.preprocessing.itk_bridge import sitk, volume_to_itk
+    from data_tools.preprocessing.preprocess import PreprocessOptions, preprocess_cohort
+    from data_tools.preprocessing.registration import register
 
     folder = args.data / "cross_sectional" / "MNI" / args.patient
     files = {name: next(folder.glob(f"{name}_*.nii.gz")) for name in ("T1", "T2", "FLAIR")}

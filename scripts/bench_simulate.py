@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data_tools.simulate import default_jobs, simulate_cohort  # noqa: E402
+from data_tools.simulation.cohort import default_jobs, simulate_cohort  # noqa: E402
 
 GOAL_SECONDS = {1.0: 15 * 60.0, 2.0: 2 * 60.0}
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from data_tools.cohort import open_cohort  # noqa: E402
-from data_tools.simulate import simulate_cohort  # noqa: E402
+from data_tools.io.cohort import open_cohort  # noqa: E402
+from data_tools.simulation.cohort import simulate_cohort  # noqa: E402
 from msgan.evaluation.demyelination import distance_to_csf  # noqa: E402
 from msgan.evaluation.mni_space import mni152_csf_template, template_distance  # noqa: E402
 

@@ -7,7 +7,7 @@ On the two patients of ../shared/data/open_ms_data (T1, T1POST, T2 -> FLAIR), ea
 trains on one patient and predicts the other. Every model sees the same per-subject
 z-scored inputs (brain mean/SD), is fitted on the training patient's per-subject z-scored
 FLAIR, and its prediction is written back with the training FLAIR's brain mean and SD:
-the rule of ``--normalize subject-all`` (data_tools/normalize.py). The measures do not
+the rule of ``--normalize subject-all`` (data_tools/shards/normalize.py). The measures do not
 depend on that choice: inside the test patient's brain, the Pearson correlation r, the
 SSIM after matching the prediction's brain mean/SD to the truth's (scale-free), and the
 lesion/NAWM contrast (eq. 2.4, ratio 1) of the moment-matched prediction over the truth's.
@@ -42,7 +42,7 @@ DEFAULT_VARIANTS = {"unet_small (real-flair)": {"model": "unet_small", "preset":
 
 def load_patient(session):
     """Raw inputs (D,H,W,C), raw FLAIR, brain, lesion and white-matter masks."""
-    from data_tools.masks import brain_mask, lesion_mask, white_matter_mask
+    from data_tools.io.masks import brain_mask, lesion_mask, white_matter_mask
 
     x, reference = session.stack(INPUTS)
     brain = brain_mask(session, INPUTS)
@@ -53,7 +53,7 @@ def load_patient(session):
 
 def per_subject(patient):
     """Inputs and FLAIR z-scored by their own brain statistics; FLAIR's (mean, SD)."""
-    from data_tools.normalize import image_stats
+    from data_tools.shards.normalize import image_stats
 
     brain = patient["brain"]
     x = np.stack([(c - m) / s for c in np.moveaxis(patient["x"], -1, 0)
@@ -94,7 +94,7 @@ def fit_classic(name, train, test):
 
 def fit_deep(variant, cohort, train_id, test_session, work: Path, seed=0):
     """Shards of the training patient with the recipe, one training run, the prediction."""
-    from data_tools.dataset import build_shards
+    from data_tools.shards.dataset import build_shards
     from msgan.inference.predict import predict_session, predictor_from_run
     from msgan.training.presets import RECIPES, TrainOptions
     from msgan.training.run import train
@@ -157,7 +157,7 @@ def main(argv=None):
                         help="name of the README block (<!-- NAME:begin --> ... <!-- NAME:end -->)")
     args = parser.parse_args(argv)
 
-    from data_tools.cohort import open_cohort
+    from data_tools.io.cohort import open_cohort
 
     variants = json.loads(Path(args.variants).read_text()) if args.variants else DEFAULT_VARIANTS
     names = args.models.split(",") if args.models else [*CLASSIC, *variants]

@@ -23,7 +23,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from data_tools.simulate import simulate_cohort
+from data_tools.simulation.cohort import simulate_cohort
 
 
 def load(path: Path) -> np.ndarray:
@@ -56,7 +56,7 @@ def validate_flair(work: Path, root: Path) -> list[dict]:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from benchmark_real_flair import load_patient, measures
 
-    from data_tools.cohort import load_manifest
+    from data_tools.io.cohort import load_manifest
 
     repo = Path(__file__).resolve().parents[1]
     manifest = repo / "examples" / "open_ms_data.csv"

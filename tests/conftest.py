@@ -120,7 +120,7 @@ def make_open_ms_bids(open_ms_data: Path, root: Path) -> Path:
     masks as a derivative; ``root``."""
     import json
 
-    from data_tools.cohort import load_manifest
+    from data_tools.io.cohort import load_manifest
 
     manifest = load_manifest(OPEN_MS_MANIFEST, root=open_ms_data)
     for subject in manifest.subjects.values():

@@ -2,7 +2,7 @@
 import pytest
 from test_saliency_run import dir_driven_cohort
 
-from data_tools.cohort import open_cohort
+from data_tools.io.cohort import open_cohort
 from msgan.errors import ConfigError
 from msgan.experiments.ablation import ablate, ablation_variants
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from data_tools.atomic import atomic_output_dir, atomic_output_file
 from data_tools.errors import OutputExistsError
+from data_tools.io.atomic import atomic_output_dir, atomic_output_file
 from msgan.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +79,7 @@ def test_second_command_is_refused_while_the_first_writes(tiny_cohort, tmp_path,
     out, go = tmp_path / "shards", tmp_path / "go"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time\nfrom pathlib import Path\nfrom data_tools.atomic import atomic_output_dir\n"
+         "import sys, time\nfrom pathlib import Path\nfrom data_tools.io.atomic import atomic_output_dir\n"
          "with atomic_output_dir(sys.argv[1]) as tmp:\n"
          "    (tmp / 'first.txt').write_text('first')\n"
          "    print('writing', flush=True)\n"
@@ -102,7 +102,7 @@ def test_second_command_is_refused_while_the_first_writes(tiny_cohort, tmp_path,
 
 
 def test_without_renameat2_the_fallback_also_refuses(tmp_path, monkeypatch):
-    from data_tools import atomic
+    from data_tools.io import atomic
 
     monkeypatch.setattr(atomic, "_renameat2", lambda: None)
     test_folder_that_appeared_meanwhile_is_never_replaced(tmp_path / "a", overwrite=False)

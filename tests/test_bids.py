@@ -12,7 +12,7 @@ import pytest
 
 from bids_rules import derivative_name_problems
 from conftest import OPEN_MS_MANIFEST, make_open_ms_bids, make_tiny_session
-from data_tools.cohort import load_manifest, open_cohort
+from data_tools.io.cohort import load_manifest, open_cohort
 from inference_helpers import NORMALIZATION
 from msgan.cli import main
 from msgan.inference.bids_out import sources

@@ -8,7 +8,7 @@ import pytest
 
 sitk = pytest.importorskip("SimpleITK")
 
-from data_tools.brain_extraction import looks_skull_stripped  # noqa: E402
+from data_tools.io.fingerprint import looks_skull_stripped  # noqa: E402
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -61,10 +61,10 @@ def test_default_brain_mask_of_a_raw_patient_matches_the_authors(open_ms_raw):
     The authors' T1W->FLAIR transform stands in for msgan's registration (which lands within
     about 0.5 mm of it, scripts/bench_brain_extraction.py) to keep the test short.
     """
-    from data_tools.bias import n4_correct
-    from data_tools.brain_extraction import extract_brain
-    from data_tools.itk_bridge import itk_to_array, volume_to_itk
-    from data_tools.nifti import load_volume
+    from data_tools.io.nifti import load_volume
+    from data_tools.preprocessing.bias import n4_correct
+    from data_tools.preprocessing.brain_extraction import extract_brain
+    from data_tools.preprocessing.itk_bridge import itk_to_array, volume_to_itk
     from msgan.evaluation.overlap import dice
 
     folder = open_ms_raw / "patient04"
@@ -97,7 +97,7 @@ def pooled_in_plane(path, out, factor=4):
 @pytest.mark.slow
 @pytest.mark.real_data
 def test_auto_extracts_the_brain_of_a_raw_head(open_ms_raw, tmp_path):
-    from data_tools.itk_bridge import itk_to_array
+    from data_tools.preprocessing.itk_bridge import itk_to_array
     from msgan.cli import main
     from msgan.evaluation.overlap import dice
 

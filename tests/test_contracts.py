@@ -84,7 +84,7 @@ def test_the_task_table_is_written_once():
 
 
 def test_task_defaults_and_unknown_task():
-    from data_tools.dataset import resolve_task
+    from data_tools.shards.dataset import resolve_task
 
     class Session:  # a session holding some images, as Session.has sees them
         def __init__(self, *names):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from data_tools.cohort import open_cohort
 from data_tools.errors import ConfigError, GeometryError, InputFileError, OutputExistsError
+from data_tools.io.cohort import open_cohort
 from msgan.evaluation import evaluate
 from tests.conftest import write_nifti
 from tests.evaluation_fixtures import PATIENTS, make_myelin_cohort, write_predictions
@@ -304,7 +304,7 @@ def test_flair_evaluation_runs_on_a_real_patient(open_ms_data, tmp_path):
     """182x218x182, no wm or brain mask, no group column: WM estimated, patient from its lesions."""
     from scipy import ndimage
 
-    from data_tools.nifti import save_like
+    from data_tools.io.nifti import save_like
 
     cohort = open_cohort(manifest=REPO / "examples" / "open_ms_data.csv", root=open_ms_data).select(["patient07"])
     session = cohort.subjects["patient07"].sessions["t0"]

@@ -3,8 +3,8 @@ the distance to CSF of each voxel's template location, after affine + B-spline r
 import numpy as np
 import pytest
 
-from data_tools.cohort import open_cohort
-from data_tools.registration import RegistrationSettings
+from data_tools.io.cohort import open_cohort
+from data_tools.preprocessing.registration import RegistrationSettings
 from msgan.evaluation import evaluate
 from msgan.evaluation.demyelination import distance_to_csf
 from msgan.evaluation.mni_space import (CSF, WHITE_MATTER, MniRegistration, csf_template, mni152_csf_template,
@@ -36,7 +36,7 @@ def test_distance_is_the_templates_at_each_voxels_template_location():
 
 def test_nilearn_template_is_bundled_and_its_csf_distance_is_consistent():
     template = mni152_csf_template()
-    from data_tools.itk_bridge import itk_to_array
+    from data_tools.preprocessing.itk_bridge import itk_to_array
 
     tissue, distance = itk_to_array(template.tissue), itk_to_array(template.distance)
     csf_ml = (tissue == CSF).sum() * np.prod(template.tissue.GetSpacing()) / 1000
@@ -70,7 +70,7 @@ def test_evaluation_in_mni_space_registers_every_session(tmp_path):
 @pytest.mark.slow
 def test_registration_to_the_real_mni152_recovers_a_known_displacement():
     """A 'subject' = the template's own tissue moved by 4 mm and rotated 4 degrees."""
-    from data_tools.itk_bridge import itk_to_affine, itk_to_array
+    from data_tools.preprocessing.itk_bridge import itk_to_affine, itk_to_array
 
     template = mni152_csf_template()
     tissue = itk_to_array(template.tissue)

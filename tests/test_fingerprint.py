@@ -12,9 +12,9 @@ import pytest
 from scipy import ndimage
 
 from conftest import OPEN_MS_MANIFEST, write_nifti
-from data_tools.cohort import load_manifest
-from data_tools.fingerprint import compare, looks_skull_stripped, session_fingerprint, summarise
-from data_tools.masks import brain_mask
+from data_tools.io.cohort import load_manifest
+from data_tools.io.fingerprint import compare, looks_skull_stripped, session_fingerprint, summarise
+from data_tools.io.masks import brain_mask
 from msgan.cli import main
 from msgan.models import build
 from msgan.training.run import save_weights
@@ -125,7 +125,7 @@ def test_the_real_patients_match_their_own_fingerprint(real_fingerprint):
 @pytest.mark.parametrize("kind, expected", [("resampled", "voxel_size"), ("head", "brain_extracted"),
                                             ("rescaled", "intensity:T1")])
 def test_altered_copies_differ_where_they_were_altered(real_fingerprint, altered, kind, expected):
-    from data_tools.cohort import open_cohort
+    from data_tools.io.cohort import open_cohort
 
     _, fingerprint = real_fingerprint
     session = open_cohort(cohort=altered[kind]).subjects["patient07"].sessions["t0"]
@@ -160,7 +160,7 @@ def test_the_shipped_flair_model_stops_on_each_altered_copy(altered, kind, tmp_p
 def test_the_shipped_flair_model_takes_rescaled_intensities(altered):
     """Its recipe z-scores every image by its own brain statistics (subject-all), so a scanner's
     intensity scale is no difference to it, while the rest of its fingerprint still applies."""
-    from data_tools.cohort import open_cohort
+    from data_tools.io.cohort import open_cohort
     from msgan.inference.shipped import resolve_model
 
     card = json.loads((resolve_model("flair-t1-t2-t1post") / "assets" / "model_card.json").read_text())

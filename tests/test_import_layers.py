@@ -1,4 +1,5 @@
-"""The packages' imports form layers without cycles (docs/ARCHITECTURE.md, first lines).
+"""The packages' imports form layers without cycles (docs/ARCHITECTURE.md, first lines),
+``data_tools``' parts included.
 
 Every ``import`` statement of ``msgan`` and ``data_tools`` counts, function-local ones
 included: a lazy import delays a cycle, it does not remove it. Importing ``a.b.c`` runs
@@ -27,6 +28,14 @@ LAYERS = {
     "msgan.saliency": 6,
     "msgan.experiments": 7,
     "msgan.cli": 8, "msgan.__main__": 8,
+}
+#: ranks inside ``data_tools``: lower or own part only; the three parts of the top rank
+#: (preprocessing, simulation, shards) never import one another
+DATA_TOOLS_LAYERS = {
+    "data_tools": 0, "data_tools.errors": 0,
+    "data_tools.contracts": 1,
+    "data_tools.io": 2,
+    "data_tools.preprocessing": 3, "data_tools.simulation": 3, "data_tools.shards": 3,
 }
 
 
@@ -83,12 +92,32 @@ def import_graph() -> dict[str, set[str]]:
     return graph
 
 
-def layer_of(module: str) -> int:
+def part_of(module: str, layers: dict[str, int] = LAYERS) -> str:
+    """The longest prefix of ``module`` that ``layers`` ranks."""
     part = module
-    while part not in LAYERS:
+    while part not in layers:
         part = part.rpartition(".")[0]
-        assert part, f"{module} belongs to no layer of LAYERS: add it"
-    return LAYERS[part]
+        assert part, f"{module} belongs to no layer of {sorted(layers)}: add it"
+    return part
+
+
+def layer_of(module: str, layers: dict[str, int] = LAYERS) -> int:
+    return layers[part_of(module, layers)]
+
+
+def against_data_tools_layers(graph: dict[str, set[str]]) -> list[str]:
+    """Edges inside ``data_tools`` that go up a rank or sideways into another part."""
+    bad = []
+    for a, targets in graph.items():
+        if not a.startswith("data_tools"):
+            continue
+        for b in targets:
+            if not b.startswith("data_tools"):
+                continue
+            pa, pb = part_of(a, DATA_TOOLS_LAYERS), part_of(b, DATA_TOOLS_LAYERS)
+            if pa != pb and DATA_TOOLS_LAYERS[pb] >= DATA_TOOLS_LAYERS[pa]:
+                bad.append(f"{a} -> {b}")
+    return sorted(bad)
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -113,6 +142,16 @@ def test_the_walker_sees_local_relative_and_package_imports(tmp_path):
     assert cycles(graph) == [["a", "b", "c"]]
 
 
+def test_the_data_tools_rule_catches_upward_and_sideways_imports():
+    graph = {"data_tools.io.nifti": {"data_tools.shards.patches", "data_tools.errors"},
+             "data_tools.shards.dataset": {"data_tools.simulation.cohort", "data_tools.io.nifti",
+                                           "data_tools.shards.patches"},
+             "data_tools.contracts.tasks": {"data_tools.io"}}
+    assert against_data_tools_layers(graph) == [
+        "data_tools.contracts.tasks -> data_tools.io", "data_tools.io.nifti -> data_tools.shards.patches",
+        "data_tools.shards.dataset -> data_tools.simulation.cohort"]
+
+
 def test_no_import_cycles():
     found = cycles(import_graph())
     assert found == [], "import cycles:\n" + "\n".join(" <-> ".join(c) for c in found)
@@ -125,3 +164,10 @@ def test_imports_flow_down_the_layers():
     assert upward == [], "imports against the layers " \
         "(data_tools -> models, training -> inference -> evaluation):\n" + "\n".join(upward)
     assert not any(b.startswith("msgan") for a, t in graph.items() if a.startswith("data_tools") for b in t)
+
+
+def test_data_tools_parts_flow_down():
+    """errors -> contracts -> io -> {preprocessing, simulation, shards} (docs/ARCHITECTURE.md)."""
+    bad = against_data_tools_layers(import_graph())
+    assert bad == [], "imports against data_tools' parts (errors, contracts < io < " \
+        "preprocessing | simulation | shards):\n" + "\n".join(bad)

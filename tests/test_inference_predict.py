@@ -80,8 +80,8 @@ def test_saved_model_cli_lists_both_signatures(saved_model):
 
 
 def test_predict_volume_without_msgan_matches_the_library(predictor, saved_model, cohort, tmp_path):
-    from data_tools.cohort import open_cohort
-    from data_tools.masks import brain_mask
+    from data_tools.io.cohort import open_cohort
+    from data_tools.io.masks import brain_mask
 
     session = open_cohort(cohort).subjects["p1"].sessions["t0"]
     volumes, _ = session.stack(["T1", "T2"])

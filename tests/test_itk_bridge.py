@@ -5,10 +5,10 @@ import pytest
 
 sitk = pytest.importorskip("SimpleITK")
 
-from data_tools import itk_bridge  # noqa: E402
+from data_tools.preprocessing import itk_bridge  # noqa: E402
 from data_tools.errors import ConfigError, GeometryError  # noqa: E402
-from data_tools.grids import crop_grid, make_grid, resampled_grid  # noqa: E402
-from data_tools.itk_bridge import (RAS_TO_LPS, array_to_itk, compose, itk_to_affine, itk_to_array,  # noqa: E402
+from data_tools.preprocessing.grids import crop_grid, make_grid, resampled_grid  # noqa: E402
+from data_tools.preprocessing.itk_bridge import (RAS_TO_LPS, array_to_itk, compose, itk_to_affine, itk_to_array,  # noqa: E402
                                    matrix_to_transform, save_itk_as_nifti, transform_to_matrix)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from data_tools.cohort import open_cohort
-from data_tools.dataset import build_shards
-from data_tools.simulate import simulate_cohort
-from data_tools.tfrecords import make_dataset
+from data_tools.io.cohort import open_cohort
+from data_tools.shards.dataset import build_shards
+from data_tools.shards.tfrecords import make_dataset
+from data_tools.simulation.cohort import simulate_cohort
 from msgan import losses
 from msgan.models import build
 from msgan.training import zoo

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from conftest import flip_inside_gzip, make_tiny_session, write_nifti
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import load_cohort_folder, load_manifest, open_cohort, parse_names
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import load_cohort_folder, load_manifest, open_cohort, parse_names
 from data_tools.errors import (CohortError, GeometryError, ImageContentError, InputFileError,
                                OutputExistsError)
-from data_tools.masks import LESION, NAWM, OTHER, brain_mask, estimate_white_matter, roi_labels
-from data_tools.nifti import check_same_grid, load_volume, save_like
+from data_tools.io.masks import LESION, NAWM, OTHER, brain_mask, estimate_white_matter, roi_labels
+from data_tools.io.nifti import check_same_grid, load_volume, save_like
 
 
 def test_load_and_save_keep_geometry(tmp_path):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from data_tools.errors import ConfigError, ImageContentError, InputFileError
-from data_tools.normalize import Normalizer, RunningMoments
+from data_tools.shards.normalize import Normalizer, RunningMoments
 
 # Two "images" per sequence. T1 over all voxels {0,0,2,4,0,6}: mean 2, variance 32/6.
 # Inside the brain (non-zero voxels) {2,4,6}: mean 4, variance 8/3.

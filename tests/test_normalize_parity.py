@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data_tools.dataset import NORMALIZE_CHOICES
-from data_tools.normalize import Normalizer, brain_moments, zscore
+from data_tools.shards.dataset import NORMALIZE_CHOICES
+from data_tools.shards.normalize import Normalizer, brain_moments, zscore
 from inference_helpers import random_volume
 from msgan.inference.pipeline import VolumePredictor
 from msgan.inference.sliding_window import WindowPlan

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from data_tools.nifti import load_volume
-from data_tools.tfrecords import make_dataset, read_index
+from data_tools.io.nifti import load_volume
+from data_tools.shards.tfrecords import make_dataset, read_index
 
 INPUTS = ["T1", "T1POST", "T2"]
 PATCH, STRIDE = 64, 32

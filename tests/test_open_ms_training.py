@@ -3,7 +3,7 @@ far better than the training mean does (issue 5)."""
 import numpy as np
 import pytest
 
-from data_tools.tfrecords import make_dataset
+from data_tools.shards.tfrecords import make_dataset
 from msgan.training.presets import TrainOptions
 from msgan.training.run import train
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from data_tools.errors import ConfigError
-from data_tools.masks import OTHER
-from data_tools.patches import (AUGMENTATIONS, augment, augmented, as_size, bounding_box, extract,
+from data_tools.io.masks import OTHER
+from data_tools.shards.patches import (AUGMENTATIONS, augment, augmented, as_size, bounding_box, extract,
                                 grid_origins, layout_origins)
 
 

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("SimpleITK")
 
 from conftest import make_tiny_session, write_nifti  # noqa: E402
-from data_tools.cohort import open_cohort  # noqa: E402
+from data_tools.io.cohort import open_cohort  # noqa: E402
 from msgan.cli import main  # noqa: E402
 
 SHAPE = (32, 32, 32)

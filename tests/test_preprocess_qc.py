@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from data_tools.preprocess_qc import draw_qc, slice_aspects
+from data_tools.preprocessing.qc import draw_qc, slice_aspects
 
 
 def test_slice_aspects_of_3_mm_slices_with_0_72_mm_pixels():

@@ -15,8 +15,8 @@ import pytest
 
 sitk = pytest.importorskip("SimpleITK")
 
-from data_tools.bias import n4_correct  # noqa: E402
-from data_tools.itk_bridge import RAS_TO_LPS, array_to_itk, itk_to_affine, itk_to_array, transform_to_matrix  # noqa: E402
+from data_tools.preprocessing.bias import n4_correct  # noqa: E402
+from data_tools.preprocessing.itk_bridge import RAS_TO_LPS, array_to_itk, itk_to_affine, itk_to_array, transform_to_matrix  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 PATIENT = "cross_sectional/MNI/patient07"
@@ -138,8 +138,8 @@ def test_n4_removes_a_synthetic_smooth_bias_field(patient_2mm):
 
 
 def test_template_brain_mask_covers_the_extracted_brain(patient_2mm):
-    from data_tools.brain_template import template_to_subject
-    from data_tools.registration import resample
+    from data_tools.preprocessing.brain_template import template_to_subject
+    from data_tools.preprocessing.registration import resample
 
     flair, affine = patient_2mm["FLAIR"]
     reference = array_to_itk(flair, affine)

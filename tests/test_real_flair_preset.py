@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from data_tools.normalize import Normalizer
-from data_tools.patches import layout_origins
+from data_tools.shards.normalize import Normalizer
+from data_tools.shards.patches import layout_origins
 from msgan.cli import main
 from msgan.errors import ConfigError
 from msgan.training.presets import RECIPES, TrainOptions

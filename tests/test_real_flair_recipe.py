@@ -6,10 +6,10 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from conftest import OPEN_MS_MANIFEST
-from data_tools.cohort import open_cohort
-from data_tools.dataset import build_shards
-from data_tools.masks import brain_mask
-from data_tools.normalize import image_stats
+from data_tools.io.cohort import open_cohort
+from data_tools.io.masks import brain_mask
+from data_tools.shards.dataset import build_shards
+from data_tools.shards.normalize import image_stats
 from msgan.evaluation.image_quality import brain_correlation
 from msgan.inference.predict import predict_session, predictor_from_run
 from msgan.training.presets import RECIPES, TrainOptions

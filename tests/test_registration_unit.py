@@ -4,8 +4,8 @@ import pytest
 
 sitk = pytest.importorskip("SimpleITK")
 
-from data_tools.itk_bridge import array_to_itk  # noqa: E402
-from data_tools.registration import RegistrationError, RegistrationSettings, _check, _sampling, register  # noqa: E402
+from data_tools.preprocessing.itk_bridge import array_to_itk  # noqa: E402
+from data_tools.preprocessing.registration import RegistrationError, RegistrationSettings, _check, _sampling, register  # noqa: E402
 
 
 def test_sampling_fraction_is_raised_to_the_minimum_number_of_samples():

@@ -12,8 +12,8 @@ import filecmp
 import pandas as pd
 import pytest
 
-from data_tools.cohort import open_cohort
-from data_tools.simulate import draw_cohort_participants
+from data_tools.io.cohort import open_cohort
+from data_tools.simulation.cohort import draw_cohort_participants
 from msgan.cli import main
 from msgan.evaluation.clinical import edss_regression, encode_sex
 

@@ -7,8 +7,8 @@ import pytest
 from conftest import REPO, write_nifti
 from scipy.ndimage import gaussian_filter
 
-from data_tools.cohort import open_cohort
-from data_tools.dataset import build_shards
+from data_tools.io.cohort import open_cohort
+from data_tools.shards.dataset import build_shards
 from msgan.saliency.session import saliency_for_session
 from msgan.training.presets import TrainOptions
 from msgan.training.run import train

@@ -10,7 +10,7 @@ import pytest
 
 from bids_rules import derivative_name_problems
 from conftest import make_open_ms_bids
-from data_tools.simulate import simulate_cohort
+from data_tools.simulation.cohort import simulate_cohort
 from msgan.cli import main
 from msgan.errors import ConfigError
 from msgan.inference.shipped import SHIPPED_DIR, describe, resolve_model, shipped_models

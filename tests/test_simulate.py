@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from data_tools.cohort import IMAGE_NAMES, MASK_NAMES, TRUTH_NAMES, open_cohort
 from data_tools.errors import ConfigError, OutputExistsError
-from data_tools.simulate import SimulationOptions, simulate_cohort
+from data_tools.io.cohort import IMAGE_NAMES, MASK_NAMES, TRUTH_NAMES, open_cohort
 from data_tools.simulation import clinical, mri, myelin_imaging
+from data_tools.simulation.cohort import SimulationOptions, simulate_cohort
 from data_tools.simulation.fields import upsample
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 from conftest import make_tiny_session
 
-from data_tools.cohort import open_cohort
-from data_tools.dataset import build_shards, resolve_task
 from data_tools.errors import ConfigError, DataIntegrityError
-from data_tools.masks import LESION, NAWM, OTHER
-from data_tools.nifti import load_volume
-from data_tools.normalize import Normalizer
-from data_tools.patches import bounding_box, extract, grid_origins
+from data_tools.io.cohort import open_cohort
+from data_tools.io.masks import LESION, NAWM, OTHER
+from data_tools.io.nifti import load_volume
+from data_tools.shards.dataset import build_shards, resolve_task
+from data_tools.shards.normalize import Normalizer
+from data_tools.shards.patches import bounding_box, extract, grid_origins
 
-from data_tools.tfrecords import make_dataset, read_index, verify_shards
+from data_tools.shards.tfrecords import make_dataset, read_index, verify_shards
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from data_tools import dataset as dataset_module
-from data_tools.cohort import open_cohort
+from data_tools.shards import dataset as dataset_module
+from data_tools.io.cohort import open_cohort
 from msgan.training.cv import cross_validate
 from msgan.training.presets import TrainOptions
 

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from data_tools import dataset as dataset_module
-from data_tools.cohort import open_cohort
+from data_tools.io.cohort import open_cohort
+from data_tools.shards import dataset as dataset_module
 from msgan.errors import ConfigError
 from msgan.training import load_run
 from msgan.training.cv import cross_validate
@@ -34,7 +34,7 @@ def test_train_resume_and_load_run(tiny_shards, tmp_path):
     assert stage["epochs"] == 2 and np.isfinite(stage["best_val_mse"])
     config = json.loads((run / "config.json").read_text())
     assert config["train_subjects"] == ["c1", "p1"] and config["val_subjects"] == ["p2"]
-    # what the shards' sessions look like travels with the run (data_tools.fingerprint)
+    # what the shards' sessions look like travels with the run (data_tools.io.fingerprint)
     assert config["fingerprint"]["sessions"] == 3 and config["fingerprint"]["voxel_size"]["min"] == [2.0] * 3
     assert config["fingerprint"]["brain_extracted"] == [True]
     assert (run / "normalization.json").read_text() == (tiny_shards / "normalization.json").read_text()

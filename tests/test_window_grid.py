@@ -1,10 +1,10 @@
-"""The one window grid (data_tools.patches.window_starts) against each of its callers."""
+"""The one window grid (data_tools.shards.patches.window_starts) against each of its callers."""
 import itertools
 
 import numpy as np
 import tensorflow as tf
 
-from data_tools.patches import grid_origins, grid_stride, window_starts, window_stride
+from data_tools.shards.patches import grid_origins, grid_stride, window_starts, window_stride
 from msgan.inference.sliding_window import WindowPlan, _axes_layout
 from msgan.saliency.maps import window_boxes
 

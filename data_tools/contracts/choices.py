@@ -11,6 +11,21 @@ from data_tools.errors import ConfigError
 #: the functions are ``msgan.losses.get(name)``
 LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
 
+#: how overlapping prediction windows are blended (``--blend`` of predict and export):
+#: MONAI's Gaussian importance map or equal weights; stride-1 local networks ignore it
+#: (halo tiles, ``msgan.inference.sliding_window.BLEND_MODES``)
+BLEND_NAMES = ("gaussian", "constant")
+
+#: demyelination thresholds (``evaluate --threshold-source/--threshold-space``, sec. 4.2.5),
+#: name -> what the report says of it; checked by ``msgan.evaluation.demyelination``
+THRESHOLD_SOURCES = {"same": "each map with the controls' maps of the same source",
+                     "truth": "every map with the controls' true maps"}
+THRESHOLD_SPACES = {"native": "distance to CSF in each subject's own space",
+                    "mni": "distance to CSF in MNI space (non-linear registration to nilearn's MNI152)"}
+
+#: example layouts ``msgan ablate`` trains on (it predicts whole volumes; checked by ``ablate``)
+ABLATION_LAYOUTS = ("whole", "patches")
+
 
 def look_up_option(value, supported, what: str = "option", error: type = ConfigError, where=None):
     """``value`` if it is one of ``supported`` (a mapping: the value it maps to).
@@ -22,5 +37,6 @@ def look_up_option(value, supported, what: str = "option", error: type = ConfigE
     names = list(supported)
     if value not in names:
         shown = repr(value) if isinstance(value, str) else repr(str(value))
-        raise error(f"unknown {what} {shown}; choose one of {', '.join(map(str, names))}", where)
+        listed = ", ".join(str(name) or repr(name) for name in names)  # an empty name shows as ''
+        raise error(f"unknown {what} {shown}; choose one of {listed}", where)
     return supported[value] if isinstance(supported, Mapping) else value

@@ -1,4 +1,5 @@
-"""The JSON files passed between stages: shard index, run configuration, model card.
+"""The JSON files passed between stages: shard index, run configuration, model card,
+cross-validation fold plan.
 
 Each is a frozen dataclass whose ``from_json(path)`` reads and checks the file once (a bad,
 truncated or old file is one :class:`~data_tools.errors.MsganError` naming it) and whose
@@ -64,6 +65,11 @@ def _is_size(v) -> bool:
 def _is_shard(v) -> bool:
     return (isinstance(v, Mapping) and all(isinstance(v.get(k), str) for k in ("file", "subject", "sha256"))
             and _is_int(v.get("count")))
+
+
+def _is_fold(v) -> bool:
+    return (isinstance(v, Mapping) and _is_int(v.get("fold"))
+            and all(_is_names(v.get(k)) for k in ("test", "val", "train")))
 
 
 #: key -> (test, what it should be); ``None`` passes unless the key is required
@@ -309,3 +315,29 @@ class ModelCard(JsonDocument):
     signatures: Mapping | None = None
     msgan_version: str | None = None
     tensorflow_version: str | None = None
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class FoldPlan(JsonDocument):
+    """``folds.json`` of a cross-validation folder (``msgan cv``; docs/ARCHITECTURE.md,
+    "Run folder"): per fold its number and the held-out, validation and training ids."""
+
+    KIND: ClassVar[str] = "cross-validation fold plan"
+    ERROR: ClassVar[type] = InputFileError
+    FILE: ClassVar[str] = "folds.json"
+    REQUIRED: ClassVar[tuple[str, ...]] = ("folds",)
+    CHECKS: ClassVar[Checks] = {
+        "early_stop_on_test": (lambda v: isinstance(v, bool), "true or false"),
+        "folds": (lambda v: isinstance(v, (list, tuple)) and len(v) > 0 and all(map(_is_fold, v)),
+                  "a non-empty list of {fold, test, val, train}"),
+    }
+
+    early_stop_on_test: bool = False
+    folds: tuple[Mapping, ...] = ()
+
+    def fold(self, number: int) -> dict:
+        """The fold numbered ``number`` as a fresh dict (``fold``, ``test``, ``val``, ``train``)."""
+        for fold in self["folds"]:
+            if fold["fold"] == number:
+                return fold
+        raise KeyError(number)

@@ -46,6 +46,8 @@ TASKS: dict[str, Task] = {task.name: task for task in (
          thesis_inputs=_MYELIN_INPUTS, chapter="ch. 4"),
 )}
 TASK_NAMES = tuple(TASKS)
+#: the tasks scored on one session (``msgan ablate``'s; the others relate visits)
+SINGLE_SESSION_TASK_NAMES = tuple(name for name, task in TASKS.items() if not task.sessions)
 
 
 def target_units(target: str, bids: bool = False, default: str = "target image units") -> str:

@@ -1,4 +1,4 @@
-"""Building blocks of the simulated MS cohort (the public entry point is :mod:`data_tools.simulate`).
+"""Building blocks of the simulated MS cohort (the public entry point is :mod:`data_tools.simulation.cohort`, ``msgan simulate``).
 
 One concept per module:
 

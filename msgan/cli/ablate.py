@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import click
 
-from data_tools.contracts import TASKS
+from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES
 from msgan.training.presets import OPTIMIZER_NAMES
-
-#: ablation trains and scores on one session: tasks that relate visits are not ablated
-SINGLE_SESSION_TASKS = [name for name, task in TASKS.items() if not task.sessions]
 
 
 def _csv(text):
@@ -21,7 +18,7 @@ def _csv(text):
 @click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz.")
 @click.option("--manifest", type=click.Path(), help="Manifest CSV subject,session,name,path.")
 @click.option("--root", type=click.Path(), help="Folder the manifest's relative paths start from.")
-@click.option("--task", type=click.Choice(SINGLE_SESSION_TASKS), default="flair", show_default=True)
+@click.option("--task", type=click.Choice(SINGLE_SESSION_TASK_NAMES), default="flair", show_default=True)
 @click.option("--inputs", required=True, help="All input sequences, e.g. T1,T2,PD,T1SE,DIR.")
 @click.option("--target", help="Target image (default: the task's, FLAIR for flair, PIB for myelin).")
 @click.option("--test-subjects", required=True, help="Held-out subjects every variant is scored on.")
@@ -29,7 +26,7 @@ def _csv(text):
 @click.option("--session", default="t0", show_default=True, help="Session to train and test on.")
 @click.option("--no-drop", is_flag=True, help="Do not drop inputs one by one: train all inputs (and "
               "--combos) only, to compare models on the held-out subjects.")
-@click.option("--layout", type=click.Choice(["whole", "patches"]), default="whole", show_default=True)
+@click.option("--layout", type=click.Choice(ABLATION_LAYOUTS), default="whole", show_default=True)
 @click.option("--patch", type=click.IntRange(min=1), default=64, show_default=True, help="Patch size for --layout patches.")
 @click.option("--tile", type=click.IntRange(min=1), default=256, show_default=True,
               help="Largest prediction tile (voxels a side) for stride-1 networks; 128 needs "
@@ -43,7 +40,7 @@ def _csv(text):
 def ablate_command(model, methods, cohort, manifest, root, task, inputs, target, test_subjects, combos,
                    session, no_drop, layout, patch, tile, epochs, lr, optimizer, out, seed, overwrite):
     """Retrain with each input removed (and named combinations); tabulate held-out MSE."""
-    from data_tools.cohort import open_cohort, parse_names
+    from data_tools.io.cohort import open_cohort, parse_names
     from msgan.experiments.ablation import ablate
 
     target = target or TASKS[task].target

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from data_tools.contracts import TASK_NAMES
-from data_tools.dataset import NORMALIZE_CHOICES
-from data_tools.patches import DEFAULT_OVERLAP, LAYOUTS
+from data_tools.shards.dataset import NORMALIZE_CHOICES
+from data_tools.shards.patches import DEFAULT_OVERLAP, LAYOUTS
 from msgan.training.presets import RECIPES
 
 
@@ -45,8 +45,8 @@ from msgan.training.presets import RECIPES
 def make_tfrecords(cohort, manifest, root, task, inputs, target, out, preset, layout, crop, patch, overlap,
                    augment, min_brain, lesion_copies, normalize, shard_size, compress, session, subjects, overwrite):
     """Validate, normalise and write a cohort as TFRecord shards for training."""
-    from data_tools.cohort import open_cohort
-    from data_tools.dataset import build_shards
+    from data_tools.io.cohort import open_cohort
+    from data_tools.shards.dataset import build_shards
 
     from msgan.training.presets import recipe_settings
 

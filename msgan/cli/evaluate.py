@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from data_tools.contracts import TASK_NAMES
+from data_tools.contracts import TASK_NAMES, THRESHOLD_SOURCES, THRESHOLD_SPACES
 from data_tools.errors import ConfigError
 
 
@@ -40,17 +40,17 @@ def parse_methods(text: str | None) -> dict[str, str]:
               help="FLAIR threshold segmentation: WM voxels above NAWM mean + k SD.")
 @click.option("--dilation", default=5, show_default=True, type=click.IntRange(min=1), help="Surrounding NAWM width (voxels), eq. 2.4.")
 @click.option("--bin-mm", default=2.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Distance-to-CSF bin width (mm).")
-@click.option("--threshold-source", default="same", show_default=True,
+@click.option("--threshold-source", default="same", show_default=True, type=click.Choice(list(THRESHOLD_SOURCES)),
               help="Demyelination thresholds of a map from the controls' maps of the same source (same: "
                    "predicted with predicted, true with true) or from the controls' true maps (truth).")
-@click.option("--threshold-space", default="native", show_default=True,
+@click.option("--threshold-space", default="native", show_default=True, type=click.Choice(list(THRESHOLD_SPACES)),
               help="Distance to CSF measured in each subject's space (native) or in MNI space after a "
                    "non-linear registration to nilearn's MNI152 (mni, the thesis's group-level procedure).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report folder.")
 def evaluate_command(pred_dir, cohort, manifest, root, task, out, methods, label, subjects, k, dilation,
                      bin_mm, threshold_source, threshold_space, overwrite):
     """Image quality, lesion contrast, myelin, demyelination and clinical statistics as a report."""
-    from data_tools.cohort import open_cohort
+    from data_tools.io.cohort import open_cohort
 
     named = parse_methods(methods)
     data = open_cohort(cohort=cohort, manifest=manifest, root=root)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from data_tools.contracts import TASK_NAMES
+from data_tools.contracts import BLEND_NAMES, TASK_NAMES
 from data_tools.errors import ConfigError
 
 
@@ -45,7 +45,7 @@ def _window(text):
 @click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Window overlap in [0, 1) (default 0.25 for strided networks, 0 for stride-1 ones).")
 @click.option("--window", "window_text", help="Window size D,H,W (default: the run's patch size).")
-@click.option("--blend", type=click.Choice(["gaussian", "constant"]), default="gaussian",
+@click.option("--blend", type=click.Choice(BLEND_NAMES), default="gaussian",
               show_default=True, help="How overlapping windows are averaged.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass.")
 @click.option("--tile", type=click.IntRange(min=1), default=256, show_default=True,
@@ -66,9 +66,9 @@ def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root,
                     window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
                     force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
-    from data_tools.bids import is_bids_dataset
-    from data_tools.cohort import open_cohort
     from data_tools.errors import CohortError
+    from data_tools.io.bids import is_bids_dataset
+    from data_tools.io.cohort import open_cohort
     from msgan.inference.bids_out import model_provenance
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
 
@@ -111,7 +111,7 @@ def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root,
 @click.option("--out", required=True, type=click.Path(),
               help="SavedModel folder, saved_models/<name>/<version> for TF Serving.")
 @click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), default=None, help="Window overlap baked into predict_volume.")
-@click.option("--blend", type=click.Choice(["gaussian", "constant"]), default="gaussian", show_default=True)
+@click.option("--blend", type=click.Choice(BLEND_NAMES), default="gaussian", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True, help="Windows per forward pass.")
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: z = 0 (0) or the mean over K fixed draws of z, baked into predict_volume.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from data_tools.registration import REGISTRATION_MODELS
+from data_tools.preprocessing.registration import REGISTRATION_MODELS
 
 
 def _parse_crop(ctx, param, value):
@@ -35,7 +35,7 @@ def _parse_crop(ctx, param, value):
                    "else deepbrain), deepbrain (network on the T1), template (nilearn MNI152), none, "
                    "or a mask file.")
 @click.option("--masks-on", default=None, help="Sequence the session's masks were drawn on [reference].")
-@click.option("--model", type=click.Choice(sorted(REGISTRATION_MODELS)), default="affine", show_default=True,
+@click.option("--model", type=click.Choice(REGISTRATION_MODELS), default="affine", show_default=True,
               help="Intra-session registration model (follow-ups are always aligned rigidly).")
 @click.option("--min-mutual-information", type=float, default=0.1, show_default=True,
               help="A registration ending with less mutual information is an error (lower it for PET).")
@@ -45,10 +45,10 @@ def _parse_crop(ctx, param, value):
 def preprocess(manifest, root, cohort, out, reference, n4, n4_shrink, n4_iterations, brain_mask, masks_on,
                model, min_mutual_information, crop, voxel_size, overwrite):
     """Bias-correct, co-register, align follow-ups, mask and crop raw scans into a cohort folder."""
-    from data_tools.cohort import canonical_name, open_cohort
     from data_tools.errors import ConfigError
-    from data_tools.preprocess import PreprocessOptions, preprocess_cohort
-    from data_tools.registration import RegistrationSettings
+    from data_tools.io.cohort import canonical_name, open_cohort
+    from data_tools.preprocessing.preprocess import PreprocessOptions, preprocess_cohort
+    from data_tools.preprocessing.registration import RegistrationSettings
 
     try:
         iterations = tuple(int(v) for v in n4_iterations.split(","))

@@ -15,7 +15,7 @@ import click
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def saliency_command(run_dir, cohort, manifest, root, subject, session, out, overwrite):
     """Saliency maps of one subject: P3S per input sequence (eq 2.3), visual attention (eq 3.7)."""
-    from data_tools.cohort import open_cohort
+    from data_tools.io.cohort import open_cohort
     from msgan.saliency.session import saliency_for_session
 
     ranking = saliency_for_session(run_dir, open_cohort(cohort=cohort, manifest=manifest, root=root),

@@ -1,4 +1,4 @@
-"""``msgan simulate``: write the simulated MS cohort (a thin shell over data_tools.simulate)."""
+"""``msgan simulate``: write the simulated MS cohort (a thin shell over data_tools.simulation.cohort)."""
 from __future__ import annotations
 
 import click
@@ -41,7 +41,7 @@ def simulate(out, n_ms, n_hc, resolution, seed, sessions, lesion_range, noise, b
     The data are SIMULATED (MNI152 anatomy, synthetic lesions, signal equations): use them
     to try msgan and to check that it recovers a known truth, not as clinical data.
     """
-    from data_tools.simulate import SimulationOptions, default_jobs, simulate_cohort
+    from data_tools.simulation.cohort import SimulationOptions, default_jobs, simulate_cohort
 
     options = SimulationOptions(noise=noise, bias=bias, n_lesions=_int_pair(lesion_range, "--lesions"),
                                 edss_independent=edss_independent)

@@ -25,21 +25,18 @@ from typing import Iterable
 import numpy as np
 from scipy import ndimage
 
-from data_tools.errors import ConfigError, ImageContentError
+from data_tools.contracts import THRESHOLD_SOURCES, THRESHOLD_SPACES, look_up_option
+from data_tools.errors import ImageContentError
 
 DEFAULT_BIN_MM = 2.0
-THRESHOLD_SOURCES = {"same": "each map with the controls' maps of the same source",
-                     "truth": "every map with the controls' true maps"}
-THRESHOLD_SPACES = {"native": "distance to CSF in each subject's own space",
-                    "mni": "distance to CSF in MNI space (non-linear registration to nilearn's MNI152)"}
 MIN_CONTROL_VOXELS = 10  # a bin with fewer control voxels borrows the nearest well-filled bin
 
 
 def check_threshold_options(source: str, space: str) -> None:
-    """A :class:`ConfigError` for a threshold source or space msgan does not know."""
-    for kind, value, names in (("source", source, THRESHOLD_SOURCES), ("space", space, THRESHOLD_SPACES)):
-        if value not in names:
-            raise ConfigError(f"unknown threshold {kind} {value!r}; choose one of {', '.join(names)}")
+    """A :class:`ConfigError` for a threshold source or space msgan does not know
+    (:data:`THRESHOLD_SOURCES`, :data:`THRESHOLD_SPACES`, from :mod:`data_tools.contracts`)."""
+    look_up_option(source, THRESHOLD_SOURCES, "threshold source")
+    look_up_option(space, THRESHOLD_SPACES, "threshold space")
 
 
 def distance_to_csf(csf: np.ndarray, zooms=(1.0, 1.0, 1.0), where=None) -> np.ndarray:

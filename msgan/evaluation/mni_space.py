@@ -5,7 +5,7 @@ registration of every subject to MNI space (FSL FNIRT). Here each session's tiss
 (CSF 1, other brain 2, white matter and lesions 3, from its own masks) is registered onto
 the same kind of image of the MNI152 template that nilearn ships (2 mm, no download; CSF =
 brain voxels whose GM + WM probability is below 0.5): the affine stage of
-:func:`data_tools.registration.register`, then a cubic B-spline (free-form) stage, both on
+:func:`data_tools.preprocessing.registration.register`, then a cubic B-spline (free-form) stage, both on
 Mattes mutual information (SimpleITK). The template's distance-to-CSF map (mm of MNI
 space) is then pulled back onto the session's grid through that transform, so every voxel
 carries the distance of its MNI location: the controls' statistics per distance bin are
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from data_tools.itk_bridge import array_to_itk, itk_to_array, sitk
-from data_tools.registration import RegistrationError, RegistrationSettings, register
+from data_tools.preprocessing.itk_bridge import array_to_itk, itk_to_array, sitk
+from data_tools.preprocessing.registration import RegistrationError, RegistrationSettings, register
 from msgan.evaluation.demyelination import distance_to_csf
 
 TEMPLATE_RESOLUTION_MM = 2

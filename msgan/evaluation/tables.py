@@ -31,11 +31,12 @@ def mean_sd(table: pd.DataFrame, by, metrics) -> pd.DataFrame:
     return out.reset_index()
 
 
-def build_tables(ev) -> dict[str, pd.DataFrame]:
-    """Every table of the report, keyed by its CSV name."""
-    rows = {name: pd.DataFrame(r) for name, r in ev.rows.items()}
-    reference = ev.options.reference
+def build_tables(collected: dict[str, list[dict]], reference: str) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Every table of the report, keyed by its CSV name, from the collectors' rows (table ->
+    rows); and the notes to state as gaps. ``reference``: the method the others are compared with."""
+    rows = {name: pd.DataFrame(r) for name, r in collected.items()}
     tables = dict(rows)
+    notes = []
     if "quality" in rows:
         tables["quality_summary"] = mean_sd(rows["quality"], ["session", "method"], QUALITY_METRICS)
         tables["quality_tests"] = paired_tests(rows["quality"], QUALITY_METRICS, reference)
@@ -67,8 +68,8 @@ def build_tables(ev) -> dict[str, pd.DataFrame]:
         if clinical is not None:
             tables["clinical"] = clinical
         if note:
-            ev.warn(note)
-    return tables
+            notes.append(note)
+    return tables, notes
 
 
 def _group_tests(roi: pd.DataFrame) -> pd.DataFrame:

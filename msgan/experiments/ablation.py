@@ -14,11 +14,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import Cohort, parse_names
+from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES, look_up_option
 from data_tools.errors import ConfigError
-from data_tools.masks import brain_mask
-from data_tools.nifti import save_like
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import Cohort, parse_names
+from data_tools.io.masks import brain_mask
+from data_tools.io.nifti import save_like
 
 CLASSIC_MODELS = ("random_forest", "modality_propagation", "gradient_boosting")
 
@@ -55,7 +56,9 @@ def _normalised_session(normalizer, session, names, target):
 
 
 def classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed):
-    from data_tools.normalize import Normalizer
+    """Classic method ``name`` fitted on ``train_ids``' sessions, normalised as the shards
+    were, predicting ``test_sessions``; the predictions de-normalised, zero outside the brain."""
+    from data_tools.shards.normalize import Normalizer
 
     normalizer = Normalizer.from_json(shards / "normalization.json")
     train = [_normalised_session(normalizer, s, names, target)
@@ -95,9 +98,11 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
     of whole-volume prediction as in ``msgan predict --tile`` (less memory, same result).
     Returns the summary (model, variant, inputs, mean and SD of the held-out MSE).
     """
-    from data_tools.dataset import build_shards
+    from data_tools.shards.dataset import build_shards
     from msgan.evaluation.image_quality import image_quality
 
+    look_up_option(task, SINGLE_SESSION_TASK_NAMES, "ablation task (one session)")
+    look_up_option(layout, ABLATION_LAYOUTS, "ablation layout")
     test_ids = [s.removeprefix("sub-") for s in test_subjects]
     cohort.select(test_ids)  # unknown ids are an error
     train_ids = [s for s in cohort.ids() if s not in test_ids]

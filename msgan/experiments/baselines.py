@@ -6,10 +6,10 @@ from typing import Sequence
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import Cohort
-from data_tools.masks import brain_mask
-from data_tools.nifti import check_same_grid, save_like
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import Cohort
+from data_tools.io.masks import brain_mask
+from data_tools.io.nifti import check_same_grid, save_like
 
 
 def mean_image_baseline(cohort: Cohort, train_ids: Sequence[str], test_ids: Sequence[str], target: str,

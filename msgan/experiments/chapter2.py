@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.nifti import save_like
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.nifti import save_like
 from msgan.errors import ConfigError
 from msgan.experiments.ablation import CLASSIC_MODELS, classic_predictions
 from msgan.experiments.chapter2_design import CHECK, INPUTS, PREDICTION_NAME, REFERENCE, TARGET, Chapter2Settings
@@ -35,7 +35,7 @@ def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool 
                  settings: Chapter2Settings | None = None, overwrite: bool = False, progress: bool = True,
                  echo: Callable[[str], None] = print) -> Path:
     """Run chapter 2's protocol into ``out`` (all or nothing); return the path of ``report.md``."""
-    from data_tools.dataset import build_shards
+    from data_tools.shards.dataset import build_shards
     from msgan.evaluation.runner import evaluate
 
     settings = settings or (CHECK if check else Chapter2Settings())

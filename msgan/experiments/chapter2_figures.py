@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from data_tools.masks import brain_mask, lesion_mask, white_matter_mask  # noqa: E402
-from data_tools.nifti import load_volume  # noqa: E402
+from data_tools.io.masks import brain_mask, lesion_mask, white_matter_mask  # noqa: E402
+from data_tools.io.nifti import load_volume  # noqa: E402
 from msgan.evaluation.figures import qualitative_panel  # noqa: E402
 from msgan.evaluation.lesion_contrast import threshold_segmentation  # noqa: E402
 

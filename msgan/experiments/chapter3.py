@@ -21,7 +21,7 @@ from typing import Callable
 
 import pandas as pd
 
-from data_tools.atomic import atomic_output_dir
+from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter_report import ChapterReport, copy_figure, quality_cell, roi_discrepancy
 from msgan.experiments.protocol import CohortDesign, Config, cohort_for, cross_validate_and_predict, timed
@@ -77,7 +77,7 @@ def run_chapter3(out: str | Path, cohort: str | Path | None = None, check: bool 
                  settings: Chapter3Settings | None = None, overwrite: bool = False, progress: bool = True,
                  echo: Callable[[str], None] = print) -> Path:
     """Run chapter 3's protocol into ``out`` (all or nothing); return the path of ``report.md``."""
-    from data_tools.dataset import build_shards
+    from data_tools.shards.dataset import build_shards
     from msgan.evaluation.runner import evaluate
     from msgan.saliency.session import saliency_for_session
 

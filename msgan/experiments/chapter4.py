@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from data_tools.atomic import atomic_output_dir
+from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter_report import (ChapterReport, copy_figure, mean_sd, quality_cell,
                                                roi_discrepancy)
@@ -84,7 +84,7 @@ def run_chapter4(out: str | Path, cohort: str | Path | None = None, check: bool 
                  settings: Chapter4Settings | None = None, overwrite: bool = False, progress: bool = True,
                  echo: Callable[[str], None] = print) -> Path:
     """Run chapter 4's protocol into ``out`` (all or nothing); return the path of ``report.md``."""
-    from data_tools.dataset import build_shards
+    from data_tools.shards.dataset import build_shards
     from msgan.evaluation.runner import evaluate
 
     settings = settings or (CHECK if check else Chapter4Settings())
@@ -309,7 +309,7 @@ def _table_4_3(report, longi, record: dict | None, data) -> None:
     report.table("Table 4.3 (b)", _with_thesis([] if empty else _regression(longi, REFERENCE), "predicted"),
                  "Refiner CF-SAGAN-derived indices. " + note)
     if record and not record.get("options", {}).get("edss_independent") and not empty:
-        from data_tools.simulate import draw_cohort_participants
+        from data_tools.simulation.cohort import draw_cohort_participants
 
         people = draw_cohort_participants(record["n_ms"], record["n_hc"], record["seed"], edss_independent=True)
         edss = {p.id: p.edss for p in people}

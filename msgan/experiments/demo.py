@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from data_tools.atomic import atomic_output_dir
 from data_tools.contracts import BASELINE, TASKS
+from data_tools.io.atomic import atomic_output_dir
 
 # the thesis's inputs: ch. 2 had no T1POST (sec. 2.2.3), although the simulator writes one
 FLAIR_INPUTS = list(TASKS["flair"].thesis_inputs)
@@ -88,9 +88,9 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
              progress: bool = True, echo: Callable[[str], None] = print,
              settings: DemoSettings | None = None) -> Path:
     """Run the demo into ``out`` (all or nothing) and return the path of ``report.md``."""
-    from data_tools.cohort import open_cohort
-    from data_tools.dataset import build_shards
-    from data_tools.simulate import simulate_cohort
+    from data_tools.io.cohort import open_cohort
+    from data_tools.shards.dataset import build_shards
+    from data_tools.simulation.cohort import simulate_cohort
     from msgan.evaluation.runner import evaluate
     from msgan.experiments.baselines import mean_image_baseline
     from msgan.experiments.demo_report import write_demo_report

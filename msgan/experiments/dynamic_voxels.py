@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_tools.cohort import Cohort
-from data_tools.nifti import load_volume
+from data_tools.io.cohort import Cohort
+from data_tools.io.nifti import load_volume
 from msgan.evaluation.demyelination import (DEFAULT_BIN_MM, demyelinated_map, distance_to_csf,
                                             pool_control_statistics)
 from msgan.evaluation.longitudinal import dynamic_maps

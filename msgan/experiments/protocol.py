@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from data_tools.cohort import Cohort, open_cohort
+from data_tools.io.cohort import Cohort, open_cohort
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def cohort_for(cohort: str | Path | None, design: CohortDesign, folder: Path, pr
     """``(cohort, its folder, simulated here?)``: the user's cohort, else the chapter's simulated one."""
     if cohort is not None:
         return open_cohort(cohort=cohort), Path(cohort), False
-    from data_tools.simulate import SimulationOptions, default_jobs, simulate_cohort
+    from data_tools.simulation.cohort import SimulationOptions, default_jobs, simulate_cohort
 
     path = simulate_cohort(folder, n_ms=design.n_ms, n_hc=design.n_hc, resolution=design.resolution,
                            seed=design.seed, sessions=design.sessions,

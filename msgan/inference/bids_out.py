@@ -16,9 +16,9 @@ import json
 import os
 from pathlib import Path
 
-from data_tools.bids import BidsKey, derivative_path
-from data_tools.cohort import Session
 from data_tools.contracts import ModelCard, RunConfig, target_units
+from data_tools.io.bids import BidsKey, derivative_path
+from data_tools.io.cohort import Session
 from msgan._version import __version__
 
 PIPELINE = "msgan"
@@ -128,7 +128,7 @@ def sidecar(session: Session, provenance: dict, raw_root: Path | None, samples: 
 def write_session(folder: Path, session: Session, prediction, sd, reference, provenance: dict,
                   raw_root: Path | None, samples: int = 0, warnings=None) -> list[Path]:
     """Write one session's synthetic image (and SD map) with sidecars under ``folder``."""
-    from data_tools.nifti import save_like
+    from data_tools.io.nifti import save_like
 
     key = bids_key(session)
     target = provenance["Target"]

@@ -18,8 +18,8 @@ import csv
 import math
 from pathlib import Path
 
-from data_tools.atomic import atomic_output_dir
 from data_tools.contracts import ModelCard, target_units
+from data_tools.io.atomic import atomic_output_dir
 from msgan._version import __version__
 from msgan.inference.predict import MODEL_CARD
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import keras
 
+from data_tools.contracts import BLEND_NAMES, look_up_option
 from data_tools.errors import ConfigError
 from msgan.inference.sliding_window import WindowPlan
 from msgan.models.geometry import as_triple, is_local, prediction_chain, receptive_radius, total_stride
@@ -27,7 +28,10 @@ def plan_for_model(model: keras.Model, patch=None, overlap: float | None = None,
     overlap needed); any other network gets ``patch``-sized blended windows, refused
     unless a multiple of its total stride.
     ``overlap`` None means 0 for halo tiling (it needs none) and 0.25 for blending.
+    ``blend`` (one of :data:`~data_tools.contracts.BLEND_NAMES`) is checked even when halo
+    tiling makes it moot.
     """
+    look_up_option(blend, BLEND_NAMES, "blend mode")
     stride = total_stride(model)
     if stride == 1 and is_local(model):
         return WindowPlan(mode="halo", tile=tuple(tile), halo=receptive_radius(model),

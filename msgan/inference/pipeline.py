@@ -7,7 +7,7 @@ is plain TensorFlow: ``msgan predict`` runs it as a ``tf.function`` and ``msgan 
 saves the very same function as the SavedModel's ``predict_volume`` signature.
 
 Steps, all inside the graph: z-score each input channel (stored statistics, or the image's
-own brain statistics for scopes ``subject``/``subject-all``: ``data_tools.normalize``'s
+own brain statistics for scopes ``subject``/``subject-all``: ``data_tools.shards.normalize``'s
 ``zscore``/``brain_moments``, written once with ``keras.ops``),
 the sliding window, de-normalisation with the target's statistics, zero outside the brain.
 The Sketcher's noise z is fixed (``noise_samples``: 0 for z = 0, K for the mean of K fixed
@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_tools.errors import ConfigError
-from data_tools.normalize import brain_moments, unzscore, zscore
+from data_tools.shards.normalize import brain_moments, unzscore, zscore
 from msgan.layers.noise import INFERENCE_SEED, fixed_noise, noise_layers
 from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
 
@@ -65,7 +65,7 @@ class VolumePredictor:
     def _normalise(self, volumes, brain):
         """z-scored float32 channels and each channel's normalised background (raw 0).
 
-        The z-score and the per-image statistics are :mod:`data_tools.normalize`'s own
+        The z-score and the per-image statistics are :mod:`data_tools.shards.normalize`'s own
         functions (``keras.ops``), so this graph and :meth:`Normalizer.apply` are one code.
         """
         channels, background = [], []

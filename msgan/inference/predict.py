@@ -19,14 +19,14 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import Cohort, Session
 from data_tools.contracts import TASKS, ModelCard, RunConfig
 from data_tools.errors import CohortError, ConfigError, ImageContentError, InputFileError
-from data_tools.fingerprint import compare as compare_fingerprint
-from data_tools.fingerprint import session_fingerprint
-from data_tools.masks import brain_mask
-from data_tools.nifti import save_like
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import Cohort, Session
+from data_tools.io.fingerprint import compare as compare_fingerprint
+from data_tools.io.fingerprint import session_fingerprint
+from data_tools.io.masks import brain_mask
+from data_tools.io.nifti import save_like
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def predict_session(predictor, session: Session, samples: int = 0, progress: boo
     """``(prediction, sd or None, reference volume)`` for one session.
 
     Inputs are read (shape/affine checked), the brain mask taken or estimated
-    (:func:`data_tools.masks.brain_mask`), the session compared with the model's training
+    (:func:`data_tools.io.masks.brain_mask`), the session compared with the model's training
     ``fingerprint`` (:func:`check_fingerprint`; differences are appended to ``warnings``);
     ``samples`` >= 2 runs MC dropout.
     """

@@ -13,11 +13,13 @@ from typing import Callable
 
 import tensorflow as tf
 
+from data_tools.contracts import BLEND_NAMES, look_up_option
 from data_tools.errors import ConfigError
-from data_tools.patches import window_starts
+from data_tools.shards.patches import window_starts
 from msgan.inference import windows as win
 
-BLEND_MODES = ("constant", "gaussian", "halo")
+#: window modes: the blends a user chooses (``--blend``) and halo tiles (chosen by the model)
+BLEND_MODES = (*BLEND_NAMES, "halo")
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class WindowPlan:
     """How to cover a volume with windows.
 
     ``mode`` "constant"/"gaussian": fixed ``window`` (voxels per axis) placed by
-    :func:`data_tools.patches.window_starts` (step ``round(window * (1 - overlap))``, last
+    :func:`data_tools.shards.patches.window_starts` (step ``round(window * (1 - overlap))``, last
     window flush with the end), overlapping outputs blended (MONAI's scheme).
     ``mode`` "halo": tiles of up to ``tile`` output voxels per axis read with ``halo``
     extra voxels on each side (the model's receptive-field radius); exact for stride-1
@@ -40,8 +42,7 @@ class WindowPlan:
     batch_size: int = 1
 
     def __post_init__(self):
-        if self.mode not in BLEND_MODES:
-            raise ConfigError(f"window mode must be one of {', '.join(BLEND_MODES)}, not {self.mode!r}")
+        look_up_option(self.mode, BLEND_MODES, "window mode")
         if not 0.0 <= self.overlap < 1.0:
             raise ConfigError(f"overlap must be in [0, 1), got {self.overlap}")
         if self.mode != "halo" and (self.window is None or min(self.window) < 1):

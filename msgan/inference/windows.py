@@ -6,7 +6,7 @@ in ``msgan predict`` and inside the exported SavedModel graph (``predict_volume`
 Two ways to cover a volume (see :mod:`msgan.inference.sliding_window`):
 
 - **blending** (networks with strides, e.g. the U-Nets): fixed windows placed by the one
-  window grid (:func:`data_tools.patches.window_starts`: step ``round(window * (1 -
+  window grid (:func:`data_tools.shards.patches.window_starts`: step ``round(window * (1 -
   overlap))``, the last window flush with the end), overlapping outputs averaged with a
   constant or Gaussian importance map as MONAI's ``sliding_window_inference``;
 - **halo** (stride-1 fully convolutional networks: fcn, mlp, dnn2): large tiles, each read

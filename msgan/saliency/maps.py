@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from data_tools.patches import window_starts
+from data_tools.shards.patches import window_starts
 
 
 def _tf():
@@ -33,7 +33,7 @@ def _tf():
 
 def window_boxes(shape: Sequence[int], core: Sequence[int]) -> list[tuple[tuple[int, ...], tuple[slice, ...]]]:
     """``(window corner, core box)`` pairs: windows of ``core`` voxels (at most the axis)
-    placed by the one window grid at overlap 0 (:func:`data_tools.patches.window_starts`,
+    placed by the one window grid at overlap 0 (:func:`data_tools.shards.patches.window_starts`,
     the last flush with the border), each owning the voxels no earlier window owns, so the
     boxes tile ``shape`` once."""
     per_axis = []

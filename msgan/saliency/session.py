@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.cohort import Cohort
 from data_tools.contracts import RunConfig
 from data_tools.errors import CohortError
-from data_tools.masks import brain_mask, lesion_mask
-from data_tools.nifti import save_like
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import Cohort
+from data_tools.io.masks import brain_mask, lesion_mask
+from data_tools.io.nifti import save_like
 from msgan.saliency.figures import saliency_overlay_figure
 from msgan.saliency.maps import attention_saliency_map, mean_saliency_per_sequence, p3s_map
 
@@ -55,7 +55,7 @@ def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out:
     ``attention.png`` and ``p3s_ranking.csv`` (mean P3S per sequence inside the brain,
     most salient first, as sec. 2.3.3 ranks them). Returns that ranking.
     """
-    from data_tools.masks import roi_labels, white_matter_mask
+    from data_tools.io.masks import roi_labels, white_matter_mask
     from msgan.inference.predict import predictor_from_run
 
     predictor, config = predictor_from_run(run_dir)
@@ -106,6 +106,6 @@ def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out:
 
 
 def _normalizer(run_dir):
-    from data_tools.normalize import Normalizer
+    from data_tools.shards.normalize import Normalizer
 
     return Normalizer.from_json(Path(run_dir) / "normalization.json")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_file
+from data_tools.contracts import FoldPlan
+from data_tools.io.atomic import atomic_output_file
 from msgan.errors import ConfigError, OutputExistsError
 from msgan.training import zoo
 from msgan.training.presets import TrainOptions, default_val_per_fold
@@ -115,7 +115,7 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None =
     ``reuse_traces``: later folds reuse the first fold's traced steps, every variable reset to
     its initial value (:mod:`msgan.training.traced_folds`; the same weights as rebuilding).
     """
-    from data_tools.tfrecords import make_dataset
+    from data_tools.shards.tfrecords import make_dataset
     from msgan.training.run import train_and_keep
 
     root = Path(options.run)
@@ -135,8 +135,8 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None =
     if root.exists() and any(root.iterdir()) and not (options.resume or options.overwrite):
         raise OutputExistsError("cross-validation folder exists; pass --resume or --overwrite", root)
     root.mkdir(parents=True, exist_ok=True)
-    with atomic_output_file(root / "folds.json", overwrite=True) as tmp:
-        tmp.write_text(json.dumps({"early_stop_on_test": early_stop_on_test, "folds": plan}, indent=2) + "\n")
+    with atomic_output_file(root / FoldPlan.FILE, overwrite=True) as tmp:
+        FoldPlan.from_dict({"early_stop_on_test": early_stop_on_test, "folds": plan}).to_json(tmp)
     rows = []
     traced = TracedFolds() if reuse_traces else None
     for fold in plan:

@@ -63,9 +63,7 @@ PRESETS = {
 
 def default_val_per_fold(model: str) -> int:
     """Validation subjects per cross-validation fold for ``model``'s chapter (ch. 3: 0)."""
-    if model not in PRESETS:
-        raise ConfigError(f"unknown model {model!r}; known: {', '.join(PRESETS)}")
-    return PRESETS[model]["val_per_fold"]
+    return look_up_option(model, PRESETS, "model")["val_per_fold"]
 
 
 #: named preset -> shard settings (build_shards keywords) and training settings (TrainOptions fields).
@@ -86,10 +84,7 @@ RECIPES = {
 
 def recipe_settings(name: str | None) -> dict:
     """``{"shards": ..., "train": ...}`` of a named preset (``None``: the thesis's)."""
-    name = name or "thesis"
-    if name not in RECIPES:
-        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(RECIPES)}")
-    return RECIPES[name]
+    return look_up_option(name or "thesis", RECIPES, "preset")
 
 
 @dataclass

@@ -17,8 +17,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from data_tools.atomic import atomic_output_file
 from data_tools.contracts import RunConfig, ShardIndex, look_up_option
+from data_tools.io.atomic import atomic_output_file
 from msgan.errors import ConfigError, InputFileError, OutputExistsError, TrainingError
 from msgan.training import zoo
 from msgan.training.checkpoints import TrainingState
@@ -123,7 +123,7 @@ def run_config(opts: TrainOptions, index: Mapping, train_ids, val_ids) -> dict:
     the options, the split."""
     config = {key: index.get(key) for key in ("task", "inputs", "target", "layout")}
     config["patch"] = index.get("patch_size")
-    config["fingerprint"] = index.get("fingerprint")  # data_tools.fingerprint, for predict
+    config["fingerprint"] = index.get("fingerprint")  # data_tools.io.fingerprint, for predict
     config.update({k: v for k, v in dataclasses.asdict(opts).items()
                    if k not in ("run", "resume", "overwrite", "progress", "train_subjects", "connect_timeout")})
     config["data"] = str(Path(opts.data).resolve())
@@ -250,7 +250,7 @@ def save_weights(model, path: Path) -> None:
 def load_run(run_dir: str | Path):
     """``(model, config, normalizer)`` of a finished run, ready to predict; ``config`` is the
     checked :class:`~data_tools.contracts.RunConfig` (a read-only mapping of its keys)."""
-    from data_tools.normalize import Normalizer
+    from data_tools.shards.normalize import Normalizer
 
     run_dir = Path(run_dir)
     for name in ("config.json", "normalization.json", "model.weights.h5"):

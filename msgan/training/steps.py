@@ -8,7 +8,7 @@ same small interface to the epoch loop (:mod:`msgan.training.loop`):
 - ``predict(batch)``: the stage's prediction (validation, image summaries);
 - ``learning_rates``: the optimisers whose rate the NaN guard halves.
 
-Batches are the contract dicts of ``data_tools.tfrecords.make_dataset`` (``inputs``,
+Batches are the contract dicts of ``data_tools.shards.tfrecords.make_dataset`` (``inputs``,
 ``target``, ``roi``, ...). A reconstruction loss is any callable
 ``loss_fn(batch, prediction)`` returning per-example losses ``(B,)`` or the mean over
 the replica's batch; :func:`global_average` turns either into this replica's share of the

@@ -15,7 +15,7 @@ from typing import Callable
 
 import keras_tuner as kt
 
-from data_tools.atomic import atomic_output_file
+from data_tools.io.atomic import atomic_output_file
 from msgan.errors import ConfigError, OutputExistsError
 
 #: model -> {msgan.models.build hyperparameter: values}. Ch. 2 varied the FCN's width

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data_tools.contracts import ShardIndex
+from data_tools.contracts import ShardIndex, look_up_option
 from msgan.errors import ConfigError
 
 
@@ -22,8 +22,7 @@ def reconstruction_loss(name: str):
 def model_kind(name: str) -> str:
     from msgan import models
 
-    if name not in models.MODEL_NAMES:
-        raise ConfigError(f"unknown model {name!r}; known: {', '.join(models.MODEL_NAMES)}")
+    look_up_option(name, models.MODEL_NAMES, "model")
     return models.model_kind(name)
 
 
@@ -64,7 +63,7 @@ def check_batch_norm_extent(model, name: str, example_shape, batch: int) -> None
 
 
 def read_shard_index(folder: str | Path, verify: bool = True) -> ShardIndex:
-    from data_tools import tfrecords
+    from data_tools.shards import tfrecords
 
     if verify:
         tfrecords.verify_shards(folder)
@@ -83,7 +82,7 @@ def shard_datasets(folder, train_ids, val_ids, batch: int, seed: int, repeat: bo
     run can skip to the exact batch it stopped at. The shards' checksums are verified once
     by :func:`read_shard_index`, not at every epoch.
     """
-    from data_tools.tfrecords import make_dataset
+    from data_tools.shards.tfrecords import make_dataset
 
     def train_data(epoch):
         return make_dataset(folder, subjects=list(train_ids), batch_size=batch, shuffle=True,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_tools.itk_bridge import array_to_itk
-from data_tools.registration import RegistrationSettings, register
+from data_tools.preprocessing.itk_bridge import array_to_itk
+from data_tools.preprocessing.registration import RegistrationSettings, register
 
 TEMPLATE_RESOLUTION_MM = 2
 
@@ -33,7 +33,7 @@ def template_to_subject(reference, settings: RegistrationSettings | None = None,
     Resample the returned mask with the transform (nearest neighbour) to get the subject's
     brain mask on any grid in the reference's space.
     """
-    from data_tools.itk_bridge import sitk
+    from data_tools.preprocessing.itk_bridge import sitk
 
     t1, mask = mni152_template()
     # Matching a 2 mm template needs no finer reference: average voxels down to ~2 mm first

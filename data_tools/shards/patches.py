@@ -20,6 +20,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from scipy import ndimage
 
+from data_tools.contracts import look_up_option
 from data_tools.errors import ConfigError, ImageContentError
 
 LAYOUTS = ("whole", "crop", "patches")
@@ -160,20 +161,19 @@ def layout_origins(layout: str, brain: np.ndarray, *, crop: Sequence[int] = DEFA
     ``patches`` keeps only grid windows containing at least one brain voxel, and at least
     the fraction ``min_brain`` of brain voxels (patches of mostly background teach little).
     """
+    look_up_option(layout, LAYOUTS, "layout")
     if layout == "whole":
         return np.zeros((1, 3), np.int64), tuple(int(s) for s in brain.shape)
     lo, hi = bounding_box(brain)
     if layout == "crop":
         size = as_size(crop, "crop size")
         return crop_origin(lo, hi, size)[None].astype(np.int64), size
-    if layout == "patches":
-        size = as_size(patch, "patch size")
-        origins = grid_origins(lo, hi, size, overlap)
-        if not 0 <= min_brain <= 1:
-            raise ConfigError(f"the minimum brain fraction of a patch must be in [0, 1], got {min_brain}")
-        fractions = np.array([extract(brain, o, size, False).mean() for o in origins])
-        return origins[(fractions > 0) & (fractions >= min_brain)], size
-    raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    size = as_size(patch, "patch size")  # layout "patches"
+    origins = grid_origins(lo, hi, size, overlap)
+    if not 0 <= min_brain <= 1:
+        raise ConfigError(f"the minimum brain fraction of a patch must be in [0, 1], got {min_brain}")
+    fractions = np.array([extract(brain, o, size, False).mean() for o in origins])
+    return origins[(fractions > 0) & (fractions >= min_brain)], size
 
 
 def _fit_to(array: np.ndarray, size: Sequence[int], pad_value) -> np.ndarray:
@@ -191,20 +191,19 @@ def augment(example: dict[str, np.ndarray], kind: str, pad_values: dict[str, obj
     pad (x0.75, with ``pad_values[name]``) back to the patch size. Integer arrays (masks,
     ROI labels) are resampled nearest neighbour, images linearly.
     """
+    look_up_option(kind, AUGMENTATIONS, "augmentation")
     out = {}
     for name, array in example.items():
         if kind.startswith("rot"):
             if array.shape[0] != array.shape[1]:
                 raise ConfigError(f"rotation needs square (D, H) patches, got {array.shape[:3]}")
             out[name] = np.ascontiguousarray(np.rot90(array, int(kind[3:]) // 90, axes=(0, 1)))
-        elif kind.startswith("zoom"):
+        else:  # zoom
             factor = float(kind[4:])
             order = 0 if np.issubdtype(array.dtype, np.integer) or array.dtype == bool else 1
             factors = (factor,) * 3 + (1,) * (array.ndim - 3)
             zoomed = ndimage.zoom(array, factors, order=order, mode="nearest", grid_mode=True)
             out[name] = _fit_to(zoomed, array.shape[:3], pad_values.get(name, 0))
-        else:
-            raise ConfigError(f"unknown augmentation {kind!r}; known: {', '.join(AUGMENTATIONS)}")
     return out
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_file
+from data_tools.io.atomic import atomic_output_file
 
 TILE_VOXELS = 12
 

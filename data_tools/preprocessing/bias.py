@@ -7,7 +7,7 @@ evaluated at full resolution and divided out, which is how N4 is meant to be use
 from __future__ import annotations
 
 from data_tools.errors import ImageContentError
-from data_tools.itk_bridge import sitk
+from data_tools.preprocessing.itk_bridge import sitk
 
 DEFAULT_SHRINK = 4
 DEFAULT_ITERATIONS = (50, 50, 30)

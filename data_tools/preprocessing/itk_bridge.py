@@ -17,9 +17,9 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from data_tools.atomic import atomic_output_file
 from data_tools.errors import ConfigError, GeometryError
-from data_tools.nifti import Volume
+from data_tools.io.atomic import atomic_output_file
+from data_tools.io.nifti import Volume
 
 #: RAS+ <-> LPS+ (its own inverse).
 RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])

@@ -3,7 +3,7 @@
 Three ways in, one object out (DESIGN.md, "Cohorts on disk"):
 
 1. a cohort folder ``sub-<id>/ses-<name>/<NAME>.nii.gz`` with ``participants.tsv``;
-2. a BIDS dataset (``data_tools.bids``, read with pybids);
+2. a BIDS dataset (``data_tools.io.bids``, read with pybids);
 3. a manifest CSV ``subject,session,name,path`` for files named anyhow, paths relative
    to the CSV or to ``root``, with an optional participants table.
 
@@ -18,9 +18,9 @@ from typing import Iterable
 
 import numpy as np
 
-from data_tools.bids import NO_SESSION, BidsKey, bids_files, is_bids_dataset
 from data_tools.errors import CohortError, InputFileError
-from data_tools.nifti import Volume, check_same_grid, load_volume
+from data_tools.io.bids import NO_SESSION, BidsKey, bids_files, is_bids_dataset
+from data_tools.io.nifti import Volume, check_same_grid, load_volume
 
 #: Canonical image names, in the channel order used whenever several are inputs.
 IMAGE_NAMES = ("T1", "T2", "PD", "T1SE", "DIR", "T1POST", "FLAIR", "MTR", "FA", "RD", "AD", "PIB")
@@ -196,7 +196,7 @@ def load_cohort_folder(root: str | Path) -> Cohort:
 
 
 def load_bids(root: str | Path) -> Cohort:
-    """A BIDS dataset (``data_tools.bids``) as a cohort; ``participants.tsv`` as usual."""
+    """A BIDS dataset (``data_tools.io.bids``) as a cohort; ``participants.tsv`` as usual."""
     root = Path(root)
     info = _read_participants(root / "participants.tsv")
     subjects: dict[str, Subject] = {}

@@ -15,8 +15,8 @@ from typing import Sequence
 import nibabel as nib
 import numpy as np
 
-from data_tools.atomic import atomic_output_file
 from data_tools.errors import GeometryError, ImageContentError, InputFileError
+from data_tools.io.atomic import atomic_output_file
 
 AFFINE_TOLERANCE = 1e-3
 

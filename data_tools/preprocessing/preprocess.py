@@ -8,13 +8,13 @@ aligned rigidly to the baseline session's reference, and shares the baseline's g
 
 Per session (see :func:`preprocess_session`):
 
-1. read and validate every file; N4 each sequence in its own space (:mod:`data_tools.bias`);
-2. register each sequence onto the reference, rigid then affine (:mod:`data_tools.registration`);
+1. read and validate every file; N4 each sequence in its own space (:mod:`data_tools.preprocessing.bias`);
+2. register each sequence onto the reference, rigid then affine (:mod:`data_tools.preprocessing.registration`);
    the session's masks (lesions, wm, ...) ride with the transform of the sequence they were
    drawn on (``masks_on``, by default the reference);
 3. a follow-up's reference is registered rigidly onto the baseline's;
 4. the brain mask: the session's own, none for an already brain-extracted reference, or
-   else extracted from the raw head (:mod:`data_tools.brain_extraction`), see ``brain_mask``;
+   else extracted from the raw head (:mod:`data_tools.preprocessing.brain_extraction`), see ``brain_mask``;
 5. the output grid is the (baseline) reference grid, optionally resampled to a voxel
    size and cropped around the brain; every file is resampled once onto it
    (linear for images, nearest neighbour for masks).
@@ -31,18 +31,19 @@ from pathlib import Path
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_dir
-from data_tools.bias import DEFAULT_ITERATIONS, DEFAULT_SHRINK, head_mask, n4_correct
-from data_tools.brain_extraction import extract_brain, looks_skull_stripped
-from data_tools.cohort import IMAGE_NAMES, Cohort, Session, _BINARY
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.preprocessing.bias import DEFAULT_ITERATIONS, DEFAULT_SHRINK, head_mask, n4_correct
+from data_tools.io.fingerprint import looks_skull_stripped
+from data_tools.preprocessing.brain_extraction import extract_brain
+from data_tools.io.cohort import IMAGE_NAMES, Cohort, Session, _BINARY
 from data_tools.contracts import look_up_option
 from data_tools.errors import CohortError, ConfigError, InputFileError
-from data_tools.grids import crop_grid, make_grid, resampled_grid
-from data_tools.itk_bridge import (compose, identity_transform, itk_to_array, nifti_codes, save_itk_as_nifti, sitk,
+from data_tools.preprocessing.grids import crop_grid, make_grid, resampled_grid
+from data_tools.preprocessing.itk_bridge import (compose, identity_transform, itk_to_array, nifti_codes, save_itk_as_nifti, sitk,
                                    volume_to_itk)
-from data_tools.nifti import load_volume
-from data_tools.preprocess_qc import qc_figure
-from data_tools.registration import REGISTRATION_MODELS, RegistrationSettings, register, resample
+from data_tools.io.nifti import load_volume
+from data_tools.preprocessing.qc import qc_figure
+from data_tools.preprocessing.registration import REGISTRATION_MODELS, RegistrationSettings, register, resample
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ def _brain_mask(session, options, images, stripped, grid, to_reference, masks, m
                              transforms[f"T1_to_{options.reference}"] if use_t1 else None, label=session.label)
         return resample(mask, grid, to_reference, mask=True)
     if mode == "template":
-        from data_tools.brain_template import template_to_subject
+        from data_tools.preprocessing.brain_template import template_to_subject
 
         transform, template_mask = template_to_subject(
             reference, options.registration, label=f"{session.label} (MNI152 template onto {options.reference})")

@@ -31,8 +31,9 @@ from typing import Iterable
 
 import numpy as np
 
-from data_tools.atomic import atomic_output_file
+from data_tools.contracts import look_up_option
 from data_tools.errors import ConfigError, ImageContentError, InputFileError
+from data_tools.io.atomic import atomic_output_file
 
 SCOPES = ("global", "subject", "subject-all")
 #: scopes that standardise (some) images by their own brain statistics
@@ -125,10 +126,8 @@ class Normalizer:
     stats: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.scope not in SCOPES:
-            raise ConfigError(f"normalisation scope must be one of {', '.join(SCOPES)}, not {self.scope!r}")
-        if self.region not in REGIONS:
-            raise ConfigError(f"normalisation region must be one of {', '.join(REGIONS)}, not {self.region!r}")
+        look_up_option(self.scope, SCOPES, "normalisation scope")
+        look_up_option(self.region, REGIONS, "normalisation region")
 
     @classmethod
     def fit(cls, images: Iterable[tuple[str, np.ndarray, np.ndarray | None]], *, target: str,
@@ -202,9 +201,13 @@ class Normalizer:
         try:
             stats = {str(k): {"mean": float(v["mean"]), "std": float(v["std"])}
                      for k, v in data["stats"].items()}
-            return cls(data["scope"], data["region"], stats)
+            scope, region = data["scope"], data["region"]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InputFileError(f"not a normalisation description ({exc!r})", where) from None
+        # checked here too, so that a bad file's error names it
+        look_up_option(scope, SCOPES, "normalisation scope", InputFileError, where)
+        look_up_option(region, REGIONS, "normalisation region", InputFileError, where)
+        return cls(scope, region, stats)
 
     def to_json(self, path: str | Path, overwrite: bool = False) -> Path:
         with atomic_output_file(path, overwrite=overwrite) as tmp:

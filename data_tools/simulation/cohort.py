@@ -25,9 +25,9 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from data_tools.atomic import atomic_output_dir
 from data_tools.errors import ConfigError
-from data_tools.nifti import save_new
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.nifti import save_new
 from data_tools.simulation import clinical, lesions as lesion_model, mri, myelin_imaging, tissue
 from data_tools.simulation.anatomy import check_resolution, simulate_anatomy
 from data_tools.simulation.fields import smooth_random_field
@@ -211,7 +211,7 @@ def simulate_cohort(out: str | Path, n_ms: int = 18, n_hc: int = 10, resolution:
         (tmp / "participants.tsv").write_text(clinical.participants_tsv(people, load, counts))
         description = {
             "simulated": True,
-            "note": "Simulated data (msgan data_tools.simulate), not patient images.",
+            "note": "Simulated data (msgan data_tools.simulation.cohort), not patient images.",
             "seed": seed, "resolution_mm": resolution, "n_ms": n_ms, "n_hc": n_hc,
             "sessions": list(sessions), "options": asdict(options),
             "flair_ti_ms": round(mri.PROTOCOL.flair_ti, 1),

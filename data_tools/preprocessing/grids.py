@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from data_tools.errors import ConfigError, ImageContentError
-from data_tools.itk_bridge import sitk
+from data_tools.preprocessing.itk_bridge import sitk
 
 
 def make_grid(size, spacing, origin, direction):

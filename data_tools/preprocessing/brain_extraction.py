@@ -11,7 +11,7 @@ component, holes filled, is the brain. ``scripts/bench_brain_extraction.py``
 measured it against the dataset authors' masks of raw MS scans beside a Python BET, the
 MNI152 template and deepbrain on FLAIR (README, ``msgan preprocess``).
 
-:func:`looks_skull_stripped` decides whether a scan needs this at all.
+:func:`data_tools.io.fingerprint.looks_skull_stripped` decides whether a scan needs this at all.
 """
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ import functools
 import numpy as np
 
 from data_tools.errors import ConfigError, ImageContentError
-from data_tools.fingerprint import looks_skull_stripped  # noqa: F401 (one definition, re-exported)
-from data_tools.grids import make_grid
-from data_tools.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
+from data_tools.preprocessing.grids import make_grid
+from data_tools.preprocessing.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
 
 NETWORK_SIZE = 128
 @functools.lru_cache(maxsize=1)
@@ -64,7 +63,7 @@ def network_grid(image):
 
 def brain_probability(image):
     """deepbrain's brain probability for a T1-weighted SimpleITK image, on :func:`network_grid`."""
-    from data_tools.registration import resample
+    from data_tools.preprocessing.registration import resample
 
     grid = network_grid(image)
     array = itk_to_array(resample(image, grid))
@@ -89,7 +88,7 @@ def extract_brain(reference, t1=None, t1_to_reference=None, label=None):
     without, the network runs on the reference itself (less accurate on FLAIR, see README).
     An empty result is an :class:`ImageContentError` naming ``label``.
     """
-    from data_tools.registration import resample
+    from data_tools.preprocessing.registration import resample
 
     probability = brain_probability(t1 if t1 is not None else reference)
     # The network's grid lies in the T1's (or the reference's) physical space.

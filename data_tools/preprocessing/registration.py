@@ -19,7 +19,7 @@ import numpy as np
 
 from data_tools.contracts import look_up_option
 from data_tools.errors import ImageContentError
-from data_tools.itk_bridge import sitk, transform_to_matrix
+from data_tools.preprocessing.itk_bridge import sitk, transform_to_matrix
 
 #: ``rigid`` (Euler3D) or ``affine`` (rigid, then affine)
 REGISTRATION_MODELS = ("rigid", "affine")

@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from data_tools.contracts import COMPRESSIONS, SHARD_SCHEMA_VERSION, ShardIndex
+from data_tools.contracts import COMPRESSIONS, SHARD_SCHEMA_VERSION, ShardIndex, look_up_option
 from data_tools.errors import ConfigError, DataIntegrityError, InputFileError
 
 SCHEMA_VERSION = SHARD_SCHEMA_VERSION
@@ -91,14 +91,13 @@ class ShardWriter:
 
     Shards are written under temporary names (``.partial``) and renamed to
     ``shard-XXXXX-of-YYYYY.tfrecord`` by :meth:`close`, once the total is known.
-    Use inside :func:`data_tools.atomic.atomic_output_dir` for an all-or-nothing folder.
+    Use inside :func:`data_tools.io.atomic.atomic_output_dir` for an all-or-nothing folder.
     """
 
     def __init__(self, folder: str | Path, shard_size: int = 32, compression: str = ""):
         if shard_size < 1:
             raise ConfigError(f"shard size must be at least 1, got {shard_size}")
-        if compression not in COMPRESSIONS:
-            raise ConfigError(f"compression must be one of none, GZIP, ZLIB, not {compression!r}")
+        look_up_option(compression, COMPRESSIONS, "compression")
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.shard_size = shard_size

@@ -7,12 +7,12 @@ voxel, background included). Evaluation ROIs stay inside the brain.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
-from data_tools.cohort import Session
 from data_tools.errors import ImageContentError
+from data_tools.io.cohort import Session
 
 log = logging.getLogger(__name__)
 
@@ -20,18 +20,19 @@ LESION, NAWM, OTHER = 1, 2, 3  # values of the ROI label map
 
 
 def brain_mask(session: Session, inputs: Sequence[str],
-               loaded: Sequence[np.ndarray] | None = None) -> np.ndarray:
+               loaded: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """The given ``brainmask``, else the voxels non-zero in every input (brain-extracted data).
 
-    ``loaded`` may pass the inputs' arrays when the caller has read them already.
-    An empty result is an error naming the session.
+    ``loaded``: arrays the caller has read already, by name (the brainmask, inputs), so
+    no file is read twice. An empty result is an error naming the session.
     """
+    loaded = loaded or {}
     if session.has("brainmask"):
-        mask = session.load("brainmask").data
+        mask = loaded["brainmask"] if "brainmask" in loaded else session.load("brainmask").data
         where = session.path("brainmask")
     else:
         mask = None
-        arrays = loaded if loaded is not None else (session.load(name).data for name in inputs)
+        arrays = (loaded[name] if name in loaded else session.load(name).data for name in inputs)
         for array in arrays:
             nonzero = array != 0
             mask = nonzero if mask is None else mask & nonzero
@@ -64,14 +65,17 @@ def estimate_white_matter(t1: np.ndarray, brain: np.ndarray, seed: int = 0) -> n
     return wm
 
 
-def white_matter_mask(session: Session, brain: np.ndarray, lesions: np.ndarray) -> np.ndarray:
-    """The given ``wm`` mask, else a T1 Gaussian-mixture estimate; lesions always included."""
+def white_matter_mask(session: Session, brain: np.ndarray, lesions: np.ndarray,
+                      loaded: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+    """The given ``wm`` mask, else a T1 Gaussian-mixture estimate; lesions always included.
+    ``loaded``: arrays read already, by name (``wm``, ``T1``), as for :func:`brain_mask`."""
+    loaded = loaded or {}
     if session.has("wm"):
-        wm = session.load("wm").data
+        wm = loaded["wm"] if "wm" in loaded else session.load("wm").data
     elif session.has("T1"):
         log.info("%s: no wm mask given; estimating white matter by a 3-class Gaussian mixture on T1",
                  session.label)
-        wm = estimate_white_matter(session.load("T1").data, brain)
+        wm = estimate_white_matter(loaded["T1"] if "T1" in loaded else session.load("T1").data, brain)
     else:
         raise ImageContentError("no wm mask and no T1 to estimate white matter from", session.label)
     return wm | lesions
