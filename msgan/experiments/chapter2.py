@@ -16,13 +16,13 @@ and figures.
 """
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
 from typing import Callable
 
 from data_tools.io.atomic import atomic_output_dir
+from data_tools.contracts import FoldPlan
 from data_tools.io.nifti import save_like
 from msgan.errors import ConfigError
 from msgan.experiments.ablation import CLASSIC_MODELS, classic_predictions
@@ -65,7 +65,7 @@ def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool 
             train = {**settings.train, "model_kwargs": config.model_kwargs, "seed": settings.seed}
             cross_validate_and_predict(config, shards[inputs], data, tmp / "cv", tmp / "predictions",
                                        settings.folds, 0, train, progress, early_stop_on_test=True)
-            plan = plan or json.loads((tmp / "cv" / config.name / "folds.json").read_text())["folds"]
+            plan = plan or FoldPlan.from_json(tmp / "cv" / config.name / "folds.json").folds
         step("msgan evaluate --task flair (all methods)")
         others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != REFERENCE}
         result = evaluate(tmp / "predictions" / REFERENCE, data, "flair", tmp / "evaluation", methods=others,

@@ -21,6 +21,7 @@ from typing import Callable
 
 import pandas as pd
 
+from data_tools.contracts import FoldPlan
 from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter_report import ChapterReport, copy_figure, quality_cell, roi_discrepancy
@@ -106,7 +107,7 @@ def run_chapter3(out: str | Path, cohort: str | Path | None = None, check: bool 
                           label=REFERENCE, command="msgan reproduce ch3", on_warning=lambda w: None,
                           progress=progress)
         step("attention saliency maps (Fig. 3.9): U-Net with L1 and with WL1")
-        plan = json.loads((tmp / "cv" / "unet-l1" / "folds.json").read_text())["folds"][0]
+        plan = FoldPlan.from_json(tmp / "cv" / "unet-l1" / "folds.json").folds[0]
         patient = next((s for s in plan["test"] if data.subjects[s].group == "MS"), plan["test"][0])
         for name in ("unet-l1", "unet-wl1"):
             run = _run_with_window(tmp / "cv" / name / "fold-1", tmp / "saliency" / f".run-{name}", settings.crop)
@@ -141,7 +142,7 @@ def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, setti
     tables = result.tables
     figures = tmp / "figures"
     evaluation = tmp / "evaluation"
-    folds = json.loads((tmp / "cv" / REFERENCE / "folds.json").read_text())["folds"]
+    folds = FoldPlan.from_json(tmp / "cv" / REFERENCE / "folds.json").folds
     report = ChapterReport("Chapter 3 reproduced: PIB myelin maps from MTR and DTI (msgan reproduce ch3)")
     report.preamble += [
         "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**" if check else

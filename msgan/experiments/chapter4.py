@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from data_tools.contracts import FoldPlan
 from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter_report import (ChapterReport, copy_figure, mean_sd, quality_cell,
@@ -135,7 +136,7 @@ def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, setti
     figures = tmp / "figures"
     evaluation = tmp / "evaluation"
     record = simulation_record(cohort_dir)
-    folds = json.loads((tmp / "cv" / REFERENCE / "folds.json").read_text())["folds"]
+    folds = FoldPlan.from_json(tmp / "cv" / REFERENCE / "folds.json").folds
     labels = LABELS
     report = ChapterReport("Chapter 4 reproduced: myelin content from multisequence MRI (msgan reproduce ch4)")
     report.preamble += [

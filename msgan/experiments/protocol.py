@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from data_tools.contracts import FoldPlan
 from data_tools.io.cohort import Cohort, open_cohort
 
 
@@ -75,7 +76,7 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
                            refiner_loss=config.refiner_loss, refinements=config.refinements,
                            progress=progress, **train)
     rows = cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
-    plan = json.loads((runs / config.name / "folds.json").read_text())["folds"]
+    plan = FoldPlan.from_json(runs / config.name / "folds.json").folds
     combined = predictions / config.name
     combined.mkdir(parents=True, exist_ok=True)
     for fold in plan:
