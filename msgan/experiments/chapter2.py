@@ -24,24 +24,23 @@ from typing import Callable
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.contracts import FoldPlan
 from data_tools.io.nifti import save_like
-from msgan.errors import ConfigError
 from msgan.experiments.ablation import CLASSIC_MODELS, classic_predictions
 from msgan.experiments.chapter2_design import CHECK, INPUTS, PREDICTION_NAME, REFERENCE, TARGET, Chapter2Settings
 from msgan.experiments.chapter2_report import write_report
-from msgan.experiments.protocol import Config, cohort_for, cross_validate_and_predict, timed
+from msgan.experiments.protocol import Config, cohort_for, cross_validate_and_predict, select_configs, timed
 
 
 def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                 settings: Chapter2Settings | None = None, overwrite: bool = False, progress: bool = True,
-                 echo: Callable[[str], None] = print) -> Path:
-    """Run chapter 2's protocol into ``out`` (all or nothing); return the path of ``report.md``."""
+                 settings: Chapter2Settings | None = None, methods=None, overwrite: bool = False,
+                 progress: bool = True, echo: Callable[[str], None] = print) -> Path:
+    """Run chapter 2's protocol into ``out`` (all or nothing); return the path of ``report.md``.
+
+    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
     from data_tools.shards.dataset import build_shards
     from msgan.evaluation.runner import evaluate
 
     settings = settings or (CHECK if check else Chapter2Settings())
-    configs = settings.configs()
-    if not any(c.name == REFERENCE for c in configs):
-        raise ConfigError(f"chapter 2 compares every method with {REFERENCE}: keep it among the methods")
+    configs = select_configs(settings.configs(), methods, REFERENCE)
     out = Path(out)
     started = time.perf_counter()
     step = timed(echo, started)

@@ -55,20 +55,17 @@ class Chapter2Settings:
     """Sizes of one reproduction; the defaults are the thesis's (sec. 2.2.3).
 
     ``width_scale`` multiplies every network's width (FCN filters, U-Net base filters, MLP
-    units; 1 = the thesis's); ``methods`` restricts the run to some configurations (None:
-    all; the report leaves the others' cells ``n/a``)."""
+    units; 1 = the thesis's)."""
 
     design: CohortDesign = field(default_factory=lambda: CohortDesign(n_ms=20, n_hc=4, resolution=1.22,
                                                                       sessions=("t0",)))
     folds: int = 5
     train: dict = field(default_factory=dict)  # TrainOptions fields; {} = the thesis's presets
     width_scale: float = 1.0
-    methods: tuple[str, ...] | None = None
     seed: int = 0
 
     def configs(self) -> tuple[Config, ...]:
-        chosen = CONFIGS if self.methods is None else tuple(c for c in CONFIGS if c.name in self.methods)
-        return tuple(replace(c, model_kwargs=self.model_kwargs(c)) for c in chosen)
+        return tuple(replace(c, model_kwargs=self.model_kwargs(c)) for c in CONFIGS)
 
     def model_kwargs(self, config: Config) -> dict:
         kwargs = dict(config.model_kwargs)

@@ -25,7 +25,8 @@ from data_tools.contracts import FoldPlan
 from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter_report import ChapterReport, copy_figure, quality_cell, roi_discrepancy
-from msgan.experiments.protocol import CohortDesign, Config, cohort_for, cross_validate_and_predict, timed
+from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, cross_validate_and_predict, select_configs,
+                                        timed)
 
 INPUTS = ("MTR", "FA", "RD", "AD")
 REFERENCE = "sketcher_refiner"
@@ -75,14 +76,17 @@ CHECK = Chapter3Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0, ses
 
 
 def run_chapter3(out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                 settings: Chapter3Settings | None = None, overwrite: bool = False, progress: bool = True,
-                 echo: Callable[[str], None] = print) -> Path:
-    """Run chapter 3's protocol into ``out`` (all or nothing); return the path of ``report.md``."""
+                 settings: Chapter3Settings | None = None, methods=None, overwrite: bool = False,
+                 progress: bool = True, echo: Callable[[str], None] = print) -> Path:
+    """Run chapter 3's protocol into ``out`` (all or nothing); return the path of ``report.md``.
+
+    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
     from data_tools.shards.dataset import build_shards
     from msgan.evaluation.runner import evaluate
     from msgan.saliency.session import saliency_for_session
 
     settings = settings or (CHECK if check else Chapter3Settings())
+    configs = select_configs(CONFIGS, methods, REFERENCE)
     out = Path(out)
     started = time.perf_counter()
     step = timed(echo, started)
@@ -91,7 +95,7 @@ def run_chapter3(out: str | Path, cohort: str | Path | None = None, check: bool 
                          f"{settings.design.resolution:g} mm, one visit)" if cohort is None else f" {cohort}"))
         data, cohort_dir, simulated = cohort_for(cohort, settings.design, tmp / "cohort", progress)
         shards = {}
-        for config in CONFIGS:
+        for config in configs:
             inputs = config.inputs or INPUTS
             if inputs not in shards:
                 shards[inputs] = tmp / "shards" / "+".join(inputs)
@@ -102,14 +106,14 @@ def run_chapter3(out: str | Path, cohort: str | Path | None = None, check: bool 
             cross_validate_and_predict(config, shards[inputs], data, tmp / "cv", tmp / "predictions",
                                        settings.folds, 0, train, progress, window=settings.crop)
         step("msgan evaluate --task myelin (all methods)")
-        others = {c.name: tmp / "predictions" / c.name for c in CONFIGS if c.name != REFERENCE}
+        others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != REFERENCE}
         result = evaluate(tmp / "predictions" / REFERENCE, data, "myelin", tmp / "evaluation", methods=others,
                           label=REFERENCE, command="msgan reproduce ch3", on_warning=lambda w: None,
                           progress=progress)
         step("attention saliency maps (Fig. 3.9): U-Net with L1 and with WL1")
-        plan = FoldPlan.from_json(tmp / "cv" / "unet-l1" / "folds.json").folds[0]
+        plan = FoldPlan.from_json(tmp / "cv" / REFERENCE / "folds.json").folds[0]
         patient = next((s for s in plan["test"] if data.subjects[s].group == "MS"), plan["test"][0])
-        for name in ("unet-l1", "unet-wl1"):
+        for name in [c.name for c in configs if c.name in ("unet-l1", "unet-wl1")]:
             run = _run_with_window(tmp / "cv" / name / "fold-1", tmp / "saliency" / f".run-{name}", settings.crop)
             saliency_for_session(run, data, patient, tmp / "saliency" / name, session="t0")
             shutil.rmtree(run)

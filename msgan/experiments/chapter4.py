@@ -25,7 +25,7 @@ from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter_report import (ChapterReport, copy_figure, mean_sd, quality_cell,
                                                roi_discrepancy)
-from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, cross_validate_and_predict,
+from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, cross_validate_and_predict, select_configs,
                                         simulation_record, timed)
 
 INPUTS = ["MTR", "FA", "RD", "AD"]
@@ -82,13 +82,16 @@ CHECK = Chapter4Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0), pa
 
 
 def run_chapter4(out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                 settings: Chapter4Settings | None = None, overwrite: bool = False, progress: bool = True,
-                 echo: Callable[[str], None] = print) -> Path:
-    """Run chapter 4's protocol into ``out`` (all or nothing); return the path of ``report.md``."""
+                 settings: Chapter4Settings | None = None, methods=None, overwrite: bool = False,
+                 progress: bool = True, echo: Callable[[str], None] = print) -> Path:
+    """Run chapter 4's protocol into ``out`` (all or nothing); return the path of ``report.md``.
+
+    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
     from data_tools.shards.dataset import build_shards
     from msgan.evaluation.runner import evaluate
 
     settings = settings or (CHECK if check else Chapter4Settings())
+    configs = select_configs(CONFIGS, methods, REFERENCE)
     out = Path(out)
     started = time.perf_counter()
     step = timed(echo, started)
@@ -99,7 +102,7 @@ def run_chapter4(out: str | Path, cohort: str | Path | None = None, check: bool 
         shards = tmp / "shards"
         build_shards(data, "myelin", shards, inputs=INPUTS, target="PIB", patch=settings.patch,
                      overlap=settings.overlap, augment=settings.augment, session="t0", progress=progress)
-        for config in CONFIGS:
+        for config in configs:
             step(f"{config.name}: {settings.folds}-fold cross-validation, predictions at t0 and t1")
             train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
             cross_validate_and_predict(
@@ -107,7 +110,7 @@ def run_chapter4(out: str | Path, cohort: str | Path | None = None, check: bool 
                 train, progress)
         step("msgan evaluate --task myelin-longitudinal (all methods)")
         warnings: list[str] = []
-        others = {c.name: tmp / "predictions" / c.name for c in CONFIGS if c.name != REFERENCE}
+        others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != REFERENCE}
         result = evaluate(tmp / "predictions" / REFERENCE, data, "myelin-longitudinal", tmp / "evaluation",
                           methods=others, label=REFERENCE, command="msgan reproduce ch4",
                           on_warning=warnings.append, progress=progress)

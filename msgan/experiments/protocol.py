@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from data_tools.contracts import FoldPlan
+from data_tools.contracts import FoldPlan, look_up_option
+from data_tools.errors import ConfigError
 from data_tools.io.cohort import Cohort, open_cohort
 
 
@@ -40,6 +41,18 @@ class CohortDesign:
     sessions: tuple[str, ...] = ("t0", "t1")
     seed: int = 0
     options: dict = field(default_factory=dict)
+
+
+def select_configs(configs: tuple[Config, ...], methods, reference: str) -> tuple[Config, ...]:
+    """The configurations named in ``methods`` (all when None), in the chapter's order; the
+    reference, which every test compares with, always among them."""
+    if methods is None:
+        return configs
+    names = [c.name for c in configs]
+    chosen = {look_up_option(m, names, "method") for m in methods}
+    if reference not in chosen:
+        raise ConfigError(f"--methods: keep {reference}, the method every other is compared with")
+    return tuple(c for c in configs if c.name in chosen)
 
 
 def cohort_for(cohort: str | Path | None, design: CohortDesign, folder: Path, progress: bool
