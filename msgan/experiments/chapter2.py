@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import nibabel as nib
+import numpy as np
+
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.contracts import FoldPlan
 from data_tools.io.nifti import save_like
@@ -48,6 +51,7 @@ def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool 
         step("cohort" + (f" (simulating {settings.design.n_ms} MS + {settings.design.n_hc} HC at "
                          f"{settings.design.resolution:g} mm, one visit)" if cohort is None else f" {cohort}"))
         data, cohort_dir, simulated = cohort_for(cohort, settings.design, tmp / "cohort", progress)
+        volume = whole_volume_window(data)
         shards: dict[tuple[str, ...], Path] = {}
         plan = None
         # the reference first: its folds.json is the plan every classic method follows
@@ -55,15 +59,15 @@ def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool 
             inputs = config.inputs or INPUTS
             if inputs not in shards:
                 shards[inputs] = tmp / "shards" / "+".join(inputs)
-                build_shards(data, "flair", shards[inputs], inputs=list(inputs), target=TARGET, layout="whole",
-                             session="t0", progress=progress)
+                build_shards(data, "flair", shards[inputs], inputs=list(inputs), target=TARGET, layout="crop",
+                             crop=volume, session="t0", progress=progress)
             step(f"{config.name}: {settings.folds}-fold cross-validation, predictions")
             if config.model in CLASSIC_MODELS:
                 _classic_folds(config, shards[inputs], data, plan, tmp / "predictions", settings.seed)
                 continue
             train = {**settings.train, "model_kwargs": config.model_kwargs, "seed": settings.seed}
             cross_validate_and_predict(config, shards[inputs], data, tmp / "cv", tmp / "predictions",
-                                       settings.folds, 0, train, progress, early_stop_on_test=True)
+                                       settings.folds, 0, train, progress, early_stop_on_test=True, window=volume)
             plan = plan or FoldPlan.from_json(tmp / "cv" / config.name / "folds.json").folds
         step("msgan evaluate --task flair (all methods)")
         others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != REFERENCE}
@@ -79,6 +83,15 @@ def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool 
             file = tmp / name
             file.write_text(file.read_text().replace(str(tmp), str(out)))
     return out / path.name
+
+
+def whole_volume_window(data, multiple: int = 8) -> tuple[int, int, int]:
+    """The largest t0 volume of the cohort, each side rounded up to ``multiple`` voxels: the
+    whole volume as one example (sec. 2.2.3), zero-padded so that the U-Net's poolings divide
+    it (the thesis's 208x256x40 needs no padding)."""
+    shapes = [nib.load(session.path(TARGET)).shape[:3] for session in data.sessions("t0") if session.has(TARGET)]
+    largest = np.max(np.array(shapes), axis=0)
+    return tuple(int(-(-side // multiple) * multiple) for side in largest)
 
 
 def _classic_folds(config: Config, shards: Path, data, plan: list[dict], predictions: Path, seed: int) -> None:

@@ -86,7 +86,8 @@ def write_report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, 
         f"- Cohort: `{out / 'cohort' if simulated else cohort_dir}`"
         + (" (simulated by `msgan simulate`: not patient images)" if (Path(cohort_dir) / "simulation.json").is_file()
            else "") + f": {len(data)} subjects, visit t0.",
-        f"- Whole volumes, each sequence z-scored over all voxels of all images (sec. 2.2.3), no augmentation; "
+        "- Whole volumes (zero-padded to a multiple of 8 voxels per side for the U-Net's poolings), each sequence "
+        "z-scored over all voxels of all images (sec. 2.2.3), no augmentation; "
         f"inputs {', '.join(INPUTS)} (Table 2.4: subsets), target {TARGET}.",
         f"- {settings.folds}-fold subject-level cross-validation, controls spread one per fold, the same folds for "
         "every method; early stopping (STOP_3, strips of 5 epochs) on the held-out fold as in the thesis, so the "

@@ -274,14 +274,15 @@ def _saliency_figure(tmp: Path, figures: Path, patient: str) -> str | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    images = [tmp / "saliency" / name / "attention.png" for name in ("unet-l1", "unet-wl1")]
-    if not all(p.is_file() for p in images):
+    images = {loss: tmp / "saliency" / name / "attention.png" for loss, name in (("L1", "unet-l1"), ("WL1", "unet-wl1"))}
+    images = {loss: path for loss, path in images.items() if path.is_file()}  # --methods may leave one out
+    if not images:
         return None
     figures.mkdir(exist_ok=True)
-    fig, axes = plt.subplots(2, 1, figsize=(8, 6))
-    for ax, image, name in zip(axes, images, ("L1", "WL1")):
+    fig, axes = plt.subplots(len(images), 1, figsize=(8, 3 * len(images)), squeeze=False)
+    for ax, (loss, image) in zip(axes[:, 0], images.items()):
         ax.imshow(plt.imread(image))
-        ax.set_title(f"U-Net trained with {name}, sub-{patient}", fontsize=9)
+        ax.set_title(f"U-Net trained with {loss}, sub-{patient}", fontsize=9)
         ax.axis("off")
     path = figures / "fig_3_9_attention.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
