@@ -92,9 +92,13 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
     plan = FoldPlan.from_json(runs / config.name / "folds.json").folds
     combined = predictions / config.name
     combined.mkdir(parents=True, exist_ok=True)
+    predictor = None
     for fold in plan:
         run = runs / config.name / f"fold-{fold['fold']}"
-        predictor, _ = predictor_from_run(run, window=window)
+        if predictor is None:
+            predictor, _ = predictor_from_run(run, window=window)
+        else:  # the same network and normalisation: the first fold's traced graph, this fold's weights
+            predictor.model.load_weights(str(run / "model.weights.h5"))
         fold_dir = predictions / f".{config.name}-fold{fold['fold']}"
         predict_cohort(predictor, cohort, fold_dir, subjects=fold["test"], session=None, progress=progress)
         for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):
