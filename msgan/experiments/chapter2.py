@@ -101,7 +101,8 @@ def _classic_folds(config: Config, shards: Path, data, plan: list[dict], predict
     for fold in plan:
         train_ids = [s for s in data.ids() if s not in fold["test"]]
         sessions = [s for s in data.select(fold["test"]).sessions("t0") if s.has(TARGET)]
-        volumes = classic_predictions(config.model, shards, data, train_ids, sessions, names, TARGET, seed)
+        volumes = classic_predictions(config.model, shards, data, train_ids, sessions, names, TARGET, seed,
+                                      **config.model_kwargs)
         for session, volume in zip(sessions, volumes):
             save_like(volume, session.load(TARGET),
                       predictions / config.name / session.subject / session.name / PREDICTION_NAME)

@@ -62,6 +62,7 @@ class Chapter2Settings:
     folds: int = 5
     train: dict = field(default_factory=dict)  # TrainOptions fields; {} = the thesis's presets
     width_scale: float = 1.0
+    classic: dict = field(default_factory=dict)  # classic method -> its hyperparameters (sizes)
     seed: int = 0
 
     def configs(self) -> tuple[Config, ...]:
@@ -69,7 +70,9 @@ class Chapter2Settings:
 
     def model_kwargs(self, config: Config) -> dict:
         kwargs = dict(config.model_kwargs)
-        if self.width_scale == 1.0 or config.model in CLASSIC_MODELS:
+        if config.model in CLASSIC_MODELS:
+            return {**kwargs, **self.classic.get(config.model, {})}
+        if self.width_scale == 1.0:
             return kwargs
         scaled = {"fcn": ("filters", 64), "unet_small": ("base_filters", 16), "mlp": ("units", 100)}
         key, default = scaled[config.model]
@@ -77,7 +80,10 @@ class Chapter2Settings:
         return kwargs
 
 
-#: --check: 8 MS + 2 HC at 6 mm, networks 1/16 as wide, two epochs: every step of the
-#: protocol runs (learning curves have two points), its numbers mean nothing.
+#: --check: 8 MS + 2 HC at 6 mm, networks 1/16 as wide, two epochs, 6 trees fitted on at
+#: most 5000 voxels: every step of the protocol runs (learning curves have two points),
+#: its numbers mean nothing.
 CHECK = Chapter2Settings(design=CohortDesign(n_ms=8, n_hc=2, resolution=6.0, sessions=("t0",)),
-                         train={"epochs": 2}, width_scale=1 / 16)
+                         train={"epochs": 2}, width_scale=1 / 16,
+                         classic={"random_forest": {"n_trees": 6, "max_train_voxels": 5000},
+                                  "modality_propagation": {"max_train_voxels": 5000}})
