@@ -57,7 +57,7 @@ def tiny_shards(tiny_cohort, tmp_path):
 
 def test_supervised_folds_reusing_traces_end_as_rebuilt_folds(tiny_shards, tmp_path):
     # Adam has slots and an iteration counter; 2 epochs, so the first fold has moved them far
-    results = run_both(tiny_shards, tmp_path, "fcn", epochs=2, lr=1e-3, optimizer="adam",
+    results = run_both(tiny_shards, tmp_path, "fcn", epochs=2, lr=1e-3, optimizer="adam", early_stopping=False,
                        model_kwargs={"filters": 2})
     assert_same_folds(results)
 

@@ -7,7 +7,7 @@ from msgan.experiments.reproduce import CHAPTERS
 
 
 @click.command("reproduce")
-@click.argument("chapter", type=click.Choice(sorted(CHAPTERS)))
+@click.argument("chapter", type=click.Choice(tuple(CHAPTERS)))
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for the cohort, shards, runs, predictions, evaluation and report.md.")
 @click.option("--cohort", type=click.Path(exists=True, file_okay=False),
