@@ -34,7 +34,7 @@ setup(
         "pybids>=0.16",
     ],
     extras_require={
-        "test": ["pytest>=8", "SimpleITK>=2.3", "deepbrain>=0.1"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "SimpleITK>=2.3", "deepbrain>=0.1"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "preprocess": ["SimpleITK>=2.3", "deepbrain>=0.1"],
     },

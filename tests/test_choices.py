@@ -22,6 +22,7 @@ from data_tools.shards.normalize import REGIONS, SCOPES, Normalizer
 from msgan import losses
 from msgan.cli import COMMANDS
 from msgan.evaluation.demyelination import check_threshold_options
+from msgan.experiments.reproduce import CHAPTERS
 from msgan.training import presets, zoo
 from msgan.training.presets import OPTIMIZER_NAMES, RECIPES
 
@@ -142,6 +143,7 @@ CLI_CHOICES = {
     ("ablate", "--layout"): ABLATION_LAYOUTS,
     ("ablate", "--optimizer"): OPTIMIZER_NAMES,
     ("preprocess", "--model"): REGISTRATION_MODELS,
+    ("reproduce", "chapter"): tuple(CHAPTERS),
 }
 
 
@@ -158,7 +160,7 @@ def test_cli_choices_are_the_library_names(command, option):
 
 def test_every_cli_choice_is_checked_here():
     """A new click.Choice is added to CLI_CHOICES (with the library constant it lists)."""
-    found = {(name, next(o for o in p.opts if o.startswith("--")))
+    found = {(name, next((o for o in p.opts if o.startswith("--")), p.name))
              for name in COMMANDS for p in _command(name).params
              if type(p.type).__name__ == "Choice"}
     assert found == set(CLI_CHOICES)

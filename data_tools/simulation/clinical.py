@@ -4,7 +4,9 @@ Ages and sexes follow the cohort of sec. 3.3.1/4.2.4 (patients 31.4 +/- 5.6 year
 women; controls 29.4 +/- 6.3 years, 8/10 women). Each patient has a demyelination and a
 remyelination rate (the fractions used by :func:`~data_tools.simulation.lesions.evolve`),
 and an EDSS that falls with the remyelination rate, plus an age effect and noise: the
-association chapter 4 reports (Bodini et al., 2016).
+association chapter 4 reports (Bodini et al., 2016). With ``edss_independent`` the EDSS
+comes from the same model applied to a second, independent draw of the remyelination rate
+(same distribution, unrelated to the patient's myelin): the negative control of Table 4.3.
 """
 from __future__ import annotations
 
@@ -35,16 +37,24 @@ def edss_from(remyelination_rate: float, age: float, noise: float) -> float:
     return float(np.clip(np.round(raw * 2.0) / 2.0, 0.0, 7.5))
 
 
-def draw_participants(rng: np.random.Generator, n_ms: int, n_hc: int) -> list[Participant]:
-    """Patients ``ms01..`` then controls ``hc01..``, with their clinical values."""
+def draw_participants(rng: np.random.Generator, n_ms: int, n_hc: int,
+                      independent_rng: np.random.Generator | None = None) -> list[Participant]:
+    """Patients ``ms01..`` then controls ``hc01..``, with their clinical values.
+
+    With ``independent_rng`` each patient's EDSS is computed from a remyelination rate drawn
+    from it instead of the patient's own: EDSS independent of myelin, every other value
+    (and every draw of ``rng``) unchanged, so the images are the same.
+    """
     people = []
     for i in range(n_ms):
         age = float(np.round(np.clip(rng.normal(31.4, 5.6), 18, 60), 1))
         remy = float(np.round(rng.uniform(*REMYELINATION_RATE_RANGE), 3))
         demy = float(np.round(rng.uniform(*DEMYELINATION_RATE_RANGE), 3))
+        sex = "F" if rng.random() < 12 / 18 else "M"
+        noise = rng.normal(0.0, EDSS_NOISE_SD)
+        edss_rate = remy if independent_rng is None else float(independent_rng.uniform(*REMYELINATION_RATE_RANGE))
         people.append(Participant(
-            id=f"ms{i + 1:02d}", group="MS", age=age, sex="F" if rng.random() < 12 / 18 else "M",
-            edss=edss_from(remy, age, rng.normal(0.0, EDSS_NOISE_SD)),
+            id=f"ms{i + 1:02d}", group="MS", age=age, sex=sex, edss=edss_from(edss_rate, age, noise),
             demyelination_rate=demy, remyelination_rate=remy))
     for i in range(n_hc):
         age = float(np.round(np.clip(rng.normal(29.4, 6.3), 18, 60), 1))

@@ -52,6 +52,7 @@ class SimulationOptions:
     dti_noise: float = 0.03        # um^2/ms, at the DTI's 2 mm
     pet_noise: float = 0.06        # DVR units, spatially correlated at the PET resolution
     pet_subject_sd: float = 0.04   # between-subject DVR scale SD
+    edss_independent: bool = False  # EDSS unrelated to myelin (negative control of Table 4.3)
 
     def validate(self) -> None:
         if self.noise < 0 or self.bias < 0 or self.deformation_mm < 0:
@@ -148,6 +149,23 @@ def _check_sessions(sessions: Sequence[str] | str) -> tuple[str, ...]:
     return tuple(s for s in SESSIONS if s in sessions)
 
 
+def _cohort_seeds(seed: int, n_subjects: int) -> list[np.random.SeedSequence]:
+    """Participants' table, then one per subject, then the independent EDSS draw."""
+    return np.random.SeedSequence(seed).spawn(2 + n_subjects)
+
+
+def draw_cohort_participants(n_ms: int, n_hc: int, seed: int = 0, edss_independent: bool = False
+                             ) -> list[clinical.Participant]:
+    """The participants (ages, sexes, rates, EDSS) ``simulate_cohort`` draws for this seed.
+
+    ``edss_independent``: EDSS from an independent draw of the remyelination rate; every
+    other value is the same as without it (so are the images).
+    """
+    seeds = _cohort_seeds(seed, n_ms + n_hc)
+    independent = np.random.default_rng(seeds[-1]) if edss_independent else None
+    return clinical.draw_participants(np.random.default_rng(seeds[0]), n_ms, n_hc, independent)
+
+
 def simulate_cohort(out: str | Path, n_ms: int = 18, n_hc: int = 10, resolution: float = 1.0,
                     seed: int = 0, sessions: Sequence[str] | str = SESSIONS, overwrite: bool = False,
                     options: SimulationOptions | None = None, jobs: int = 1,
@@ -155,7 +173,8 @@ def simulate_cohort(out: str | Path, n_ms: int = 18, n_hc: int = 10, resolution:
     """Write a simulated cohort folder ``out`` (atomically) and return its path.
 
     ``n_ms`` patients (``sub-ms01``...) get lesions and, with ``t1`` in ``sessions``, a
-    follow-up visit; ``n_hc`` controls (``sub-hc01``...) get ``t0`` only. The same ``seed``
+    follow-up visit; ``n_hc`` controls (``sub-hc01``...) get ``t0`` only;
+    ``options.edss_independent`` draws EDSS unrelated to myelin. The same ``seed``
     gives identical files whatever ``jobs`` (subjects simulated in parallel processes).
     """
     options = options or SimulationOptions()
@@ -167,8 +186,8 @@ def simulate_cohort(out: str | Path, n_ms: int = 18, n_hc: int = 10, resolution:
         raise ConfigError(f"jobs must be at least 1, got {jobs}")
     resolution = check_resolution(resolution)
 
-    seeds = np.random.SeedSequence(seed).spawn(1 + n_ms + n_hc)
-    people = clinical.draw_participants(np.random.default_rng(seeds[0]), n_ms, n_hc)
+    seeds = _cohort_seeds(seed, n_ms + n_hc)[:1 + n_ms + n_hc]
+    people = draw_cohort_participants(n_ms, n_hc, seed, options.edss_independent)
     out = Path(out)
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         summaries = []

@@ -31,6 +31,7 @@ COMMANDS = {
     "saliency": "msgan.cli.saliency:saliency_command",
     "ablate": "msgan.cli.ablate:ablate_command",
     "demo": "msgan.cli.demo:demo_command",
+    "reproduce": "msgan.cli.reproduce:reproduce_command",
 }
 
 

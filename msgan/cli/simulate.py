@@ -30,10 +30,12 @@ def _int_pair(text: str, option: str) -> tuple[int, int]:
               help="Rician noise SD of the MR images, as a fraction of the brightest tissue.")
 @click.option("--bias", default=0.10, show_default=True, type=click.FloatRange(min=0),
               help="SD of the log intensity bias field of the MR images.")
+@click.option("--edss-independent", is_flag=True,
+              help="Draw EDSS independently of myelin (negative control: Table 4.3 must find nothing).")
 @click.option("--jobs", default=None, type=click.IntRange(min=1),
               help="Subjects simulated in parallel (default: CPU cores, at most 4).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def simulate(out, n_ms, n_hc, resolution, seed, sessions, lesion_range, noise, bias, jobs, overwrite):
+def simulate(out, n_ms, n_hc, resolution, seed, sessions, lesion_range, noise, bias, edss_independent, jobs, overwrite):
     """Write a simulated cohort of MS patients and healthy controls with known myelin truth.
 
     The data are SIMULATED (MNI152 anatomy, synthetic lesions, signal equations): use them
@@ -41,7 +43,8 @@ def simulate(out, n_ms, n_hc, resolution, seed, sessions, lesion_range, noise, b
     """
     from data_tools.simulation.cohort import SimulationOptions, default_jobs, simulate_cohort
 
-    options = SimulationOptions(noise=noise, bias=bias, n_lesions=_int_pair(lesion_range, "--lesions"))
+    options = SimulationOptions(noise=noise, bias=bias, n_lesions=_int_pair(lesion_range, "--lesions"),
+                                edss_independent=edss_independent)
     path = simulate_cohort(out, n_ms=n_ms, n_hc=n_hc, resolution=resolution, seed=seed,
                            sessions=sessions, overwrite=overwrite, options=options,
                            jobs=jobs or default_jobs())

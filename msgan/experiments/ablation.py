@@ -40,12 +40,12 @@ def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_ea
     return variants
 
 
-def _classic(name: str, seed: int):
+def _classic(name: str, seed: int, **hyperparameters):
     from msgan.classic import GradientBoostingSynthesis, ModalityPropagation, RandomForestSynthesis
 
     # every core: scikit-learn's results do not depend on n_jobs for a fixed seed
     return {"random_forest": RandomForestSynthesis, "modality_propagation": ModalityPropagation,
-            "gradient_boosting": GradientBoostingSynthesis}[name](seed=seed, n_jobs=-1)
+            "gradient_boosting": GradientBoostingSynthesis}[name](seed=seed, n_jobs=-1, **hyperparameters)
 
 
 def _normalised_session(normalizer, session, names, target):
@@ -55,13 +55,17 @@ def _normalised_session(normalizer, session, names, target):
     return x, normalizer.apply(target, session.load(target).data, brain), brain
 
 
-def _classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed):
+def classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed,
+                        **hyperparameters):
+    """Classic method ``name`` (built with ``hyperparameters``, e.g. ``n_trees``) fitted on
+    ``train_ids``' sessions, normalised as the shards were, predicting ``test_sessions``; the
+    predictions de-normalised, zero outside the brain."""
     from data_tools.shards.normalize import Normalizer
 
     normalizer = Normalizer.from_json(shards / "normalization.json")
     train = [_normalised_session(normalizer, s, names, target)
              for s in cohort.select(train_ids).sessions() if s.has(target)]
-    model = _classic(name, seed).fit(np.stack([t[0] for t in train]), np.stack([t[1] for t in train])[..., None],
+    model = _classic(name, seed, **hyperparameters).fit(np.stack([t[0] for t in train]), np.stack([t[1] for t in train])[..., None],
                                      mask=np.stack([t[2] for t in train]))
     out = []
     for ses in test_sessions:
@@ -119,7 +123,7 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
                          session=session, subjects=train_ids + test_ids, progress=progress)
             for model in models:
                 if model in CLASSIC_MODELS:
-                    preds = _classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)
+                    preds = classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)
                 else:
                     preds = _deep_predictions(model, shards, tmp / "runs" / model / label, test_ids,
                                               test_sessions, train_kwargs, tile)

@@ -22,6 +22,7 @@ from data_tools.io.atomic import atomic_output_file
 from msgan.errors import ConfigError, OutputExistsError
 from msgan.training import zoo
 from msgan.training.presets import TrainOptions, default_val_per_fold
+from msgan.training.traced_folds import TracedFolds
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,9 @@ def plan_folds(groups: dict, k: int, val_per_fold: int = 3, early_stop_on_test: 
     return plan
 
 
-def test_mse(strategy, model, dataset) -> float:
-    """Mean squared error over every voxel of ``dataset`` (the held-out fold)."""
+def test_mse(strategy, model, dataset, traced: TracedFolds | None = None) -> float:
+    """Mean squared error over every voxel of ``dataset`` (the held-out fold); ``traced``
+    keeps the traced evaluator for the next fold (the same model object)."""
     from msgan.training.loop import validation_mse
     from msgan.training.steps import make_evaluator
 
@@ -91,11 +93,16 @@ def test_mse(strategy, model, dataset) -> float:
         def predict(self, batch, training=False):
             return model(batch["inputs"], training=training)
 
-    return validation_mse(strategy, make_evaluator(strategy, Whole()), lambda epoch: dataset)[0]
+    def make():
+        return make_evaluator(strategy, Whole())
+
+    evaluator = traced.evaluator("test", make) if traced is not None else make()
+    return validation_mse(strategy, evaluator, lambda epoch: dataset)[0]
 
 
 def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None = None,
-                   early_stop_on_test: bool = False, participants: str | Path | None = None) -> list[dict]:
+                   early_stop_on_test: bool = False, participants: str | Path | None = None,
+                   reuse_traces: bool = True) -> list[dict]:
     """``msgan cv``: train one run per fold under ``options.run`` and test it on its fold.
 
     Writes ``folds.json`` (held-out, validation and training ids per fold), one run folder
@@ -105,6 +112,8 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None =
     (a participants.tsv); without either every subject counts as a patient, and the log
     says so. ``val_per_fold`` None takes the model's chapter: none for ch. 3 models (sec.
     3.3.1: 2/3 of the subjects train, 1/3 test), 3 for ch. 2 and ch. 4 models.
+    ``reuse_traces``: later folds reuse the first fold's traced steps, every variable reset to
+    its initial value (:mod:`msgan.training.traced_folds`; the same weights as rebuilding).
     """
     from data_tools.shards.tfrecords import make_dataset
     from msgan.training.run import train_and_keep
@@ -129,6 +138,7 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None =
     with atomic_output_file(root / FoldPlan.FILE, overwrite=True) as tmp:
         FoldPlan.from_dict({"early_stop_on_test": early_stop_on_test, "folds": plan}).to_json(tmp)
     rows = []
+    traced = TracedFolds() if reuse_traces else None
     for fold in plan:
         log.info("fold %d: test %s, validation %s", fold["fold"], fold["test"], fold["val"])
         fold_options = dataclasses.replace(
@@ -136,13 +146,13 @@ def cross_validate(options: TrainOptions, folds: int, val_per_fold: int | None =
             val_subjects=fold["val"], exclude_subjects=[*options.exclude_subjects, *fold["test"]]
             if not early_stop_on_test else list(options.exclude_subjects),
             resume=options.resume and (root / f"fold-{fold['fold']}" / "config.json").exists())
-        summary, model, strategy = train_and_keep(fold_options)
+        summary, model, strategy = train_and_keep(fold_options, traced)
         dataset = make_dataset(options.data, subjects=fold["test"], batch_size=fold_options.batch or 1,
                                shuffle=False, deterministic=True, verify=False)
         rows.append({"fold": fold["fold"], "test_subjects": " ".join(fold["test"]),
                      "val_subjects": " ".join(fold["val"]),
                      "best_val_mse": _finite_or_none(summary["stages"][-1]["best_val_mse"]),
-                     "test_mse": test_mse(strategy, model, dataset),
+                     "test_mse": test_mse(strategy, model, dataset, traced),
                      "test_used_for_early_stopping": early_stop_on_test})
     write_results(rows, root / "results.csv")
     return rows

@@ -22,7 +22,7 @@ from msgan.errors import TrainingStopped
 from msgan.training.checkpoints import TrainingState
 from msgan.training.early_stopping import StripEarlyStopping
 from msgan.training.records import Records
-from msgan.training.steps import make_evaluator
+from msgan.training.steps import step_evaluator
 from msgan.training.stop import stop_requested
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def fit(step_object, train_data: DatasetFn, state: TrainingState, options: FitOp
     after every step.
     """
     strategy = step_object.strategy
-    evaluator = make_evaluator(strategy, step_object) if val_data is not None else None
+    evaluator = step_evaluator(strategy, step_object) if val_data is not None else None
     records = records or Records(state.directory, enabled=False)
     stopper = options.early_stopping
     if tf.train.latest_checkpoint(str(state.directory)) is None:

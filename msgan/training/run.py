@@ -28,6 +28,7 @@ from msgan.training.presets import OPTIMIZER_NAMES, TrainOptions
 from msgan.training.records import Records
 from msgan.training.steps import SupervisedStep
 from msgan.training.stop import stop_on_sigterm
+from msgan.training.traced_folds import TracedFolds
 from msgan.training.strategy import choose_strategy, is_chief, peer_failure
 from msgan.training.two_stage import GanStageOptions, stage_gans, train_stages
 
@@ -75,21 +76,25 @@ def fit_options(opts: TrainOptions, keep_best: bool) -> FitOptions:
 
 def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data, val_data,
                       run_dir: str | Path, loss_for=zoo.reconstruction_loss, chief: bool = True,
-                      on_step=None, adversarial=None) -> list[dict]:
+                      on_step=None, adversarial=None, traced: TracedFolds | None = None) -> list[dict]:
     """Train an already built model of ``kind`` (supervised | gan | two_stage_gan).
 
     ``opts`` must be resolved (:meth:`TrainOptions.resolved`); ``loss_for(name)`` gives
     the reconstruction loss callables, ``adversarial`` the GAN cross-entropies
     (``msgan.losses`` if None). Continues from the checkpoints in ``run_dir`` if any.
+    ``traced``: the step objects of an earlier fold of the same cross-validation, reused.
     Ch. 2 models end with their best-validation weights (early stopping, sec. 2.2.3);
     ch. 3-4 models, GANs and supervised baselines alike, with their last ones: the thesis
     trains every method of those comparisons for fixed epochs (``opts.keep_best``).
     """
     run_dir = Path(run_dir)
     if kind == "supervised":
-        with strategy.scope():
-            optimizer = make_optimizer(opts.optimizer, opts.lr)
-        step = SupervisedStep(strategy, model, optimizer, loss_for(opts.loss))
+        def make_step():
+            with strategy.scope():
+                optimizer = make_optimizer(opts.optimizer, opts.lr)
+            return SupervisedStep(strategy, model, optimizer, loss_for(opts.loss))
+
+        step = traced.step("train", make_step) if traced is not None else make_step()
         state = TrainingState(step, run_dir / "checkpoints" / "train", seed=opts.seed, chief=chief)
         state.restore_latest()
         summary = fit(step, train_data, state, fit_options(opts, keep_best=opts.keep_best), val_data=val_data,
@@ -110,7 +115,7 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
               for loss, lr, lam in zip(losses, rates, lambdas)]
     return train_stages(strategy, gans, stages, lambda lr: make_optimizer(opts.optimizer, lr),
                         train_data, run_dir, val_data=val_data, seed=opts.seed, chief=chief,
-                        on_step=on_step, adversarial=adversarial)
+                        on_step=on_step, adversarial=adversarial, traced=traced)
 
 
 def run_config(opts: TrainOptions, index: Mapping, train_ids, val_ids) -> dict:
@@ -189,8 +194,11 @@ def train(options: TrainOptions) -> dict:
     return train_and_keep(options)[0]
 
 
-def train_and_keep(options: TrainOptions):
-    """:func:`train`, also returning ``(summary, model, strategy)`` for evaluation (CV, tuning)."""
+def train_and_keep(options: TrainOptions, traced: TracedFolds | None = None):
+    """:func:`train`, also returning ``(summary, model, strategy)`` for evaluation (CV, tuning).
+
+    ``traced``: the strategy, model and traced steps of an earlier fold of the same
+    cross-validation, reused with their initial values (:mod:`msgan.training.traced_folds`)."""
     opts = options.resolved()
     if kind_of(opts.model) == "two_stage_gan":  # the number of refiners is fixed at build time
         opts = dataclasses.replace(opts, model_kwargs={**opts.model_kwargs, "refinements": opts.refinements})
@@ -200,11 +208,17 @@ def train_and_keep(options: TrainOptions):
     kind = kind_of(opts.model)
     run_dir = Path(opts.run)
     config = run_config(opts, index, train_ids, val_ids)
-    strategy = choose_strategy(connect_timeout=opts.connect_timeout)
+    if traced is not None and traced.strategy is None:
+        traced.strategy = choose_strategy(connect_timeout=opts.connect_timeout)
+    strategy = traced.strategy if traced is not None else choose_strategy(connect_timeout=opts.connect_timeout)
     chief = is_chief(strategy)
     keras.utils.set_random_seed(opts.seed)
-    with strategy.scope():
-        model = zoo.build_model(opts.model, len(index.inputs), opts.model_kwargs)
+
+    def build():
+        with strategy.scope():
+            return zoo.build_model(opts.model, len(index.inputs), opts.model_kwargs)
+
+    model = traced.model(build) if traced is not None else build()
     zoo.check_batch_norm_extent(model, opts.model, index.example_shape, opts.batch)
     if chief:  # after every check, so that a refused run leaves no folder behind
         open_run_dir(run_dir, config, opts.resume, opts.overwrite)
@@ -214,7 +228,7 @@ def train_and_keep(options: TrainOptions):
     try:
         with stop_on_sigterm():
             stages = train_built_model(strategy, model, kind, opts, train_data, val_data, run_dir,
-                                       chief=chief)
+                                       chief=chief, traced=traced)
     except tf.errors.OpError as exc:
         line = peer_failure(exc)
         if line is None:

@@ -189,3 +189,13 @@ def make_evaluator(strategy, step_object):
         return strategy.reduce("SUM", sse, axis=None), strategy.reduce("SUM", count, axis=None)
 
     return evaluate
+
+
+def step_evaluator(strategy, step_object):
+    """:func:`make_evaluator` of ``step_object``, made once per step object: a step reused by
+    the next fold of a cross-validation (:mod:`msgan.training.traced_folds`) keeps its trace."""
+    evaluator = getattr(step_object, "_evaluator", None)
+    if evaluator is None:
+        evaluator = make_evaluator(strategy, step_object)
+        step_object._evaluator = evaluator
+    return evaluator

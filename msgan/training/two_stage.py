@@ -22,6 +22,7 @@ from msgan.training.checkpoints import TrainingState
 from msgan.training.loop import DatasetFn, FitOptions, fit
 from msgan.training.records import Records
 from msgan.training.steps import AdversarialStep, LossFn
+from msgan.training.traced_folds import TracedFolds
 
 
 def chained_input_fn(previous_generators: list) -> Callable[..., tf.Tensor]:
@@ -70,25 +71,30 @@ def train_stages(strategy, gans: list, stage_options: list[GanStageOptions],
                  make_optimizer: Callable[[float], object], train_data: DatasetFn,
                  run_dir: str | Path, val_data: DatasetFn | None = None, seed: int = 0,
                  resume: bool = True, records: bool = True, chief: bool = True,
-                 on_step=None, adversarial=None) -> list[dict]:
+                 on_step=None, adversarial=None, traced: TracedFolds | None = None) -> list[dict]:
     """Train ``gans`` (objects with ``.generator``/``.discriminator``) one after the other.
 
     ``make_optimizer(lr)`` is called inside ``strategy.scope()``; ``adversarial`` is passed
     to :class:`AdversarialStep` (``msgan.losses`` if None). Returns one fit summary per
     stage. Stages whose checkpoint says they are complete are restored, not retrained.
+    ``traced``: each stage's step object of an earlier fold of the same cross-validation.
     """
     run_dir = Path(run_dir)
     summaries = []
     for index, (gan, options) in enumerate(zip(gans, stage_options)):
         name = f"stage-{index}"
-        with strategy.scope():
-            g_opt, d_opt = make_optimizer(options.learning_rate), make_optimizer(options.learning_rate)
-        previous = [g.generator for g in gans[:index]]
-        step = AdversarialStep(strategy, gan.generator, gan.discriminator, g_opt, d_opt,
-                               options.recon_loss, lam=options.lam, d_steps=options.d_steps,
-                               label_smoothing=options.label_smoothing,
-                               generator_input_fn=chained_input_fn(previous), seed=seed + index,
-                               adversarial=adversarial)
+
+        def make_step(gan=gan, options=options, index=index):
+            with strategy.scope():
+                g_opt, d_opt = make_optimizer(options.learning_rate), make_optimizer(options.learning_rate)
+            previous = [g.generator for g in gans[:index]]
+            return AdversarialStep(strategy, gan.generator, gan.discriminator, g_opt, d_opt,
+                                   options.recon_loss, lam=options.lam, d_steps=options.d_steps,
+                                   label_smoothing=options.label_smoothing,
+                                   generator_input_fn=chained_input_fn(previous), seed=seed + index,
+                                   adversarial=adversarial)
+
+        step = traced.step(name, make_step) if traced is not None else make_step()
         state = TrainingState(step, run_dir / "checkpoints" / name, seed=seed + index, chief=chief)
         if resume:
             state.restore_latest()

@@ -1,0 +1,224 @@
+"""Chapter 2's report: one section per table and figure of sec. 2.3, the thesis's numbers
+beside msgan's (:func:`write_report`)."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from msgan.evaluation.collect import TRUTH
+from msgan.evaluation.report import fmt
+from msgan.experiments import thesis_values as thesis
+from msgan.experiments.chapter2_design import (COMBINED, COMPARED, DEPTHS, INPUTS, NO_DIR, REFERENCE, REMOVED, TARGET,
+                                        WIDTHS, Chapter2Settings)
+from msgan.experiments.chapter2_figures import (learning_curves, methods_panel, segmentation_examples,
+                                                validation_curves)
+from msgan.experiments.chapter_report import ChapterReport, mean_sd, quality_cell
+from msgan.experiments.protocol import Config
+
+NA = "n/a"
+
+
+def _star(tests: pd.DataFrame | None, method: str, metric: str) -> str:
+    """``*`` when the paired test of ``method`` against the reference gives p < 0.05."""
+    if tests is None or not len(tests) or method == REFERENCE:
+        return ""
+    row = tests[(tests.method == method) & (tests.metric == metric)]
+    return "*" if len(row) and float(row.p.iloc[0]) < 0.05 else ""
+
+
+def per_fold(tables: dict, plan: list[dict], methods: dict[str, str], metric: str) -> pd.DataFrame:
+    """Tables 2.2 and 2.4: one row per fold, mean (SD) of ``metric`` over its held-out
+    subjects, then ``Average`` over all held-out subjects (one value per subject) with the
+    star of the paired test against the FCN."""
+    quality = tables.get("quality")
+    tests = tables.get("quality_tests")
+    rows = []
+    for fold in plan:
+        row = [f"Fold {fold['fold']}"]
+        for name in methods.values():
+            part = quality[(quality.method == name) & quality.subject.isin(fold["test"])] if quality is not None else []
+            row.append(mean_sd(part[metric]) if len(part) else NA)
+        rows.append(row)
+    average = ["Average"]
+    for name in methods.values():
+        part = quality[quality.method == name] if quality is not None else []
+        average.append(mean_sd(part[metric]) + _star(tests, name, metric) if len(part) else NA)
+    return pd.DataFrame(rows + [average], columns=["fold", *methods])
+
+
+def _with_thesis_average(frame: pd.DataFrame, published: dict[str, str]) -> pd.DataFrame:
+    row = ["Average (thesis)"] + [published.get(column, "") for column in frame.columns[1:]]
+    return pd.concat([frame, pd.DataFrame([row], columns=frame.columns)], ignore_index=True)
+
+
+def _inference_seconds(run: Path, cohort, subject: str) -> float:
+    """Seconds to predict one whole volume with a fold's model, the graph already traced."""
+    from msgan.inference.predict import predict_session, predictor_from_run
+
+    predictor, _ = predictor_from_run(run)
+    session = next(iter(cohort.select([subject]).sessions("t0")))
+    predict_session(predictor, session)  # traces the graph
+    started = time.perf_counter()
+    predict_session(predictor, session)
+    return time.perf_counter() - started
+
+
+def _parameters(config: Config) -> int:
+    from msgan.models.registry import build, count_parameters
+
+    return count_parameters(build(config.model, len(config.inputs or INPUTS), **config.model_kwargs))
+
+
+def write_report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, settings: Chapter2Settings,
+                 configs: tuple[Config, ...], check: bool, result, plan: list[dict]) -> ChapterReport:
+    tables = result.tables
+    figures = tmp / "figures"
+    by_name = {c.name: c for c in configs}
+    ran = set(by_name)
+    report = ChapterReport("Chapter 2 reproduced: FLAIR from multiple MRI sequences (msgan reproduce ch2)")
+    report.preamble += [
+        "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**" if check else
+        "Full protocol of sec. 2.2.3.", "",
+        f"- Cohort: `{out / 'cohort' if simulated else cohort_dir}`"
+        + (" (simulated by `msgan simulate`: not patient images)" if (Path(cohort_dir) / "simulation.json").is_file()
+           else "") + f": {len(data)} subjects, visit t0.",
+        "- Whole volumes (zero-padded to a multiple of 8 voxels per side for the U-Net's poolings), each sequence "
+        "z-scored over all voxels of all images (sec. 2.2.3), no augmentation; "
+        f"inputs {', '.join(INPUTS)} (Table 2.4: subsets), target {TARGET}.",
+        f"- {settings.folds}-fold subject-level cross-validation, controls spread one per fold, the same folds for "
+        "every method; early stopping (STOP_3, strips of 5 epochs) on the held-out fold as in the thesis, so the "
+        "errors are optimistic (sec. 2.4). Folds: "
+        + "; ".join(f"fold {f['fold']} tests {', '.join(f['test'])}" for f in plan) + ".",
+        "- Training: " + (json.dumps(settings.train) if settings.train else "the thesis's presets (MSE, SGD 5e-4, "
+                          "batch 1, sec. 2.2.3)")
+        + (f"; networks {settings.width_scale:g} x the thesis's width" if settings.width_scale != 1 else "") + ".",
+        "- msgan's numbers: inside the brain mask in the FLAIR's units, mean (SD) over held-out subjects. `*`: "
+        "differs from the FCN (F = 64, L = 3), two-sided paired t-test p < 0.05, one pair per subject.",
+    ]
+    if ran != {c.name for c in settings.configs()}:
+        report.preamble.append(f"- Only these methods ran: {', '.join(sorted(ran))}; the others' cells read n/a.")
+    # Table 2.1
+    patient = plan[0]["test"][0]
+    rows = []
+    for width, name in WIDTHS.items():
+        if name not in ran:
+            rows.append([f"F1 = F2 = F3 = {width}", NA, NA, NA, *thesis.TABLE_2_1[width]])
+            continue
+        mse, _ = quality_cell(tables, name, "mse_brain", REFERENCE)
+        seconds = _inference_seconds(tmp / "cv" / name / "fold-1", data, patient)
+        rows.append([f"F1 = F2 = F3 = {width}", mse, f"{_parameters(by_name[name]) / 1000:.1f} K",
+                     f"{seconds:.2f}", *thesis.TABLE_2_1[width]])
+    report.table("Table 2.1", pd.DataFrame(rows, columns=["FCN", "MSE (msgan)", "parameters (msgan)",
+                                                          "inference s/volume (msgan)", "MSE (thesis)",
+                                                          "parameters (thesis)", "inference s/volume (thesis)"]),
+                 "FCN width: MSE, parameters (as Keras counts them), seconds to predict one whole volume "
+                 f"(sub-{patient}, this machine's CPU; the thesis's on a GTX TITAN X).")
+    # Fig. 2.3
+    curves = {f"L = {depth}": validation_curves(tmp / "cv" / name) for depth, name in DEPTHS.items() if name in ran}
+    image = learning_curves(curves, figures / "fig_2_3_learning_curves.png")
+    rows = [[label, len(c), fmt(float(c.val_mse.min())) if len(c) else NA,
+             fmt(float(c.val_mse.iloc[-1])) if len(c) else NA] for label, c in curves.items()]
+    report.table("Fig. 2.3", pd.DataFrame(rows, columns=["depth", "epochs", "lowest held-out MSE",
+                                                         "last held-out MSE"]),
+                 f"Learning curves of the FCN with L = 2, 3, 4, 6 layers of 64 filters: held-out MSE (normalised "
+                 f"units) per epoch, mean over folds. Thesis: {thesis.FIG_2_3}.",
+                 str(image.relative_to(tmp)) if image else None)
+    # Table 2.2
+    for part, metric, published in (("a", "mse_brain", thesis.TABLE_2_2A), ("b", "ssim", thesis.TABLE_2_2B)):
+        what = "Mean square error" if part == "a" else "Structural similarity"
+        report.table(f"Table 2.2 ({part})", _with_thesis_average(per_fold(tables, plan, COMPARED, metric), published),
+                     f"{what} (standard deviation) per fold, five methods on the same folds.")
+    # Table 2.3
+    contrast = tables.get("contrast_summary")
+    tests = tables.get("contrast_tests")
+    rows = []
+    for label, name in {**COMPARED, "Ground Truth": TRUTH}.items():
+        row = [label]
+        for metric in ("ratio1", "ratio2"):
+            match = contrast[contrast.method == name] if contrast is not None else []
+            cell = (f"{fmt(match[f'{metric}_mean'].iloc[0])} ({fmt(match[f'{metric}_sd'].iloc[0])})"
+                    + _star(tests, name, metric) if len(match) else NA)
+            row.append(cell)
+        rows.append(row + list(thesis.TABLE_2_3[label]))
+    report.table("Table 2.3", pd.DataFrame(rows, columns=["method", "Ratio 1 (msgan)", "Ratio 2 (msgan)",
+                                                          "Ratio 1 (thesis)", "Ratio 2 (thesis)"]),
+                 "MS lesion contrast (eq. 2.4): lesions / NAWM (Ratio 1) and lesions / surrounding NAWM within 5 "
+                 "voxels (Ratio 2), mean (SD) over patients.")
+    # Fig. 2.4
+    session = next(iter(data.select([_first_patient(data, plan)]).sessions("t0")))
+    panel = methods_panel(session, {label: tmp / "predictions" / name / session.subject / session.name /
+                                    f"{TARGET}_pred.nii.gz" for label, name in COMPARED.items()},
+                          TARGET, f"sub-{session.subject} (held out)", figures / "fig_2_4_methods.png")
+    report.figure("Fig. 2.4", str(panel.relative_to(tmp)) if panel else None,
+                  "Synthetic FLAIR of each method beside the true one (top) and absolute differences (bottom).")
+    # Fig. 2.5
+    _fig_2_5(report, tables, data, tmp, figures, result.options.k)
+    # Fig. 2.6
+    _fig_2_6(report, tmp, data, plan, ran)
+    # Table 2.4
+    for part, methods, published, what in (
+            ("a", {i: REMOVED[i] for i in INPUTS}, thesis.TABLE_2_4A, "the FCN without the named sequence"),
+            ("b", NO_DIR, thesis.TABLE_2_4B, "each method without DIR"),
+            ("c", COMBINED, thesis.TABLE_2_4C, "the FCN on the named sequences only")):
+        report.table(f"Table 2.4 ({part})",
+                     _with_thesis_average(per_fold(tables, plan, methods, "mse_brain"), published),
+                     f"Mean square error (SD) per fold of {what}; `*` against the FCN on all five sequences.")
+    panel = methods_panel(session, {c: tmp / "predictions" / name / session.subject / session.name /
+                                    f"{TARGET}_pred.nii.gz" for c, name in COMBINED.items()},
+                          TARGET, f"sub-{session.subject}: FCN on each input combination",
+                          figures / "fig_2_7_combinations.png")
+    report.figure("Fig. 2.7", str(panel.relative_to(tmp)) if panel else None,
+                  "Synthetic FLAIR from T1+DIR, T2+DIR, T1+T2, T1+T2+DIR and T1+T2+PD beside the truth.")
+    report.text("Files", ["- `evaluation/report.md`: every measure and test of `msgan evaluate`.",
+                          "- `cv/<method>/`: folds.json, fold runs (history.csv), results.csv; "
+                          "`predictions/<method>/`; `saliency/`: P3S maps of the FCN.",
+                          "- `tables/*.csv`: the tables above; `figures/*.png`: the figures above."])
+    return report
+
+
+def _first_patient(data, plan: list[dict]) -> str:
+    held_out = [s for fold in plan for s in fold["test"]]
+    return next((s for s in held_out if data.subjects[s].group == "MS"), held_out[0])
+
+
+def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path, k: float) -> None:
+    seg = tables.get("segmentation")
+    chosen: list[tuple[str, float]] = []
+    cell = NA
+    if seg is not None and len(seg):
+        mine = seg[(seg.method == REFERENCE) & seg.dice.notna()].sort_values("dice", ascending=False)
+        cell = mean_sd(mine.dice)
+        if len(mine):
+            chosen = list(dict.fromkeys([(mine.subject.iloc[0], float(mine.dice.iloc[0])),
+                                         (mine.subject.iloc[-1], float(mine.dice.iloc[-1]))]))
+    image = segmentation_examples(data, chosen, tmp / "predictions" / REFERENCE, TARGET, k,
+                                  figures / "fig_2_5_segmentations.png") if chosen else None
+    report.figure("Fig. 2.5", str(image.relative_to(tmp)) if image else None,
+                  "WM lesion segmentation (threshold segmentation of `msgan evaluate`, in place of the thesis's "
+                  f"lesion pipeline) on true and synthetic FLAIR, the patients with the highest and lowest DICE. "
+                  f"DICE, mean (SD) over patients: {cell}. Thesis: {thesis.FIG_2_5}.")
+
+
+def _fig_2_6(report: ChapterReport, tmp: Path, data, plan: list[dict], ran: set[str]) -> None:
+    from msgan.saliency.session import saliency_for_session
+
+    patient = _first_patient(data, plan)
+    fold = next(f for f in plan if patient in f["test"])
+    ranking = pd.DataFrame(columns=["sequence", "mean P3S"])
+    image = None
+    if REFERENCE in ran:
+        out = tmp / "saliency" / REFERENCE
+        ranked = saliency_for_session(tmp / "cv" / REFERENCE / f"fold-{fold['fold']}", data, patient, out,
+                                      session="t0")
+        ranking = pd.DataFrame(ranked, columns=["sequence", "mean P3S"])
+        if (out / "p3s.png").is_file():
+            (tmp / "figures").mkdir(exist_ok=True)
+            shutil.copy2(out / "p3s.png", tmp / "figures" / "fig_2_6_p3s.png")
+            image = "figures/fig_2_6_p3s.png"
+    report.table("Fig. 2.6", ranking,
+                 f"P3S maps (eq. 2.3) of the FCN for held-out patient sub-{patient}, and the mean P3S per sequence "
+                 f"inside the brain, most salient first. Thesis: {thesis.FIG_2_6}.", image)

@@ -1,0 +1,117 @@
+"""Pieces every chapter's protocol shares: the cohort, one configuration's cross-validation
+and the held-out predictions it leaves, in ``msgan predict``'s layout."""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from data_tools.contracts import FoldPlan, look_up_option
+from data_tools.errors import ConfigError
+from data_tools.io.cohort import Cohort, open_cohort
+
+
+@dataclass(frozen=True)
+class Config:
+    """One trained method of a comparison: a name in the report, a zoo model and its losses."""
+
+    name: str
+    model: str
+    loss: str = "l1"
+    refiner_loss: str | None = None
+    refinements: int | None = None
+    label: str = ""  # the thesis's name of the method
+    inputs: tuple[str, ...] | None = None  # None: the chapter's inputs
+    model_kwargs: dict = field(default_factory=dict)  # the zoo model's hyperparameters (e.g. FCN width)
+
+    @property
+    def shown(self) -> str:
+        return self.label or self.name
+
+
+@dataclass
+class CohortDesign:
+    """What ``msgan simulate`` writes when no cohort is given (the chapter's design)."""
+
+    n_ms: int
+    n_hc: int
+    resolution: float
+    sessions: tuple[str, ...] = ("t0", "t1")
+    seed: int = 0
+    options: dict = field(default_factory=dict)
+
+
+def select_configs(configs: tuple[Config, ...], methods, reference: str) -> tuple[Config, ...]:
+    """The configurations named in ``methods`` (all when None), in the chapter's order; the
+    reference, which every test compares with, always among them."""
+    if methods is None:
+        return configs
+    names = [c.name for c in configs]
+    chosen = {look_up_option(m, names, "method") for m in methods}
+    if reference not in chosen:
+        raise ConfigError(f"--methods: keep {reference}, the method every other is compared with")
+    return tuple(c for c in configs if c.name in chosen)
+
+
+def cohort_for(cohort: str | Path | None, design: CohortDesign, folder: Path, progress: bool
+               ) -> tuple[Cohort, Path, bool]:
+    """``(cohort, its folder, simulated here?)``: the user's cohort, else the chapter's simulated one."""
+    if cohort is not None:
+        return open_cohort(cohort=cohort), Path(cohort), False
+    from data_tools.simulation.cohort import SimulationOptions, default_jobs, simulate_cohort
+
+    path = simulate_cohort(folder, n_ms=design.n_ms, n_hc=design.n_hc, resolution=design.resolution,
+                           seed=design.seed, sessions=design.sessions,
+                           options=SimulationOptions(**design.options), jobs=default_jobs(), progress=progress)
+    return open_cohort(cohort=path), path, True
+
+
+def simulation_record(cohort_dir: Path) -> dict | None:
+    """The cohort's ``simulation.json`` (a cohort ``msgan simulate`` wrote), else None."""
+    path = Path(cohort_dir) / "simulation.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, runs: Path, predictions: Path,
+                               folds: int, val_per_fold: int, train: dict, progress: bool,
+                               early_stop_on_test: bool = False, window=None) -> list[dict]:
+    """``msgan cv`` of ``config`` on ``shards``, then every fold's model predicts its held-out
+    subjects at every session (sec. 4.3.1: trained at t0, applied to t1 too) into
+    ``predictions/<config.name>/``; ``window``: the prediction window of networks trained on
+    crops (their shards have no patch size). Returns the per-fold rows of ``results.csv``."""
+    from msgan.inference.predict import predict_cohort, predictor_from_run
+    from msgan.training.cv import cross_validate
+    from msgan.training.presets import TrainOptions
+
+    options = TrainOptions(config.model, str(shards), str(runs / config.name), loss=config.loss,
+                           refiner_loss=config.refiner_loss, refinements=config.refinements,
+                           progress=progress, **train)
+    rows = cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
+    plan = FoldPlan.from_json(runs / config.name / "folds.json").folds
+    combined = predictions / config.name
+    combined.mkdir(parents=True, exist_ok=True)
+    predictor = None
+    for fold in plan:
+        run = runs / config.name / f"fold-{fold['fold']}"
+        if predictor is None:
+            predictor, _ = predictor_from_run(run, window=window)
+        else:  # the same network and normalisation: the first fold's traced graph, this fold's weights
+            predictor.model.load_weights(str(run / "model.weights.h5"))
+        fold_dir = predictions / f".{config.name}-fold{fold['fold']}"
+        predict_cohort(predictor, cohort, fold_dir, subjects=fold["test"], session=None, progress=progress)
+        for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):
+            shutil.move(str(subject_dir), str(combined / subject_dir.name))
+        shutil.rmtree(fold_dir)
+    return rows
+
+
+def timed(echo: Callable[[str], None], started: float):
+    """``step(message)`` printing the seconds since ``started`` before each step."""
+    import time
+
+    def step(message: str) -> None:
+        echo(f"[{time.perf_counter() - started:6.0f} s] {message}")
+
+    return step

@@ -1,0 +1,29 @@
+"""``msgan reproduce CHAPTER``: each chapter's experiment as the thesis designed it, one report.
+
+ch2 (:mod:`msgan.experiments.chapter2`), ch3 (:mod:`msgan.experiments.chapter3`) and ch4
+(:mod:`msgan.experiments.chapter4`), each on the chapter's simulated cohort or a user's.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+from msgan.errors import ConfigError
+
+CHAPTERS = {"ch2": "msgan.experiments.chapter2:run_chapter2", "ch3": "msgan.experiments.chapter3:run_chapter3", "ch4": "msgan.experiments.chapter4:run_chapter4"}
+
+
+def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, check: bool = False,
+              methods: Sequence[str] | None = None, overwrite: bool = False, progress: bool = True,
+              echo: Callable[[str], None] = print) -> Path:
+    """Run ``chapter``'s protocol into ``out``; the path of its ``report.md``. ``methods``:
+    the names of the chapter's configurations to run (None: all; the report's other cells
+    read n/a)."""
+    import importlib
+
+    if chapter not in CHAPTERS:
+        raise ConfigError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
+    module, function = CHAPTERS[chapter].split(":")
+    run = getattr(importlib.import_module(module), function)
+    return run(out, cohort=cohort, check=check, methods=methods, overwrite=overwrite, progress=progress,
+               echo=echo)
