@@ -137,3 +137,10 @@ def make_open_ms_bids(open_ms_data: Path, root: Path) -> Path:
     (root / "derivatives" / "experts" / "dataset_description.json").write_text(json.dumps(
         {"Name": "experts", "BIDSVersion": "1.9.0", "DatasetType": "derivative"}))
     return root
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests first: the two test processes (``-n 2 --dist load``) then start the long
+    tests early and share the short ones at the end, instead of one process running a long
+    test alone at the end (longest-processing-time-first scheduling)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -63,10 +63,10 @@ def test_supervised_folds_reusing_traces_end_as_rebuilt_folds(tiny_shards, tmp_p
 
 
 @pytest.mark.slow
-def test_two_stage_gan_folds_reusing_traces_end_as_rebuilt_folds(tiny_shards, tmp_path):
-    # batch norm statistics, two stages' optimisers, and the Sketcher's noise layer drawing
-    # from a seed generator: all reset too
-    results = run_both(tiny_shards, tmp_path, "sketcher_refiner", epochs=1, loss="l1", refiner_loss="wl1",
-                       model_kwargs={"generator_kwargs": {"base_filters": 2, "levels": 2},
+def test_gan_folds_reusing_traces_end_as_rebuilt_folds(tiny_shards, tmp_path):
+    # batch norm statistics, the generator's and the discriminator's optimisers, and the
+    # Sketcher's noise layer drawing from a seed generator: all reset too
+    results = run_both(tiny_shards, tmp_path, "cgan", epochs=1, loss="l1",
+                       model_kwargs={"generator_kwargs": {"base_filters": 2, "levels": 2, "noise": True},
                                      "discriminator_kwargs": {"base_filters": 2, "patch_size": 16}})
     assert_same_folds(results)
