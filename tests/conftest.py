@@ -140,7 +140,8 @@ def make_open_ms_bids(open_ms_data: Path, root: Path) -> Path:
 
 
 def pytest_collection_modifyitems(items):
-    """Slow tests first: the two test processes (``-n 2 --dist load``) then start the long
-    tests early and share the short ones at the end, instead of one process running a long
-    test alone at the end (longest-processing-time-first scheduling)."""
+    """Slow tests first: the two test processes (``-n 2 --dist load --maxschedchunk 1``, one
+    test handed out at a time) then start the long tests early and share the short ones at
+    the end, instead of one process running a long test alone at the end
+    (longest-processing-time-first scheduling)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
