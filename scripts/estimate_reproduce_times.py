@@ -25,7 +25,7 @@ PROTOCOLS = {
                 train_subjects=19, examples_per_subject=1, epochs=(15, 100), stages=1, folds=5, configs=20,
                 note="FCN-64 on whole 208x256x40 volumes (the thesis's size); epochs until STOP_3 stops, at "
                      "least 15 (3 strips of 5), the range shown; 20 deep configurations of about the FCN's cost"),
-    "ch3": dict(model="cgan", inputs=4, loss="l1", example=(128, 160, 128), measured=(64, 80, 64),
+    "ch3": dict(model="cgan", inputs=4, loss="l1", example=(128, 160, 128), measured=(64, 64, 64),
                 train_subjects=19, examples_per_subject=1, epochs=(400, 400), stages=2, folds=3, configs=10,
                 note="Sketcher-Refiner on 128x160x128 crops, 400 + 400 epochs (a Refiner step timed as a "
                      "Sketcher step); 10 configurations of about the reference's cost"),
@@ -42,7 +42,6 @@ def time_steps(protocol: dict, steps: int) -> float:
     import numpy as np
     import tensorflow as tf
 
-    from msgan import losses
     from msgan.training import zoo
     from msgan.training.run import make_optimizer
     from msgan.training.steps import AdversarialStep, SupervisedStep
@@ -54,10 +53,10 @@ def time_steps(protocol: dict, steps: int) -> float:
              "target": tf.constant(rng.normal(size=(*shape, 1)), tf.float32)}
     model = zoo.build_model(protocol["model"], protocol["inputs"], {})
     if protocol["model"] == "fcn":
-        step = SupervisedStep(strategy, model, make_optimizer("sgd", 5e-4), losses.get(protocol["loss"]))
+        step = SupervisedStep(strategy, model, make_optimizer("sgd", 5e-4), zoo.reconstruction_loss(protocol["loss"]))
     else:
         step = AdversarialStep(strategy, model.generator, model.discriminator, make_optimizer("adam", 1e-4),
-                               make_optimizer("adam", 1e-4), losses.get(protocol["loss"]),
+                               make_optimizer("adam", 1e-4), zoo.reconstruction_loss(protocol["loss"]),
                                d_steps=2 if protocol["model"] == "cfsagan" else 1)
     step.train(batch, 0)  # traces
     started = time.perf_counter()
