@@ -98,6 +98,18 @@ def tiny_cohort(tmp_path) -> Path:
     return root
 
 
+@pytest.fixture
+def tiny_shards(tiny_cohort, tmp_path) -> Path:
+    """Whole-volume flair shards (T1, T2 -> FLAIR) of :func:`tiny_cohort`."""
+    from data_tools.io.cohort import open_cohort
+    from data_tools.shards.dataset import build_shards
+
+    out = tmp_path / "shards"
+    build_shards(open_cohort(cohort=tiny_cohort), "flair", out, inputs=["T1", "T2"], target="FLAIR",
+                 layout="whole", progress=False)
+    return out
+
+
 @pytest.fixture(scope="session")
 def open_ms_shards(open_ms_data, tmp_path_factory) -> Path:
     """The README's acceptance shards (flair, T1,T1POST,T2 -> FLAIR, 64^3 at 50 %), written once."""

@@ -10,8 +10,6 @@ import h5py
 import numpy as np
 import pytest
 
-from data_tools.shards import dataset as dataset_module
-from data_tools.io.cohort import open_cohort
 from msgan.training.cv import cross_validate
 from msgan.training.presets import TrainOptions
 
@@ -45,14 +43,6 @@ def assert_same_folds(results):
     # the folds did train: their models differ from one another
     first, second = fold_weights(reused_root / "fold-1"), fold_weights(reused_root / "fold-2")
     assert any(not np.array_equal(a, b) for a, b in zip(first, second))
-
-
-@pytest.fixture
-def tiny_shards(tiny_cohort, tmp_path):
-    out = tmp_path / "shards"
-    dataset_module.build_shards(open_cohort(cohort=tiny_cohort), "flair", out, inputs=["T1", "T2"],
-                                target="FLAIR", layout="whole", progress=False)
-    return out
 
 
 def test_supervised_folds_reusing_traces_end_as_rebuilt_folds(tiny_shards, tmp_path):

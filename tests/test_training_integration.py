@@ -8,21 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from data_tools.io.cohort import open_cohort
-from data_tools.shards import dataset as dataset_module
 from msgan.errors import ConfigError
 from msgan.training import load_run
 from msgan.training.cv import cross_validate
 from msgan.training.presets import TrainOptions
 from msgan.training.run import train
-
-
-@pytest.fixture
-def tiny_shards(tiny_cohort, tmp_path):
-    out = tmp_path / "shards"
-    dataset_module.build_shards(open_cohort(cohort=tiny_cohort), "flair", out, inputs=["T1", "T2"],
-                                target="FLAIR", layout="whole", progress=False)
-    return out
 
 
 def test_train_resume_and_load_run(tiny_shards, tmp_path):

@@ -16,7 +16,6 @@ and figures.
 """
 from __future__ import annotations
 
-import platform
 import time
 from pathlib import Path
 from typing import Callable
@@ -76,13 +75,7 @@ def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool 
                           progress=progress)
         step("P3S maps (Fig. 2.6), inference times, figures, report")
         report = write_report(tmp, out, data, cohort_dir, simulated, settings, configs, check, result, plan)
-        report.preamble.append(f"- Total time: {time.perf_counter() - started:.0f} s ({platform.machine()}, "
-                               f"{platform.system()}, Python {platform.python_version()}).")
-        path = report.write(tmp)
-        for name in ("report.md", "evaluation/report.md"):  # name the folder as it will be
-            file = tmp / name
-            file.write_text(file.read_text().replace(str(tmp), str(out)))
-    return out / path.name
+        return report.finish(tmp, out, started)
 
 
 def whole_volume_window(data, multiple: int = 8) -> tuple[int, int, int]:

@@ -12,7 +12,6 @@ one report whose sections are the thesis's tables and figures.
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -118,13 +117,7 @@ def run_chapter3(out: str | Path, cohort: str | Path | None = None, check: bool 
             saliency_for_session(run, data, patient, tmp / "saliency" / name, session="t0")
             shutil.rmtree(run)
         report = _report(tmp, out, data, cohort_dir, simulated, settings, check, result, patient)
-        report.preamble.append(f"- Total time: {time.perf_counter() - started:.0f} s ({platform.machine()}, "
-                               f"{platform.system()}, Python {platform.python_version()}).")
-        path = report.write(tmp)
-        for name in ("report.md", "evaluation/report.md"):
-            file = tmp / name
-            file.write_text(file.read_text().replace(str(tmp), str(out)))
-    return out / path.name
+        return report.finish(tmp, out, started)
 
 
 def _run_with_window(run: Path, copy: Path, crop) -> Path:

@@ -11,7 +11,6 @@ one report whose sections are the thesis's tables and figures.
 from __future__ import annotations
 
 import json
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,13 +115,7 @@ def run_chapter4(out: str | Path, cohort: str | Path | None = None, check: bool 
                           on_warning=warnings.append, progress=progress)
         step("report")
         report = _report(tmp, out, data, cohort_dir, simulated, settings, check, result)
-        report.preamble.append(f"- Total time: {time.perf_counter() - started:.0f} s ({platform.machine()}, "
-                               f"{platform.system()}, Python {platform.python_version()}).")
-        path = report.write(tmp)
-        for name in ("report.md", "evaluation/report.md"):  # name the folder as it will be
-            file = tmp / name
-            file.write_text(file.read_text().replace(str(tmp), str(out)))
-    return out / path.name
+        return report.finish(tmp, out, started)
 
 
 def _quality(tables, method: str, metric: str):

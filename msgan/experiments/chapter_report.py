@@ -6,8 +6,10 @@ column beside msgan's wherever the thesis prints one.
 """
 from __future__ import annotations
 
+import platform
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,18 @@ class ChapterReport:
 
     def text(self, title: str, lines: list[str]) -> None:
         self.sections.append((title, lines))
+
+    def finish(self, tmp: Path, out: Path, started: float) -> Path:
+        """Add the total time and the machine, write into ``tmp`` (the partial folder of
+        ``out``) and name ``out`` in the reports' paths, as the folder will be; ``report.md``'s
+        path under ``out``."""
+        self.preamble.append(f"- Total time: {time.perf_counter() - started:.0f} s ({platform.machine()}, "
+                             f"{platform.system()}, Python {platform.python_version()}).")
+        path = self.write(tmp)
+        for name in ("report.md", "evaluation/report.md"):
+            file = tmp / name
+            file.write_text(file.read_text().replace(str(tmp), str(out)))
+        return out / path.name
 
     def write(self, folder: Path) -> Path:
         (folder / "tables").mkdir(parents=True, exist_ok=True)
