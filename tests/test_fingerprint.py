@@ -157,15 +157,23 @@ def test_the_shipped_flair_model_stops_on_each_altered_copy(altered, kind, tmp_p
     assert not out.exists()
 
 
-def test_the_shipped_flair_model_takes_rescaled_intensities(altered):
-    """Its recipe z-scores every image by its own brain statistics (subject-all), so a scanner's
-    intensity scale is no difference to it, while the rest of its fingerprint still applies."""
-    from data_tools.io.cohort import open_cohort
-    from msgan.inference.shipped import resolve_model
-
-    card = json.loads((resolve_model("flair-t1-t2-t1post") / "assets" / "model_card.json").read_text())
-    session = open_cohort(cohort=altered["rescaled"]).subjects["patient07"].sessions["t0"]
-    volumes, reference = session.stack(INPUTS)
-    own = session_fingerprint(volumes, INPUTS, brain_mask(session, INPUTS), reference.affine)
-    assert {d.property for d in compare(card["fingerprint"], own)} == {f"intensity:{n}" for n in INPUTS}
-    assert compare(card["fingerprint"], own, scale_free=INPUTS) == []
+@pytest.mark.slow
+def test_the_shipped_flair_model_predicts_a_rescaled_copy_as_the_original(real_fingerprint, altered, tmp_path):
+    """Its recipe z-scores every image by its own brain statistics (subject-all): through
+    ``msgan predict``, a x3-intensity copy of a real patient passes the fingerprint and is
+    predicted as the original (the same image up to the scale of the output)."""
+    cohort, _ = real_fingerprint
+    both = tmp_path / "cohort"
+    original = cohort.subjects["patient07"].sessions["t0"]
+    for name in INPUTS:
+        (both / "sub-original" / "ses-t0").mkdir(parents=True, exist_ok=True)
+        (both / "sub-original" / "ses-t0" / f"{name}.nii.gz").symlink_to(original.path(name))
+        (both / "sub-times3" / "ses-t0").mkdir(parents=True, exist_ok=True)
+        (both / "sub-times3" / "ses-t0" / f"{name}.nii.gz").symlink_to(
+            altered["rescaled"] / "sub-patient07" / "ses-t0" / f"{name}.nii.gz")
+    out = tmp_path / "pred"
+    assert _cli("predict", "--model", "flair-t1-t2-t1post", "--cohort", both, "--out", out) == 0
+    first, second = (np.asarray(nib.load(str(out / s / "t0" / "FLAIR_pred.nii.gz")).dataobj)
+                     for s in ("original", "times3"))
+    brain = first != 0
+    assert brain.sum() > 1e5 and np.corrcoef(first[brain], second[brain])[0, 1] > 0.99

@@ -81,3 +81,25 @@ def test_bad_normaliser_inputs(tmp_path):
     with pytest.raises(InputFileError) as exc:
         Normalizer.from_json(bad)
     assert exc.value.path == str(bad)
+
+
+@pytest.mark.parametrize("choice, scale_free", [("global", []), ("global-brain", []),
+                                                ("subject", ["T1"]), ("subject-all", ["T1", "FLAIR"])])
+def test_the_scale_free_set_of_each_normalisation_and_what_the_predictor_asks(choice, scale_free):
+    """The one rule (Normalizer.scale_free) for every --normalize choice: a x3 copy of a
+    scale-free image normalises to the same values, any other image does not; the
+    prediction graph and the fingerprint take the same set from the Normalizer it holds."""
+    from data_tools.shards.normalize import NORMALIZE_CHOICES
+    from msgan.inference.pipeline import VolumePredictor
+    from msgan.inference.sliding_window import WindowPlan
+
+    scope, region = NORMALIZE_CHOICES[choice]
+    norm = Normalizer.fit(images(), target="FLAIR", scope=scope, region=region)
+    assert norm.scale_free(["T1", "FLAIR"]) == scale_free
+    brain = T1_A != 0
+    for name, image in (("T1", T1_A), ("FLAIR", FL_A)):
+        same = np.allclose(norm.apply(name, 3 * image, brain), norm.apply(name, image, brain), atol=1e-6)
+        assert same is (name in scale_free)
+    predictor = VolumePredictor(lambda x: x[..., :1], ["T1"], "FLAIR", norm.to_dict(), WindowPlan(window=(4, 4, 4)))
+    assert predictor.normalizer.scale_free(predictor.inputs) == [n for n in scale_free if n == "T1"]
+    assert [s is None for s in predictor.input_statistics] == ["T1" in scale_free]

@@ -36,13 +36,10 @@ from data_tools.io.fingerprint import session_fingerprint, summarise
 from data_tools.io.masks import LESION, OTHER, brain_mask, roi_labels, white_matter_mask
 from data_tools.io.nifti import check_same_grid
 from data_tools.shards import patches as P
-from data_tools.shards.normalize import Normalizer
+from data_tools.shards.normalize import NORMALIZE_CHOICES, Normalizer
 
 log = logging.getLogger(__name__)
 
-#: ``--normalize`` choices -> (scope, region)
-NORMALIZE_CHOICES = {"global": ("global", "all"), "global-brain": ("global", "brain"),
-                     "subject": ("subject", "brain"), "subject-all": ("subject-all", "brain")}
 
 
 @dataclass

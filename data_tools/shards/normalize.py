@@ -39,6 +39,9 @@ SCOPES = ("global", "subject", "subject-all")
 #: scopes that standardise (some) images by their own brain statistics
 PER_IMAGE_SCOPES = ("subject", "subject-all")
 REGIONS = ("all", "brain")
+#: ``--normalize`` choices -> (scope, region): the one mapping (shards, presets, CLI)
+NORMALIZE_CHOICES = {"global": ("global", "all"), "global-brain": ("global", "brain"),
+                     "subject": ("subject", "brain"), "subject-all": ("subject-all", "brain")}
 
 
 @dataclass
@@ -168,11 +171,40 @@ class Normalizer:
             raise ImageContentError(f"{name} is constant inside the brain (SD 0); cannot normalise it")
         return mean, std
 
+    @classmethod
+    def per_image(cls) -> "Normalizer":
+        """Every image standardised by its own brain statistics, none stored (scope
+        ``subject-all`` with nothing to invert): the classic baselines' scanner-free inputs."""
+        return cls("subject-all", "brain")
+
     def is_per_image(self, name: str) -> bool:
-        """True when ``name`` is standardised by its own image's statistics."""
+        """True when ``name`` is standardised by its own image's statistics: the one rule,
+        asked by training, the prediction graph, the fingerprint and the baselines."""
         if self.scope == "subject-all":
             return True
         return self.scope == "subject" and name not in self.stats
+
+    def scale_free(self, names: Iterable[str]) -> list[str]:
+        """The ``names`` standardised per image: any intensity scale (x a, + b) of such an
+        input gives the same normalised input, so its raw intensities need not match."""
+        return [name for name in names if self.is_per_image(name)]
+
+    def channel_statistics(self, names: Iterable[str]) -> list[tuple[float, float] | None]:
+        """Per name, the stored ``(mean, std)`` it is z-scored with, or None when it is
+        standardised by its own image's brain statistics (computed at apply time)."""
+        out = []
+        for name in names:
+            if self.is_per_image(name):
+                out.append(None)
+            elif name not in self.stats:
+                raise ConfigError(f"the normalisation has no statistics for {name} (have {', '.join(self.stats)})")
+            else:
+                out.append((float(self.stats[name]["mean"]), float(self.stats[name]["std"])))
+        return out
+
+    def apply_channels(self, names: Iterable[str], volumes: np.ndarray, brain: np.ndarray | None = None) -> np.ndarray:
+        """``(D, H, W, C)`` raw channels named ``names`` -> their normalised stack (float32)."""
+        return np.stack([self.apply(name, volumes[..., c], brain) for c, name in enumerate(names)], -1)
 
     def apply(self, name: str, array: np.ndarray, brain: np.ndarray | None = None) -> np.ndarray:
         """``(array - mean) / std`` as float32 (:func:`zscore`, computed in float64)."""

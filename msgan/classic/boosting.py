@@ -9,22 +9,19 @@ import numpy as np
 from scipy import ndimage
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from data_tools.shards.normalize import Normalizer
 from msgan.classic.patches import PatchRegressor
-from msgan.errors import ImageContentError
 
 #: neighbourhood sides of the mean features (scipy.ndimage.uniform_filter sizes)
 NEIGHBOURHOODS = (3, 7)
 
 
 def subject_zscore(volume: np.ndarray, brain: np.ndarray | None) -> np.ndarray:
-    """Each channel of ``volume`` (D, H, W, C) minus its mean, over its SD, both taken
-    inside ``brain`` (every voxel without one): scanner scale and offset removed."""
-    volume = np.asarray(volume, np.float64)
-    values = volume[brain] if brain is not None else volume.reshape(-1, volume.shape[-1])
-    mean, std = values.mean(0), values.std(0)
-    if not np.all(std > 0):
-        raise ImageContentError("an input channel is constant inside the brain (SD 0)")
-    return ((volume - mean) / std).astype(np.float32)
+    """Each channel of ``volume`` (D, H, W, C) z-scored by its own statistics inside
+    ``brain`` (every voxel without one), as :meth:`Normalizer.per_image` does: scanner
+    scale and offset removed."""
+    brain = np.ones(volume.shape[:-1], bool) if brain is None else brain
+    return Normalizer.per_image().apply_channels([str(c) for c in range(volume.shape[-1])], volume, brain)
 
 
 def zscore_neighbourhood_features(volume: np.ndarray, brain: np.ndarray | None,

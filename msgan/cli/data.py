@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from data_tools.contracts import TASK_NAMES
-from data_tools.shards.dataset import NORMALIZE_CHOICES
+from data_tools.shards.normalize import NORMALIZE_CHOICES
 from data_tools.shards.patches import DEFAULT_OVERLAP, LAYOUTS
 from msgan.training.presets import RECIPES
 

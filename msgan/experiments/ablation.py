@@ -51,7 +51,7 @@ def _classic(name: str, seed: int, **hyperparameters):
 def _normalised_session(normalizer, session, names, target):
     volumes, reference = session.stack(names)
     brain = brain_mask(session, names)
-    x = np.stack([normalizer.apply(n, volumes[..., c], brain) for c, n in enumerate(names)], -1)
+    x = normalizer.apply_channels(names, volumes, brain)
     return x, normalizer.apply(target, session.load(target).data, brain), brain
 
 

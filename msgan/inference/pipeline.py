@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from data_tools.errors import ConfigError
-from data_tools.shards.normalize import brain_moments, unzscore, zscore
+from data_tools.shards.normalize import Normalizer, brain_moments, unzscore, zscore
 from msgan.layers.noise import INFERENCE_SEED, fixed_noise, noise_layers
 from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
 
@@ -37,22 +37,20 @@ class VolumePredictor:
         self.inputs = list(inputs)
         self.target = target
         self.plan = plan
-        self.normalization = normalizer.to_dict() if hasattr(normalizer, "to_dict") else dict(normalizer)
-        stats = self.normalization["stats"]
-        if target not in stats:
+        self.normalizer = normalizer if isinstance(normalizer, Normalizer) else Normalizer.from_dict(normalizer)
+        if target not in self.normalizer.stats:
             raise ConfigError(f"the normalisation has no statistics for the target {target}; "
                               "its prediction cannot be converted back to its units")
-        scope = self.normalization.get("scope")
-        self.per_image = [scope == "subject-all" or (scope == "subject" and name not in stats)
-                          for name in self.inputs]
-        missing = [n for n, own in zip(self.inputs, self.per_image) if not own and n not in stats]
-        if missing:
-            raise ConfigError(f"the normalisation has no statistics for input(s) {', '.join(missing)}")
-        self.input_mean = [0.0 if own else float(stats[n]["mean"]) for n, own in zip(self.inputs, self.per_image)]
-        self.input_std = [1.0 if own else float(stats[n]["std"]) for n, own in zip(self.inputs, self.per_image)]
-        self.target_mean = float(stats[target]["mean"])
-        self.target_std = float(stats[target]["std"])
+        # per input: the stored (mean, std), or None for the image's own brain statistics
+        self.input_statistics = self.normalizer.channel_statistics(self.inputs)
+        self.target_mean = float(self.normalizer.stats[target]["mean"])
+        self.target_std = float(self.normalizer.stats[target]["std"])
         self._compiled = {}
+
+    @property
+    def normalization(self) -> dict:
+        """The normalisation as JSON (``normalization.json``; the model card's)."""
+        return self.normalizer.to_dict()
 
     @property
     def n_inputs(self) -> int:
@@ -69,12 +67,10 @@ class VolumePredictor:
         functions (``keras.ops``), so this graph and :meth:`Normalizer.apply` are one code.
         """
         channels, background = [], []
-        for c, own in enumerate(self.per_image):
+        for c, stored in enumerate(self.input_statistics):
             channel = volumes[..., c]
-            if own:  # per-image scopes: the image's own brain statistics, as Normalizer.apply
-                mean, std = brain_moments(channel, brain)
-            else:
-                mean, std = self.input_mean[c], self.input_std[c]
+            # per-image inputs: the image's own brain statistics, as Normalizer.apply
+            mean, std = brain_moments(channel, brain) if stored is None else stored
             channels.append(zscore(channel, mean, std))
             background.append(zscore(0.0, mean, std))
         return tf.stack(channels, axis=-1), tf.stack(background)
@@ -85,6 +81,14 @@ class VolumePredictor:
         ``stochastic=True`` calls the model in training mode (used for MC dropout, with
         batch normalisation frozen by :func:`msgan.inference.uncertainty.mc_dropout`).
         """
+        brainmask = tf.convert_to_tensor(brainmask, tf.float32)
+        prediction = self.normalised_graph(volumes, brainmask, stochastic)
+        prediction = unzscore(prediction, self.target_mean, self.target_std)
+        return prediction * tf.cast(brainmask > 0.5, tf.float32)
+
+    def normalised_graph(self, volumes, brainmask, stochastic: bool = False):
+        """The network's whole-volume output ``(D, H, W)`` in normalised target units (what
+        :meth:`graph` de-normalises; saliency differentiates the loss on it)."""
         volumes = tf.convert_to_tensor(volumes, tf.float32)
         brainmask = tf.convert_to_tensor(brainmask, tf.float32)
         normalised, background = self._normalise(volumes, brainmask)
@@ -95,15 +99,18 @@ class VolumePredictor:
             def predict_fn(batch):
                 return _call_inference(self.model, batch)
         if self.noise_samples == 0:  # z = 0, unless a caller's fixed_noise block chose a draw
-            prediction = sliding_window_predict(normalised, predict_fn, self.plan, background)
-        else:
-            predictions = []
-            for draw in range(self.noise_samples):
-                with fixed_noise(self.model, draw):  # read while the window loop is traced
-                    predictions.append(sliding_window_predict(normalised, predict_fn, self.plan, background))
-            prediction = tf.add_n(predictions) / float(self.noise_samples)
-        prediction = unzscore(prediction, self.target_mean, self.target_std)
-        return prediction * tf.cast(brainmask > 0.5, tf.float32)
+            return sliding_window_predict(normalised, predict_fn, self.plan, background)
+        predictions = []
+        for draw in range(self.noise_samples):
+            with fixed_noise(self.model, draw):  # read while the window loop is traced
+                predictions.append(sliding_window_predict(normalised, predict_fn, self.plan, background))
+        return tf.add_n(predictions) / float(self.noise_samples)
+
+    def predict_normalised(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
+        """numpy :meth:`normalised_graph`: the prediction before de-normalisation."""
+        _check_channels(volumes, self.n_inputs)
+        graph = tf.function(self.normalised_graph, input_signature=self.input_signature(), reduce_retracing=True)
+        return graph(volumes.astype(np.float32), brainmask.astype(np.float32)).numpy()
 
     def noise_description(self) -> dict | None:
         """How z is set at inference, for model cards and sidecars (None: the model has no z).

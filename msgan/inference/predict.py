@@ -27,6 +27,7 @@ from data_tools.io.fingerprint import compare as compare_fingerprint
 from data_tools.io.fingerprint import session_fingerprint
 from data_tools.io.masks import brain_mask
 from data_tools.io.nifti import save_like
+from data_tools.shards.normalize import Normalizer
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,13 @@ class SavedModelPredictor:
     @property
     def target(self) -> str:
         return self.card.target
+
+    @property
+    def normalizer(self) -> Normalizer:
+        """The normalisation the SavedModel's graph applies (its card's copy)."""
+        if self.card.normalization is None:  # an older card: nothing known to be scale-free
+            return Normalizer()
+        return Normalizer.from_dict(self.card.normalization, self.path / "assets" / MODEL_CARD)
 
     def predict(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
         import tensorflow as tf
@@ -157,14 +165,6 @@ def _check_mc_possible(predictor, samples: int) -> None:
             pass
 
 
-def scale_free_inputs(predictor) -> list[str]:
-    """Inputs the model standardises per image (``--normalize subject``): any scale works."""
-    normalization = getattr(predictor, "normalization", None) or getattr(predictor, "card", {}).get("normalization", {})
-    if normalization.get("scope") != "subject":
-        return []
-    return [n for n in predictor.inputs if n not in normalization.get("stats", {})]
-
-
 def check_fingerprint(predictor, session: Session, volumes, brain, reference, fingerprint: dict | None,
                       force: bool = False) -> list[str]:
     """Compare the session with the model's training fingerprint; stop with one line naming
@@ -172,7 +172,7 @@ def check_fingerprint(predictor, session: Session, volumes, brain, reference, fi
     if not fingerprint:
         return []
     own = session_fingerprint(volumes, predictor.inputs, brain, reference.affine)
-    problems = [d.message for d in compare_fingerprint(fingerprint, own, scale_free_inputs(predictor))]
+    problems = [d.message for d in compare_fingerprint(fingerprint, own, predictor.normalizer.scale_free(predictor.inputs))]
     if problems and not force:
         raise ImageContentError(f"unlike the model's training scans: {'; '.join(problems)} "
                                 "(--force predicts anyway)", session.label)

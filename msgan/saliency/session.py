@@ -59,7 +59,7 @@ def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out:
     from msgan.inference.predict import predictor_from_run
 
     predictor, config = predictor_from_run(run_dir)
-    model, normalizer = predictor.model, _normalizer(run_dir)
+    model, normalizer = predictor.model, predictor.normalizer
     if subject.removeprefix("sub-") not in cohort.subjects:
         raise CohortError(f"subject {subject} is not in the cohort", cohort.source)
     sessions = cohort.subjects[subject.removeprefix("sub-")].sessions
@@ -71,11 +71,10 @@ def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out:
     volumes, reference = ses.stack(predictor.inputs)
     brain = brain_mask(ses, predictor.inputs)
     target_raw = ses.load(predictor.target).data
-    prediction_raw = predictor.predict(volumes, brain)
-
-    inputs = np.stack([normalizer.apply(n, volumes[..., c], brain) for c, n in enumerate(predictor.inputs)], -1)
-    target = normalizer.apply(predictor.target, target_raw)
-    prediction = normalizer.apply(predictor.target, prediction_raw)
+    # normalised as the network saw them: the run's own Normalizer, the graph's own output
+    inputs = normalizer.apply_channels(predictor.inputs, volumes, brain)
+    target = normalizer.apply(predictor.target, target_raw, brain)
+    prediction = predictor.predict_normalised(volumes, brain)
     lesions = lesion_mask(ses, reference.shape)
     window = window_for(model, config)
 
@@ -104,8 +103,3 @@ def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out:
                 writer.writerow([rank, seq, f"{value:.6g}"])
     return ranking
 
-
-def _normalizer(run_dir):
-    from data_tools.shards.normalize import Normalizer
-
-    return Normalizer.from_json(Path(run_dir) / "normalization.json")

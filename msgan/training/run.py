@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from data_tools.contracts import RunConfig, ShardIndex, look_up_option
 from data_tools.io.atomic import atomic_output_file
+from data_tools.shards.normalize import NORMALIZE_CHOICES
 from msgan.errors import ConfigError, InputFileError, OutputExistsError, TrainingError
 from msgan.training import zoo
 from msgan.training.checkpoints import TrainingState
@@ -184,7 +185,7 @@ def check_preset_shards(preset: str | None, index: ShardIndex, data) -> None:
 
     wanted = recipe_settings(preset)["shards"].get("normalize")
     scope = (index.normalization or {}).get("scope")
-    if wanted and scope != {"subject-all": "subject-all", "subject": "subject"}.get(wanted, "global"):
+    if wanted and scope != NORMALIZE_CHOICES[wanted][0]:
         raise ConfigError(f"--preset {preset} trains on shards normalised {wanted!r}, these are {scope!r}; "
                           f"write them with make-tfrecords --preset {preset}", Path(data) / "index.json")
 
