@@ -15,6 +15,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["msgan", "msgan.*", "data_tools", "data_tools.*"]),
+    # the shipped models (SavedModel files: <name>/<version>/{*.pb, variables/*, assets/*})
+    package_data={"msgan": ["saved_models/*/*/*", "saved_models/*/*/*/*"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",
@@ -34,7 +36,8 @@ setup(
         "pybids>=0.16",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5", "SimpleITK>=2.3", "deepbrain>=0.1"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "SimpleITK>=2.3", "deepbrain>=0.1",
+                 "setuptools>=68", "wheel"],  # tests/test_install.py builds the wheel offline
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "preprocess": ["SimpleITK>=2.3", "deepbrain>=0.1"],
     },

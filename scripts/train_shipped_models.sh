@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild the trained models that ship in saved_models/ (README, "Models that ship"),
+# Rebuild the trained models that ship in msgan/saved_models/ (README, "Models that ship"),
 # deterministically: fixed seeds, deterministic TensorFlow ops, one thread order.
 #
 #   bash scripts/train_shipped_models.sh [pib] [flair] [--work DIR]
@@ -39,7 +39,7 @@ for which in "${WHICH[@]}"; do
       --val-subjects ms16,ms17,hc10 --epochs 10 --steps-per-epoch 60 --batch 4 --lr 2e-4 --refiner-lr 1e-4 \
       --model-kwargs '{"generator_kwargs": {"base_filters": 4}, "discriminator_kwargs": {"base_filters": 4, "patch_size": 16}}' \
       --seed 0 --overwrite --no-progress
-    $MSGAN export --run "$WORK/pib/run" --out "saved_models/$NAME/1" --overwrite \
+    $MSGAN export --run "$WORK/pib/run" --out "msgan/saved_models/$NAME/1" --overwrite \
       --note "SIMULATED training data: trained on msgan's simulated cohort (msgan simulate --seed 0, 2 mm), never on real PET; a demonstration of the method, not a clinical model."
     ;;
   flair)
@@ -52,7 +52,7 @@ for which in "${WHICH[@]}"; do
       --task flair --inputs T1,T2,T1POST --preset real-flair --out "$WORK/flair/shards"
     $MSGAN train --model unet_small --data "$WORK/flair/shards" --run "$WORK/flair/run" --preset real-flair \
       --seed 0 --overwrite --no-progress
-    $MSGAN export --run "$WORK/flair/run" --out "saved_models/$NAME/1" --overwrite \
+    $MSGAN export --run "$WORK/flair/run" --out "msgan/saved_models/$NAME/1" --overwrite \
       --note "Trained on two real MS patients only (open_ms_data patient07 and patient19, Ljubljana: one site, skull-stripped, N4-corrected, registered to MNI at 1 mm); never validated on a patient it did not train on (the same recipe, leave-one-patient-out: README, 'FLAIR on real patients'). A research tool, not a clinical model."
     ;;
   esac

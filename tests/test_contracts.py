@@ -16,7 +16,7 @@ from data_tools.errors import ConfigError, DataIntegrityError, InputFileError, M
 from msgan.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED_CARD = REPO / "saved_models" / "pib-mtr-fa-rd-ad" / "1" / "assets" / "model_card.json"
+SHIPPED_CARD = REPO / "msgan" / "saved_models" / "pib-mtr-fa-rd-ad" / "1" / "assets" / "model_card.json"
 
 INDEX = {"schema_version": 1, "task": "myelin", "inputs": ["MTR", "FA", "RD", "AD"], "target": "PIB",
          "layout": "patches", "patch_size": [16, 16, 16], "crop_size": None, "overlap": 0.5, "augment": [],

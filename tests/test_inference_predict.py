@@ -222,6 +222,10 @@ def test_run_prediction_with_mc_dropout_and_export(fake_run, cohort, tmp_path, c
     card = json.loads((export / "assets" / "model_card.json").read_text())
     assert card["validation_metrics"] == {"val_loss": 0.6, "val_mse": 0.7}
     assert card["training_subjects"] == 2 and card["window"]["window"] == [8, 8, 8]
+    import tensorflow as tf  # each variable is saved once (not also as a tracked Keras variable)
+    saved = sum(int(np.prod(shape)) for key, shape in tf.train.list_variables(str(export / "variables" / "variables"))
+                if not key.startswith("_CHECKPOINTABLE"))
+    assert 0 < saved <= sum(int(np.prod(v.shape)) for v in predictor.model.variables)
 
     _one_line_error(capsys, _cli("predict", "--saved-model", export, "--cohort", cohort, "--samples", "3",
                                  "--out", tmp_path / "y"), "needs the run folder")

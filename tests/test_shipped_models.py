@@ -1,4 +1,4 @@
-"""Models that ship in saved_models/ run by name on a fresh install, with no training
+"""Models that ship in msgan/saved_models/ run by name on a fresh install, with no training
 (issue 18, item 3)."""
 from __future__ import annotations
 

@@ -30,8 +30,10 @@ def _window(text):
 @click.command("predict")
 @click.option("--run", "run_dir", type=click.Path(), help="Run folder of msgan train.")
 @click.option("--saved-model", type=click.Path(), help="A SavedModel folder of msgan export.")
-@click.option("--model", "shipped", help="A model that ships with msgan, by name (README, "
-              "\"Models that ship\"; e.g. flair-t1-t2-t1post).")
+@click.option("--model", "shipped", help="A trained model by name: one that ships with msgan "
+              "(msgan models --shipped; e.g. flair-t1-t2-t1post) or one in --model-dir / $MSGAN_MODELS.")
+@click.option("--model-dir", type=click.Path(), help="A folder of <name>/<version>/ SavedModels "
+              "(msgan export) searched first for --model NAME (docs/models.md).")
 @click.option("--cohort", type=click.Path(), help="Cohort folder sub-<id>/ses-<name>/<NAME>.nii.gz, "
               "or a BIDS dataset.")
 @click.option("--bids", type=click.Path(), help="A BIDS dataset root (the same as --cohort on one).")
@@ -62,7 +64,7 @@ def _window(text):
 @click.option("--force", is_flag=True, help="Predict sessions unlike the model's training scans "
               "(voxel size, orientation, brain extraction, intensity scale) with a warning instead of stopping.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root, subjects, session, out, bids_out, overlap,
+def predict_command(run_dir, saved_model, shipped, model_dir, cohort, bids, manifest, root, subjects, session, out, bids_out, overlap,
                     window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
                     force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
@@ -77,7 +79,9 @@ def predict_command(run_dir, saved_model, shipped, cohort, bids, manifest, root,
     if shipped is not None:
         from msgan.inference.shipped import resolve_model
 
-        saved_model = resolve_model(shipped)
+        saved_model = resolve_model(shipped, model_dir=model_dir)
+    elif model_dir is not None:
+        raise ConfigError("--model-dir names where --model NAME is looked up; give --model too")
     if out is None and bids_out is None:
         raise ConfigError("give --out, --bids-out or both")
     if bids is not None:

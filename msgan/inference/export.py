@@ -87,8 +87,11 @@ def export_predictor(predictor, out: str | Path, card: dict, overwrite: bool = F
     def serve_volume(volumes, brainmask):
         return {"prediction": predictor.graph(volumes, brainmask)}
 
+    # No archive.track(model): it would add every variable of the model (a GAN's
+    # discriminators included) as Keras variables, saved a second time beside the
+    # tf.Variables the endpoints use, which the archive tracks by itself. Untracked, the
+    # SavedModel holds each variable the prediction chain reads, once.
     archive = keras.export.ExportArchive()
-    archive.track(model)
     archive.add_endpoint("serving_default", serve_patches, input_signature=[
         tf.TensorSpec((None, None, None, None, n_inputs), tf.float32, name="patches")])
     archive.add_endpoint("predict_volume", serve_volume, input_signature=predictor.input_signature())
