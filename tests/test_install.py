@@ -1,6 +1,6 @@
 """A researcher's install: the wheel carries the shipped models, which list and run by name
-from any folder (not a clone), and a lab's own model folder is found by --model-dir or
-$MSGAN_MODELS."""
+from any folder (not a clone), with a quiet console (no TensorFlow C++ log lines); a lab's
+own model folder is found by --model-dir or $MSGAN_MODELS."""
 from __future__ import annotations
 
 import os
@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPO, write_nifti
 from msgan.cli import main
+from msgan.cli.quiet import CPP_LOG_LINE
 from msgan.inference.shipped import MODELS_ENV, SHIPPED_DIR, describe, resolve_model
 
 SHIPPED = ("flair-t1-t2-t1post", "pib-mtr-fa-rd-ad")
@@ -88,7 +89,7 @@ def test_the_wheel_installs_the_models_that_list_and_run_from_another_folder(tmp
     bin_dir = _fresh_venv_with_wheel(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", MODELS_ENV)}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", MODELS_ENV, "TF_CPP_MIN_LOG_LEVEL")}
 
     def run(*args):
         return subprocess.run([str(a) for a in args], cwd=elsewhere, env=env, capture_output=True, text=True)
@@ -105,5 +106,7 @@ def test_the_wheel_installs_the_models_that_list_and_run_from_another_folder(tmp
         done = run(bin_dir / "msgan", "predict", "--model", model, "--cohort", cohort, "--out",
                    elsewhere / f"pred-{target}", "--force")
         assert done.returncode == 0, done.stderr
+        noise = [line for line in done.stderr.splitlines() if CPP_LOG_LINE.match(line) or "cpu_feature" in line]
+        assert noise == []  # TensorFlow's own C++/absl lines are off without --verbose
         pred = np.asarray(nib.load(str(elsewhere / f"pred-{target}" / "01" / "t0" / f"{target}_pred.nii.gz")).dataobj)
         assert np.isfinite(pred).all() and np.abs(pred).max() > 0

@@ -15,6 +15,7 @@ import sys
 import click
 
 from msgan._version import __version__
+from msgan.cli.quiet import quiet_console, wants_verbose
 
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
 COMMANDS = {
@@ -51,7 +52,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="msgan")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details, TensorFlow's own log lines included.")
 @click.pass_context
 def cli(ctx, debug, verbose):
     """msgan: predict missing FLAIR or [11C]PIB PET myelin maps of MS patients from MRI."""
@@ -65,6 +66,7 @@ def main(argv=None):
     from msgan.errors import MsganError
 
     args = sys.argv[1:] if argv is None else list(argv)
+    quiet_console(wants_verbose(args))  # before any command imports TensorFlow
     previous = _terminate_on_sigterm()
     try:
         cli.main(args=args, prog_name="msgan", standalone_mode=False)
