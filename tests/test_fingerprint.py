@@ -39,8 +39,9 @@ def test_compare_by_hand():
     assert compare(training, _print(voxel=(1.0, 1.0, 1.5), shape=(10, 10, 8))) == []
     assert [d.property for d in compare(training, _print(voxel=(1.0, 1.0, 3.0), shape=(10, 10, 4)))] == ["voxel_size"]
     assert [d.property for d in compare(training, _print(shape=(10, 10, 20)))] == ["field_of_view"]
+    # another orientation is msgan's to fix (predict turns the arrays), never a difference
     assert [d.property for d in compare(training, _print(orientation="LPS", extracted=False))] == [
-        "orientation", "brain_extracted"]
+        "brain_extracted"]
 
 
 def test_brain_extraction_is_recognised_on_real_scans(open_ms_data):

@@ -40,6 +40,17 @@ _RAW_SUFFIXES = {"t2w": "T2", "pdw": "PD", "flair": "FLAIR", "mtrmap": "MTR"}
 _MAP_LABELS = {"mtr": "MTR", "fa": "FA", "rd": "RD", "ad": "AD", "dvr": "PIB", "pib": "PIB"}
 _MASK_LABELS = {"brain": "brainmask", "lesion": "lesions", "lesions": "lesions",
                 "wm": "wm", "gm": "gm", "csf": "csf"}
+#: msgan's name -> the BIDS file a session needs for it (the table above), for messages
+BIDS_PATTERNS = {"T1": "*_T1w (without ce-)", "T1POST": "*_ce-<agent>_T1w", "T2": "*_T2w", "PD": "*_PDw",
+                 "FLAIR": "*_FLAIR", "MTR": "*_MTRmap", "FA": "*_desc-FA_*", "RD": "*_desc-RD_*",
+                 "AD": "*_desc-AD_*", "PIB": "*_desc-DVR_*", "brainmask": "*_desc-brain_mask"}
+
+
+def bids_pattern(name: str) -> str:
+    """The BIDS file pattern of msgan's image ``name`` (``T1POST`` -> ``*_ce-<agent>_T1w``)."""
+    return BIDS_PATTERNS.get(name, name)
+
+
 #: msgan's name -> (datatype folder, BIDS suffix) of its synthetic derivative
 DERIVATIVE_FILE = {"FLAIR": ("anat", "FLAIR"), "PIB": ("pet", "pet"), "T1": ("anat", "T1w"),
                    "T2": ("anat", "T2w"), "PD": ("anat", "PDw")}

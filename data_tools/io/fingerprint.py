@@ -11,7 +11,7 @@ into ``index.json``, carried into the run's ``config.json`` and the model card).
 | --- | --- |
 | voxel size, each axis | within [min / 1.25, max x 1.25] of the training sessions' |
 | field of view, each axis (mm) | within [min / 1.5, max x 1.5] |
-| orientation (axis codes, e.g. RAS) | one of the training sessions' |
+| orientation (axis codes, e.g. RAS) | recorded, never a difference: ``msgan predict`` turns the arrays to it (:mod:`data_tools.io.orientation`) |
 | brain extracted or not | as every training session |
 | median and 99th percentile inside the brain, per input | within [min / 1.5, max x 1.5]; skipped for inputs standardised per image (``--normalize subject``), which are scale-free |
 """
@@ -117,16 +117,15 @@ def compare(training: dict, session: dict, scale_free: Sequence[str] = ()) -> li
                         + f" mm: resample with `msgan preprocess --voxel-size {target:.3g}`"))
     fov, known = session["field_of_view"], training["field_of_view"]
     if any(_outside(v, lo, hi, FOV_TOLERANCE) for v, lo, hi in zip(fov, known["min"], known["max"])):
+        crop = ",".join(str(round(f / v)) for f, v in zip(known["max"], size))
         problems.append(Difference("field_of_view", f"field of view {_mm(fov)} mm, the model knows "
-                                   f"{_mm(known['min'])} to {_mm(known['max'])} mm: crop or pad "
-                                   "(`msgan preprocess --crop`)"))
-    if session["orientation"] not in training["orientation"]:
-        problems.append(Difference("orientation", f"orientation {session['orientation']}, the model knows "
-                                   f"{'/'.join(training['orientation'])}: reorient the images"))
+                                   f"{_mm(known['min'])} to {_mm(known['max'])} mm: crop or pad around "
+                                   f"the brain with `msgan preprocess --crop {crop}`"))
     if bool(session["brain_extracted"]) not in training["brain_extracted"]:
         problems.append(Difference("brain_extracted",
                                    "not brain-extracted, the model learned from brain-extracted scans: "
-                                   "run `msgan preprocess --brain-mask` and mask the images"
+                                   "run `msgan preprocess --brain-mask auto` (msgan predict applies "
+                                   "the brain mask it writes)"
                                    if not session["brain_extracted"] else
                                    "brain-extracted, the model learned from whole heads"))
     for name, known in training.get("intensity", {}).items():
@@ -140,5 +139,5 @@ def compare(training: dict, session: dict, scale_free: Sequence[str] = ()) -> li
             problems.append(Difference(f"intensity:{name}", f"{name} intensities ({q[1:]}th percentile in the brain {own[q]:.4g}) are "
                             f"{own[q] / middle:.2g}x the training's ({known[q]['min']:.4g} to "
                             f"{known[q]['max']:.4g}): another scanner scale; rescale, or use a model "
-                            "trained with --normalize subject"))
+                            "trained on shards of `msgan make-tfrecords --normalize subject-all`"))
     return problems

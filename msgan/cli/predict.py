@@ -95,7 +95,7 @@ def predict_command(run_dir, saved_model, shipped, model_dir, cohort, bids, mani
         predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
                                                batch_size=batch_size, expected_task=expected_task, tile=tile,
                                                noise_samples=noise_samples)
-        provenance = model_provenance(predictor, config=config, name=Path(run_dir).name)
+        provenance = model_provenance(predictor, config=config, name=Path(run_dir).name, folder=run_dir)
         fingerprint = config.get("fingerprint")
     else:
         if overlap is not None or window_text or noise_samples:

@@ -8,10 +8,12 @@ the raw dataset when the input was BIDS) and
 ``desc-syntheticSD`` for the Monte-Carlo dropout SD map), each with a ``.json`` sidecar:
 ``Sources`` (BIDS URIs ``bids:raw:<path>`` of the input files, or their absolute paths
 for non-BIDS input), the model's name, version, task, inputs in their order and training
-subjects count, the noise and uncertainty settings, and the SD map's name.
+subjects count, the version folder and sha256 of its weights, the noise and uncertainty
+settings, the SD map's name, and that negative values were clipped at 0.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -25,11 +27,31 @@ PIPELINE = "msgan"
 BIDS_VERSION = "1.9.0"
 
 
+def weights_sha256(folder: str | Path | None) -> str | None:
+    """sha256 over the weight files of a SavedModel (``variables/*``, in name order) or of a
+    run folder (``model.weights.h5``): which trained weights made a prediction."""
+    if folder is None:
+        return None
+    folder = Path(folder)
+    files = sorted((folder / "variables").glob("*")) if (folder / "saved_model.pb").is_file() \
+        else [folder / "model.weights.h5"]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
 def model_provenance(predictor, config: RunConfig | None = None, card: ModelCard | None = None,
-                     name: str | None = None) -> dict:
-    """What made the prediction: model name/kind, task, inputs in order, training subjects,
-    msgan version, noise setting (from a run's ``config.json`` or a SavedModel's card);
-    ``name``: the run's or the SavedModel's name (default: the model's)."""
+                     name: str | None = None, folder: str | Path | None = None) -> dict:
+    """What made the prediction: model name/kind, version (a SavedModel's version folder),
+    the sha256 of its weights (``folder``: the SavedModel or run folder), task, inputs in
+    order, training subjects, msgan version, noise setting (from a run's ``config.json`` or
+    a SavedModel's card); ``name``: the run's or the SavedModel's name (default: the model's)."""
     if card is not None:
         card = card if isinstance(card, ModelCard) else ModelCard.from_dict(dict(card))
         model, task, subjects, version = card.model, card.task, card.training_subjects or 0, card.msgan_version
@@ -42,8 +64,12 @@ def model_provenance(predictor, config: RunConfig | None = None, card: ModelCard
         subjects = 0
     if hasattr(predictor, "noise_description"):
         noise = predictor.noise_description()
+    folder = Path(folder) if folder is not None else getattr(predictor, "path", None)
+    saved_model = folder is not None and (Path(folder) / "saved_model.pb").is_file()
     return {
         "Name": name or model,
+        "Version": Path(folder).name if saved_model else None,
+        "WeightsSha256": weights_sha256(folder),
         "Model": model,
         "Task": task,
         "Inputs": list(predictor.inputs),
@@ -70,18 +96,9 @@ def dataset_description(provenance: dict, raw_root: Path | None, folder: Path) -
                          "Description": f"model {provenance['Name']} ({provenance['Model']}, "
                                         f"task {provenance['Task']})"}],
     }
-    if raw_root is not None:
-        description["DatasetLinks"] = {"raw": os.path.relpath(raw_root.resolve(), folder.resolve())
-                                       if _same_tree(raw_root, folder) else raw_root.resolve().as_uri()}
+    if raw_root is not None:  # relative: the pair stays linked when both move together
+        description["DatasetLinks"] = {"raw": Path(os.path.relpath(raw_root.resolve(), folder.resolve())).as_posix()}
     return description
-
-
-def _same_tree(raw_root: Path, folder: Path) -> bool:
-    try:
-        folder.resolve().relative_to(raw_root.resolve())
-        return True
-    except ValueError:
-        return False
 
 
 def sources(session: Session, inputs, raw_root: Path | None) -> list[str]:
@@ -116,8 +133,10 @@ def sidecar(session: Session, provenance: dict, raw_root: Path | None, samples: 
         "Synthetic": True,
         "Sources": sources(session, provenance["Inputs"], raw_root),
         "Units": target_units(target, bids=True),
-        "Model": {k: provenance[k] for k in ("Name", "Model", "Task", "Inputs", "TrainingSubjects",
-                                             "MsganVersion")},
+        "Model": {k: provenance.get(k) for k in ("Name", "Version", "WeightsSha256", "Model", "Task", "Inputs",
+                                                 "TrainingSubjects", "MsganVersion")},
+        "NegativeValues": "clipped at 0 (a network's output can dip below 0 in dark brain regions; "
+                          "the target is never negative)",
         "Noise": provenance["Noise"],
         "Uncertainty": ({"Method": "Monte-Carlo dropout", "Samples": samples, "File": sd_file}
                         if samples else None),

@@ -16,17 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import nibabel as nib
 import numpy as np
 from tqdm import tqdm
 
 from data_tools.contracts import TASKS, ModelCard, RunConfig
 from data_tools.errors import CohortError, ConfigError, ImageContentError, InputFileError
 from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.bids import bids_pattern
 from data_tools.io.cohort import Cohort, Session
 from data_tools.io.fingerprint import compare as compare_fingerprint
-from data_tools.io.fingerprint import session_fingerprint
+from data_tools.io.fingerprint import looks_skull_stripped, session_fingerprint
 from data_tools.io.masks import brain_mask
 from data_tools.io.nifti import save_like
+from data_tools.io.orientation import Reorientation, reorientation
 from data_tools.shards.normalize import Normalizer
 
 log = logging.getLogger(__name__)
@@ -147,7 +150,11 @@ def select_sessions(cohort: Cohort, inputs: Sequence[str], subjects: Sequence[st
     if not sessions:
         raise CohortError(f"no session{' ' + session if session else ''} to predict", cohort.source)
     for ses in sessions:
-        ses.require(inputs)
+        missing = [name for name in inputs if not ses.has(name)]
+        if missing:  # a BIDS dataset's user knows the files by their BIDS names
+            named = [f"{bids_pattern(n)} ({n})" if ses.bids is not None else n for n in missing]
+            raise CohortError(f"lacks {', '.join(named)}, an input of this model "
+                              "(--skip-incomplete leaves such sessions out)", ses.label)
     return sessions
 
 
@@ -165,13 +172,14 @@ def _check_mc_possible(predictor, samples: int) -> None:
             pass
 
 
-def check_fingerprint(predictor, session: Session, volumes, brain, reference, fingerprint: dict | None,
+def check_fingerprint(predictor, session: Session, volumes, brain, affine, fingerprint: dict | None,
                       force: bool = False) -> list[str]:
-    """Compare the session with the model's training fingerprint; stop with one line naming
-    the session and what differs, or with ``force`` return the differences as warnings."""
+    """Compare the session (``volumes`` on the grid ``affine``) with the model's training
+    fingerprint; stop with one line naming the session and what differs, or with
+    ``force`` return the differences as warnings."""
     if not fingerprint:
         return []
-    own = session_fingerprint(volumes, predictor.inputs, brain, reference.affine)
+    own = session_fingerprint(volumes, predictor.inputs, brain, affine)
     problems = [d.message for d in compare_fingerprint(fingerprint, own, predictor.normalizer.scale_free(predictor.inputs))]
     if problems and not force:
         raise ImageContentError(f"unlike the model's training scans: {'; '.join(problems)} "
@@ -181,30 +189,65 @@ def check_fingerprint(predictor, session: Session, volumes, brain, reference, fi
     return problems
 
 
+def model_orientation(fingerprint: dict | None, affine, shape) -> Reorientation | None:
+    """How to turn the session's arrays to the orientation the model was trained in (None:
+    already in it, or the model does not say)."""
+    known = (fingerprint or {}).get("orientation") or []
+    if not known or "".join(nib.aff2axcodes(affine)) in known:
+        return None
+    return reorientation(affine, shape, known[0])
+
+
+def masked_like_training(session: Session, volumes: np.ndarray, brain: np.ndarray, affine,
+                         fingerprint: dict | None) -> np.ndarray:
+    """``volumes`` times the session's brain mask when the model learned from brain-extracted
+    scans and these are whole heads with a mask beside them (``msgan preprocess`` output)."""
+    if not session.has("brainmask") or (fingerprint or {}).get("brain_extracted") != [True]:
+        return volumes
+    voxel_ml = float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
+    if looks_skull_stripped(volumes[..., 0], voxel_ml):
+        return volumes
+    return volumes * brain[..., None]
+
+
 def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False,
                     fingerprint: dict | None = None, force: bool = False, warnings: list | None = None):
     """``(prediction, sd or None, reference volume)`` for one session.
 
     Inputs are read (shape/affine checked), the brain mask taken or estimated
-    (:func:`data_tools.io.masks.brain_mask`), the session compared with the model's training
-    ``fingerprint`` (:func:`check_fingerprint`; differences are appended to ``warnings``);
-    ``samples`` >= 2 runs MC dropout.
+    (:func:`data_tools.io.masks.brain_mask`) and applied to whole heads when the model
+    learned from brain-extracted scans (:func:`masked_like_training`), the arrays turned to
+    the model's orientation (:func:`model_orientation`), the session compared with the
+    model's training ``fingerprint`` (:func:`check_fingerprint`; differences are appended
+    to ``warnings``); ``samples`` >= 2 runs MC dropout. The prediction comes back in the
+    input's own voxel order, negative values clipped at 0 (FLAIR intensities and PIB DVRs
+    are never negative; a network's output can dip below in dark brain regions).
     """
     volumes, reference = session.stack(predictor.inputs)
     brain = brain_mask(session, predictor.inputs)
     if brain.shape != reference.shape:
         raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
                           session.path("brainmask"))
-    found = check_fingerprint(predictor, session, volumes, brain, reference, fingerprint, force)
+    volumes = masked_like_training(session, volumes, brain, reference.affine, fingerprint)
+    turn = model_orientation(fingerprint, reference.affine, reference.shape)
+    affine = reference.affine
+    if turn is not None:
+        volumes, brain, affine = turn.apply(volumes), turn.apply(brain), turn.affine(reference.affine)
+    found = check_fingerprint(predictor, session, volumes, brain, affine, fingerprint, force)
     if warnings is not None:
         warnings.extend(found)
+    sd = None
     if samples:
         from msgan.inference.uncertainty import mc_dropout_predict
 
         _check_mc_possible(predictor, samples)
-        mean, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
-        return mean, sd, reference
-    return predictor.predict(volumes, brain), None, reference
+        prediction, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
+    else:
+        prediction = predictor.predict(volumes, brain)
+    prediction = np.maximum(prediction, 0)
+    if turn is not None:
+        prediction, sd = turn.undo(prediction), (None if sd is None else turn.undo(sd))
+    return prediction, sd, reference
 
 
 def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: Sequence[str] | None = None,
@@ -228,7 +271,7 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: 
     raw_root = Path(cohort.source) if any(s.bids is not None for s in sessions) else None
     derivatives = Path(bids_out) / "derivatives" / bids.PIPELINE if bids_out is not None else None
     written = []
-    with contextlib.ExitStack() as stack:
+    with _no_empty_folders_left([p for p in (out, derivatives) if p is not None]), contextlib.ExitStack() as stack:
         plain = stack.enter_context(atomic_output_dir(out, overwrite=overwrite)) if out is not None else None
         bids_tmp = (stack.enter_context(atomic_output_dir(derivatives, overwrite=overwrite))
                     if derivatives is not None else None)
@@ -251,3 +294,25 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: 
                                            raw_root, samples, warnings)
                 written += [derivatives / f.relative_to(bids_tmp) for f in files]
     return written
+
+
+@contextlib.contextmanager
+def _no_empty_folders_left(outputs):
+    """On failure, remove the folders above ``outputs`` that the block created and left
+    empty (``--bids-out DIR`` makes ``DIR/derivatives/``: a refused run leaves none)."""
+    tops = []
+    for path in outputs:
+        path = Path(path).absolute()
+        top = None
+        while not path.parent.exists():
+            path = top = path.parent
+        if top is not None:
+            tops.append(top)
+    try:
+        yield
+    except BaseException:
+        for top in tops:
+            for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)) + [top]:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only empty folders go
+        raise
