@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -12,10 +13,12 @@ import pytest
 
 from bids_rules import derivative_name_problems
 from conftest import OPEN_MS_MANIFEST, make_open_ms_bids, make_tiny_session
+from data_tools.errors import CohortError
 from data_tools.io.cohort import load_manifest, open_cohort
 from inference_helpers import NORMALIZATION
 from msgan.cli import main
 from msgan.inference.bids_out import sources
+from msgan.inference.predict import predict_cohort, predictor_from_run
 from msgan.models import build
 from msgan.training.run import save_weights
 
@@ -120,10 +123,14 @@ def test_predictions_as_bids_derivatives(bids_root, fcn_run):
                                   "bids:raw:sub-b/ses-02/anat/sub-b_ses-02_T2w.nii.gz"]
     assert sidecar["Model"]["Inputs"] == ["T1", "T2"] and sidecar["Model"]["TrainingSubjects"] == 3
     assert sidecar["Model"]["Model"] == "fcn" and sidecar["Uncertainty"] is None
+    import hashlib  # the weights that made it, by hash (a run folder has no version)
+    assert sidecar["Model"]["WeightsSha256"] == hashlib.sha256((fcn_run / "model.weights.h5").read_bytes()).hexdigest()
+    assert "NegativeValues" in sidecar
     # geometry of the input kept
     source = nib.load(str(bids_root / "sub-b/ses-02/anat/sub-b_ses-02_T1w.nii.gz"))
     image = nib.load(str(derivatives / "sub-b/ses-02/anat/sub-b_ses-02_desc-synthetic_FLAIR.nii.gz"))
     np.testing.assert_allclose(image.affine, source.affine)
+    assert np.asarray(image.dataobj).min() >= 0  # negative values clipped
     # msgan's own outputs are never read back as inputs
     again = open_cohort(cohort=bids_root)
     assert again.subjects["b"].sessions["02"].files.keys() == {"T1", "T2"}
@@ -135,6 +142,12 @@ def test_sessions_lacking_an_input_are_skipped_and_listed_on_request(bids_root, 
     (bids_root / "sub-b/ses-02/anat/sub-b_ses-02_T2w.nii.gz").unlink()
     assert _cli("predict", "--run", fcn_run, "--cohort", bids_root, "--out", tmp_path / "strict") == 2
     assert not (tmp_path / "strict").exists()
+    (bids_root / "sub-b/ses-02/anat/sub-b_ses-02_T1w.nii.gz").rename(
+        bids_root / "sub-b/ses-02/anat/sub-b_ses-02_ce-gadolinium_T1w.nii.gz")
+    with pytest.raises(CohortError, match=re.escape("*_T1w (without ce-)")):  # named as the BIDS file it needs
+        predict_cohort(predictor_from_run(fcn_run)[0], open_cohort(cohort=bids_root), tmp_path / "x")
+    (bids_root / "sub-b/ses-02/anat/sub-b_ses-02_ce-gadolinium_T1w.nii.gz").rename(
+        bids_root / "sub-b/ses-02/anat/sub-b_ses-02_T1w.nii.gz")
     with caplog.at_level(logging.WARNING):
         assert _cli("predict", "--run", fcn_run, "--cohort", bids_root, "--out", tmp_path / "lenient",
                     "--skip-incomplete") == 0

@@ -140,6 +140,9 @@ def test_predict_stops_on_an_unknown_scan_and_force_records_it(fingerprinted_run
     assert _cli("predict", "--run", fingerprinted_run, "--cohort", altered["head"], "--out", out) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "sub-patient07/ses-t0" in lines[0] and not out.exists()
+    refused = tmp_path / "refused"  # --bids-out DIR: DIR/derivatives/msgan, none of it left behind
+    assert _cli("predict", "--run", fingerprinted_run, "--cohort", altered["head"], "--bids-out", refused) == 2
+    assert not refused.exists()
     bids = tmp_path / "forced"
     assert _cli("predict", "--run", fingerprinted_run, "--cohort", altered["resampled"], "--bids-out", bids,
                 "--force") == 0
@@ -178,3 +181,34 @@ def test_the_shipped_flair_model_predicts_a_rescaled_copy_as_the_original(real_f
                      for s in ("original", "times3"))
     brain = first != 0
     assert brain.sum() > 1e5 and np.corrcoef(first[brain], second[brain])[0, 1] > 0.99
+
+
+@pytest.mark.slow
+def test_msgan_turns_another_orientation_and_masks_a_head_it_has_a_mask_for(real_fingerprint, fingerprinted_run,
+                                                                            altered, tmp_path):
+    """patient07 stored RAS (the model knows LAS) is predicted as the LAS original and written
+    on its own RAS grid; a whole head with a brain mask beside it (msgan preprocess output)
+    is masked by msgan predict, as the model's brain-extracted training scans were."""
+    cohort, _ = real_fingerprint
+    original = cohort.subjects["patient07"].sessions["t0"]
+    both = tmp_path / "cohort"
+    for name in INPUTS:
+        volume = original.load(name)
+        write_nifti(both / "sub-las" / "ses-t0" / f"{name}.nii.gz", volume.data, volume.affine)
+        flipped = volume.affine @ np.array([[-1, 0, 0, volume.data.shape[0] - 1], [0, 1, 0, 0], [0, 0, 1, 0],
+                                            [0, 0, 0, 1.0]])
+        write_nifti(both / "sub-ras" / "ses-t0" / f"{name}.nii.gz", volume.data[::-1], flipped)
+        (both / "sub-head" / "ses-t0").mkdir(parents=True, exist_ok=True)
+        (both / "sub-head" / "ses-t0" / f"{name}.nii.gz").symlink_to(
+            altered["head"] / "sub-patient07" / "ses-t0" / f"{name}.nii.gz")
+    brain = brain_mask(original, INPUTS)
+    write_nifti(both / "sub-head" / "ses-t0" / "brainmask.nii.gz", brain.astype(np.uint8), original.load("T1").affine)
+    assert "".join(nib.aff2axcodes(flipped)) == "RAS"
+    out = tmp_path / "pred"
+    assert _cli("predict", "--run", fingerprinted_run, "--cohort", both, "--out", out) == 0
+    las, ras, head = (nib.load(str(out / s / "t0" / "FLAIR_pred.nii.gz")) for s in ("las", "ras", "head"))
+    np.testing.assert_allclose(ras.affine, flipped)
+    np.testing.assert_allclose(np.asarray(ras.dataobj)[::-1], np.asarray(las.dataobj), rtol=1e-5, atol=1e-4)
+    # the same image but for the few zero voxels inside the mask that the head copy filled with noise
+    inside = brain > 0
+    assert np.corrcoef(np.asarray(head.dataobj)[inside], np.asarray(las.dataobj)[inside])[0, 1] > 0.99
