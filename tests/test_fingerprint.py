@@ -4,6 +4,7 @@ patient are stopped, the real patients pass."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nibabel as nib
@@ -212,3 +213,19 @@ def test_msgan_turns_another_orientation_and_masks_a_head_it_has_a_mask_for(real
     # the same image but for the few zero voxels inside the mask that the head copy filled with noise
     inside = brain > 0
     assert np.corrcoef(np.asarray(head.dataobj)[inside], np.asarray(las.dataobj)[inside])[0, 1] > 0.99
+
+
+@pytest.mark.slow
+def test_the_command_a_refusal_names_fixes_the_scan(fingerprinted_run, altered, tmp_path, capsys):
+    """The 1 x 1 x 3 mm copy is refused with the msgan preprocess command that resamples it;
+    that command, run as named, gives a cohort msgan predict takes (the mask it writes applied)."""
+    assert _cli("predict", "--run", fingerprinted_run, "--cohort", altered["resampled"], "--out", tmp_path / "no") == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    (command,) = re.findall(r"`(msgan preprocess [^`]*)`", line)
+    fixed = tmp_path / "preprocessed"
+    assert _cli(*command.split()[1:], "--cohort", altered["resampled"], "--out", fixed) == 0
+    assert (fixed / "sub-patient07" / "ses-t0" / "brainmask.nii.gz").is_file()
+    out = tmp_path / "pred"
+    assert _cli("predict", "--run", fingerprinted_run, "--cohort", fixed, "--out", out) == 0
+    pred = nib.load(str(out / "patient07" / "t0" / "FLAIR_pred.nii.gz"))
+    np.testing.assert_allclose(pred.affine, nib.load(str(fixed / "sub-patient07" / "ses-t0" / "T1.nii.gz")).affine)

@@ -109,22 +109,25 @@ def compare(training: dict, session: dict, scale_free: Sequence[str] = ()) -> li
     the model knows scans like this one). ``scale_free``: inputs standardised per image,
     whose intensity scale does not matter."""
     problems = []
+    # the model's first input as the reference of the command that fixes a grid
+    first = next(iter(training.get("intensity") or {}), None)
+    reference = f" --reference {first}" if first else ""
     size, known = session["voxel_size"], training["voxel_size"]
     if any(_outside(v, lo, hi, VOXEL_TOLERANCE) for v, lo, hi in zip(size, known["min"], known["max"])):
         target = max(known["max"])
         problems.append(Difference("voxel_size", f"voxel size {_mm(size)} mm, the model knows {_mm(known['min'])}"
                         + (f" to {_mm(known['max'])}" if known["min"] != known["max"] else "")
-                        + f" mm: resample with `msgan preprocess --voxel-size {target:.3g}`"))
+                        + f" mm: resample with `msgan preprocess{reference} --voxel-size {target:.3g}`"))
     fov, known = session["field_of_view"], training["field_of_view"]
     if any(_outside(v, lo, hi, FOV_TOLERANCE) for v, lo, hi in zip(fov, known["min"], known["max"])):
         crop = ",".join(str(round(f / v)) for f, v in zip(known["max"], size))
         problems.append(Difference("field_of_view", f"field of view {_mm(fov)} mm, the model knows "
                                    f"{_mm(known['min'])} to {_mm(known['max'])} mm: crop or pad around "
-                                   f"the brain with `msgan preprocess --crop {crop}`"))
+                                   f"the brain with `msgan preprocess{reference} --crop {crop}`"))
     if bool(session["brain_extracted"]) not in training["brain_extracted"]:
         problems.append(Difference("brain_extracted",
                                    "not brain-extracted, the model learned from brain-extracted scans: "
-                                   "run `msgan preprocess --brain-mask auto` (msgan predict applies "
+                                   f"run `msgan preprocess{reference} --brain-mask auto` (msgan predict applies "
                                    "the brain mask it writes)"
                                    if not session["brain_extracted"] else
                                    "brain-extracted, the model learned from whole heads"))

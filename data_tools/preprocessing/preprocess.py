@@ -13,7 +13,7 @@ Per session (see :func:`preprocess_session`):
    the session's masks (lesions, wm, ...) ride with the transform of the sequence they were
    drawn on (``masks_on``, by default the reference);
 3. a follow-up's reference is registered rigidly onto the baseline's;
-4. the brain mask: the session's own, none for an already brain-extracted reference, or
+4. the brain mask: the session's own, the non-zero voxels of an already brain-extracted reference, or
    else extracted from the raw head (:mod:`data_tools.preprocessing.brain_extraction`), see ``brain_mask``;
 5. the output grid is the (baseline) reference grid, optionally resampled to a voxel
    size and cropped around the brain; every file is resampled once onto it
@@ -61,7 +61,7 @@ class PreprocessOptions:
     n4: bool = True
     n4_shrink: int = DEFAULT_SHRINK
     n4_iterations: tuple[int, ...] = DEFAULT_ITERATIONS
-    #: "auto" (the session's own brainmask; else none when the reference is already
+    #: "auto" (the session's own brainmask; else the non-zero voxels of a reference already
     #: brain-extracted; else "deepbrain"), "deepbrain", "template", "none", or a mask file
     #: on the reference grid used for every session
     brain_mask: str = "auto"
@@ -99,15 +99,17 @@ class SessionResult:
 
 
 def _load_images(session: Session, options: PreprocessOptions):
-    """Native SimpleITK images (N4'd) and masks of the session, the ref's codes, and whether
-    the reference is already brain-extracted (judged before N4, which shifts a zero background)."""
-    images, masks, codes, stripped = {}, {}, (1, 1), False
+    """Native SimpleITK images (N4'd) and masks of the session, the ref's codes, and, when
+    the reference is already brain-extracted, its non-zero voxels (its brain; judged before
+    N4, which shifts a zero background), else None."""
+    images, masks, codes, stripped = {}, {}, (1, 1), None
     for name in session.files:
         volume = load_volume(session.path(name), mask=name in _BINARY)
         image = volume_to_itk(volume)
         if name == options.reference:
             codes = nifti_codes(volume)
-            stripped = looks_skull_stripped(volume.data, float(np.prod(volume.zooms[:3])) / 1000)
+            if looks_skull_stripped(volume.data, float(np.prod(volume.zooms[:3])) / 1000):
+                stripped = sitk().Cast(image != 0, sitk().sitkUInt8)
         if name in IMAGE_NAMES:
             if options.n4 and name in N4_NAMES:
                 image = n4_correct(image, shrink_factor=options.n4_shrink, iterations=options.n4_iterations,
@@ -125,10 +127,13 @@ def _brain_mask(session, options, images, stripped, grid, to_reference, masks, m
     if mode == "auto":
         if "brainmask" in masks:
             return resample(masks.pop("brainmask"), grid, compose(mask_transform, to_reference), mask=True)
-        # A brain-extracted reference needs no mask: later steps take its non-zero voxels.
-        mode = "none" if stripped else "deepbrain"
         log.info("%s: %s is %s: brain mask %s", session.label, options.reference,
-                 "brain-extracted" if stripped else "a raw head", mode)
+                 "brain-extracted" if stripped is not None else "a raw head",
+                 "its non-zero voxels" if stripped is not None else "deepbrain")
+        if stripped is not None:  # written as the mask, because N4 and resampling leave the
+            # outputs non-zero outside the brain (msgan predict re-applies it)
+            return resample(stripped, grid, to_reference, mask=True)
+        mode = "deepbrain"
     if mode == "none":
         return None
     if mode == "deepbrain":
