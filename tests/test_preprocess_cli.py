@@ -39,7 +39,9 @@ def test_writes_a_cohort_with_transforms_qc_crop_and_voxel_size(tmp_path, capsys
     assert code == 0, err
     again = open_cohort(cohort=out)  # the output is a cohort msgan reads
     session = again.subjects["p1"].sessions["t0"]
-    assert set(session.files) == {"T1", "T2", "FLAIR", "lesions", "wm"}
+    # the brain-extracted reference's non-zero voxels come out as its brain mask (msgan predict applies it)
+    assert set(session.files) == {"T1", "T2", "FLAIR", "lesions", "wm", "brainmask"}
+    assert session.load("brainmask").data.any() and not session.load("brainmask").data.all()
     flair = session.load("FLAIR")
     assert flair.shape == (20, 24, 16) and flair.zooms == (3.0, 3.0, 3.0)
     session.load_many(["T1", "T2", "FLAIR", "lesions", "wm"])  # one shared grid
