@@ -52,14 +52,14 @@ def load_patient(session):
 
 
 def per_subject(patient):
-    """Inputs and FLAIR z-scored by their own brain statistics; FLAIR's (mean, SD)."""
-    from data_tools.shards.normalize import image_stats
+    """Inputs and FLAIR z-scored by their own brain statistics (``Normalizer.per_image``,
+    the one per-image rule); FLAIR's (mean, SD)."""
+    from data_tools.shards.normalize import Normalizer, image_stats
 
-    brain = patient["brain"]
-    x = np.stack([(c - m) / s for c in np.moveaxis(patient["x"], -1, 0)
-                  for m, s in [image_stats(c, brain)]], -1).astype(np.float32)
+    brain, per_image = patient["brain"], Normalizer.per_image()
+    x = per_image.apply_channels([str(c) for c in range(patient["x"].shape[-1])], patient["x"], brain)
     mean, std = image_stats(patient["y"], brain)
-    return x, ((patient["y"] - mean) / std).astype(np.float32), (mean, std)
+    return x, per_image.apply("FLAIR", patient["y"], brain), (mean, std)
 
 
 def classic_model(name, seed=0):
