@@ -153,8 +153,8 @@ def select_sessions(cohort: Cohort, inputs: Sequence[str], subjects: Sequence[st
         missing = [name for name in inputs if not ses.has(name)]
         if missing:  # a BIDS dataset's user knows the files by their BIDS names
             named = [f"{bids_pattern(n)} ({n})" if ses.bids is not None else n for n in missing]
-            raise CohortError(f"lacks {', '.join(named)}, an input of this model "
-                              "(--skip-incomplete leaves such sessions out)", ses.label)
+            raise CohortError(f"{', '.join(named)} is missing (an input of this model; "
+                              "--skip-incomplete leaves such sessions out)", ses.label)
     return sessions
 
 
