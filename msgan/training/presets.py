@@ -68,7 +68,7 @@ def default_val_per_fold(model: str) -> int:
 
 #: named preset -> shard settings (build_shards keywords) and training settings (TrainOptions fields).
 #: "real-flair": FLAIR from T1/T1POST/T2 on multi-scanner cohorts, measured in issue 19
-#: (README, "FLAIR on real patients"; scripts/benchmark_real_flair.py).
+#: (docs/real-flair.md; scripts/benchmark_real_flair.py).
 RECIPES = {
     "thesis": {"shards": {}, "train": {}},
     "real-flair": {
