@@ -100,7 +100,7 @@ def _options(kw, require_validation=True):
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
         overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"],
-        preset=kw["preset"])
+        preset=kw["preset"], init_weights=kw.get("init_weights"))
     options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
     read_tf_config()  # and a bad TF_CONFIG too
     return options
@@ -108,6 +108,9 @@ def _options(kw, require_validation=True):
 
 @click.command("train")
 @_common
+@click.option("--init-weights", type=click.Path(file_okay=False), help="Start from the weights of this "
+              "finished run (same model, inputs and --model-kwargs): e.g. fine-tune on real sessions a "
+              "model pretrained on simulated ones (docs/travel.md).")
 def train_command(**kw):
     """Train a model of the zoo on TFRecord shards into a run folder.
 

@@ -122,6 +122,7 @@ class TrainOptions:
     progress: bool = True
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     preset: str | None = None  # a RECIPES name; None: the thesis's per-model defaults (PRESETS)
+    init_weights: str | None = None  # a finished run (same model, inputs) whose weights start this one
 
     def resolved(self, require_validation: bool = True) -> "TrainOptions":
         """A copy with every ``None`` replaced by the named preset's setting, else the model's
