@@ -38,9 +38,9 @@ def _slab_phantom(width: int = 12, side: int = 16) -> Anatomy:
 def test_same_seed_identical_files_and_the_flair_target_unchanged(tmp_path):
     from msgan.cli import main
 
-    kwargs = dict(n_ms=1, n_hc=0, resolution=4.0, seed=5, sessions="t0,t1", progress=False)
+    kwargs = dict(n_ms=1, n_hc=0, resolution=6.0, seed=5, sessions="t0,t1", progress=False)
     with pytest.raises(SystemExit) as done:
-        main(["simulate", "--out", str(tmp_path / "a"), "--n-ms", "1", "--n-hc", "0", "--resolution", "4",
+        main(["simulate", "--out", str(tmp_path / "a"), "--n-ms", "1", "--n-hc", "0", "--resolution", "6",
               "--seed", "5", "--jobs", "1", "--randomize"])
     assert done.value.code in (0, None)
     a = tmp_path / "a"
