@@ -29,9 +29,9 @@ from data_tools.errors import ConfigError
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.nifti import save_new
 from data_tools.simulation import clinical, lesions as lesion_model, mri, myelin_imaging, tissue
-from data_tools.simulation.randomize import RandomizeOptions, randomize_inputs
 from data_tools.simulation.anatomy import check_resolution, simulate_anatomy
 from data_tools.simulation.fields import smooth_random_field
+from data_tools.simulation.randomize import RandomizeOptions, randomize_inputs
 
 SESSIONS = ("t0", "t1")
 MYELIN_IMAGE_NAMES = ("MTR", "FA", "RD", "AD", "PIB")
@@ -103,6 +103,8 @@ def simulate_session(rng: np.random.Generator, anatomy, lesions, *, coherence: n
                demyelinated=lesions.demyelinated)
     draws = {}
     if options.randomize is not None:
+        if randomize_rng is None:
+            raise ValueError("options.randomize needs randomize_rng, a stream of its own")
         randomized, draws = randomize_inputs(randomize_rng, anatomy, lesions, oedema, gadolinium,
                                              options.randomize)
         out.update(randomized)
