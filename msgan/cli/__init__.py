@@ -76,11 +76,6 @@ def main(argv=None):
             raise
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    except OSError as exc:  # the operating system refused: unwritable folder, disk full, ...
-        if "--debug" in args:
-            raise
-        click.echo(f"error: {os_error_line(exc)}", err=True)
-        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
@@ -89,6 +84,12 @@ def main(argv=None):
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the operating system refused (unwritable folder, full disk, ...)
+        line = refusal_line(exc)
+        if line is None or "--debug" in args:
+            raise
+        click.echo(f"error: {line}", err=True)
+        sys.exit(2)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -112,6 +113,16 @@ def _terminate_on_sigterm():
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def refusal_line(exc: Exception) -> str | None:
+    """One line for a full disk (a TensorFlow error too) or another OSError; None for bugs."""
+    from data_tools.io.full_disk import full_disk_error
+
+    full = full_disk_error(exc)
+    if full is not None:
+        return full.message
+    return os_error_line(exc) if isinstance(exc, OSError) else None
 
 
 def os_error_line(exc: OSError) -> str:
