@@ -157,8 +157,8 @@ def atomic_output_dir(target: str | Path, overwrite: bool = False) -> Iterator[P
     target = Path(target)
     found = _start(target, overwrite)
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), dir=target.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result should not be
-    try:
+    try:  # at once: a signal arriving now must find the partial folder deleted too
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result should not be
         yield tmp
         _move_into_place(tmp, target, found, overwrite)
     except BaseException as exc:
@@ -178,10 +178,10 @@ def atomic_output_file(target: str | Path, overwrite: bool = False) -> Iterator[
     found = _start(target, overwrite)
     suffix = "".join(target.suffixes)
     fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=suffix, dir=target.parent)
-    os.close(fd)
     tmp = Path(name)
-    tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; the result should not be
-    try:
+    try:  # at once: a signal arriving now must find the partial file deleted too
+        os.close(fd)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; the result should not be
         yield tmp
         if overwrite:
             os.replace(tmp, target)  # a file is replaced in one step, never missing
