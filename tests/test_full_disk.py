@@ -4,7 +4,6 @@ the errors Python (OSError ENOSPC) and TensorFlow (ResourceExhaustedError) raise
 from __future__ import annotations
 
 import errno
-import json
 import os
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from data_tools.io.full_disk import device_of
-from inference_helpers import NORMALIZATION
+from inference_helpers import finished_fcn_run
 from msgan.cli import main
 
 NO_SPACE = os.strerror(errno.ENOSPC)
@@ -107,22 +106,7 @@ def test_train_on_a_full_disk_keeps_the_last_checkpoint(tiny_shards, tmp_path, m
 
 @pytest.fixture
 def finished_run(tmp_path) -> Path:
-    """A run folder as training leaves it, with a tiny fcn."""
-    import keras
-
-    from msgan.models import build
-    from msgan.training.run import save_weights
-
-    run = tmp_path / "run"
-    run.mkdir()
-    config = {"task": "flair", "inputs": ["T1", "T2"], "target": "FLAIR", "model": "fcn",
-              "model_kwargs": {"filters": 2, "n_layers": 1}, "patch": [8, 8, 8],
-              "train_subjects": ["a", "b"], "val_subjects": ["c"]}
-    keras.utils.set_random_seed(0)
-    save_weights(build("fcn", 2, **config["model_kwargs"]), run / "model.weights.h5")
-    (run / "config.json").write_text(json.dumps(config))
-    (run / "normalization.json").write_text(json.dumps(NORMALIZATION))
-    return run
+    return finished_fcn_run(tmp_path / "run")
 
 
 def test_export_on_a_full_disk(finished_run, tmp_path, monkeypatch, capsys):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_tiny_session
+from inference_helpers import finished_fcn_run
 from data_tools.errors import OutputReplacesInputError
 from data_tools.io.cohort import open_cohort
 from data_tools.io.guard import check_outputs
@@ -37,7 +38,7 @@ def _refused(capsys, code, *paths):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """A tiny cohort, its shards and a one-epoch fcn run: the inputs the commands must spare."""
+    """A tiny cohort, its shards and an fcn run: the inputs the commands must spare."""
     root = tmp_path_factory.mktemp("guard")
     cohort = root / "cohort"
     for i, sid in enumerate(["p1", "p2", "c1"]):
@@ -45,9 +46,7 @@ def world(tmp_path_factory):
     (cohort / "participants.tsv").write_text("participant_id\tgroup\nsub-p1\tMS\nsub-p2\tMS\nsub-c1\tHC\n")
     assert _cli("make-tfrecords", "--cohort", cohort, "--task", "flair", "--inputs", "T1,T2",
                 "--out", root / "shards", "--layout", "whole") == 0
-    assert _cli("train", "--model", "fcn", "--data", root / "shards", "--run", root / "run", "--epochs", "1",
-                "--val-subjects", "c1", "--no-early-stopping", "--no-progress",
-                "--model-kwargs", '{"filters": 2, "n_layers": 1}') == 0
+    finished_fcn_run(root / "run")
     return root
 
 
@@ -80,6 +79,9 @@ CASES = {
     "export over its run": (lambda w: ["export", "--run", w / "run", "--out", w / "run"], "run", "run"),
     "preprocess over its cohort": (lambda w: ["preprocess", "--cohort", w / "cohort", "--out", w / "cohort",
                                               "--no-n4", "--brain-mask", "none"], "cohort", "cohort"),
+    "reproduce into a subject of its cohort": (
+        lambda w: ["reproduce", "ch4", "--check", "--cohort", w / "cohort", "--out", w / "cohort" / "sub-x"],
+        "cohort/sub-x", "cohort"),
     "evaluate over its predictions": (lambda w: ["evaluate", "--pred", w / "run", "--cohort", w / "cohort",
                                                  "--task", "flair", "--out", w / "run"], "run", "run"),
 }
