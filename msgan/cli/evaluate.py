@@ -55,7 +55,7 @@ def evaluate_command(pred_dir, cohort, manifest, root, task, out, methods, label
 
     named = parse_methods(methods)
     data = open_cohort(cohort=cohort, manifest=manifest, root=root)
-    check_outputs({"--out": out}, {"--cohort": data, "--pred": pred_dir})
+    check_outputs({"--out": out}, {"--cohort": data, "--pred": pred_dir, "--methods": list(named.values())})
     if subjects:
         data = data.select(subjects.split(","))
     from msgan.evaluation import evaluate  # scipy, scikit-image, matplotlib: after the cheap checks
