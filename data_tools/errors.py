@@ -49,5 +49,13 @@ class ConfigError(MsganError):
     """Options or a run configuration that cannot work together."""
 
 
+class OutputReplacesInputError(ConfigError):
+    """An output would replace, contain or shadow one of the command's inputs."""
+
+
+class NoSpaceError(MsganError):
+    """The disk filled up while writing an output (which was then removed)."""
+
+
 class DataIntegrityError(MsganError):
     """Stored derived data (TFRecord shards, run folders) is truncated or corrupted."""

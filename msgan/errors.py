@@ -12,7 +12,9 @@ from data_tools.errors import (
     ImageContentError,
     InputFileError,
     MsganError,
+    NoSpaceError,
     OutputExistsError,
+    OutputReplacesInputError,
 )
 
 
@@ -29,5 +31,5 @@ class TrainingStopped(TrainingError):
 __all__ = [
     "MsganError", "InputFileError", "ImageContentError", "GeometryError", "CohortError",
     "OutputExistsError", "ConfigError", "DataIntegrityError", "TrainingError",
-    "TrainingStopped",
+    "TrainingStopped", "OutputReplacesInputError", "NoSpaceError",
 ]

@@ -1,5 +1,7 @@
 """Losses of the thesis: voxel losses (eqs. 2.1, 3.4, 3.5, 4.4) and the conditional
-adversarial losses (eqs. 3.1-3.3) with optional label smoothing (sec. 4.3.1).
+adversarial losses (eqs. 3.1-3.3) with optional label smoothing (sec. 4.3.1); and one
+structural term the thesis does not use, the gradient difference loss (Mathieu et al.,
+2016), added to MSE or L1 (``mse+grad``, ``l1+grad``) for sharper images.
 
 Voxel losses (by name: :func:`get`) take ``(y_true, y_pred, roi=None)``: float tensors (B, D, H, W, 1) and the int
 label map (B, D, H, W, 1) of the TFRecords, 1 lesion, 2 NAWM, 3 other. Any label other
@@ -87,8 +89,43 @@ def normalized_weighted_l1(y_true, y_pred, roi, per_example=True):
     return N_REGIONS * ops.sum(weights * error) / (2.0 * n_examples * n_voxels)
 
 
+#: weight of the gradient difference term in ``mse+grad`` and ``l1+grad``
+GRADIENT_DIFFERENCE_WEIGHT = 1.0
+
+
+def gradient_difference(y_true, y_pred, power=1):
+    """Gradient difference loss (Mathieu, Couprie & LeCun, ICLR 2016), in 3-D: over the
+    D, H and W axes, the sum of the means of | |finite difference of y_true| - |finite
+    difference of y_pred| | ** ``power``. A blurred prediction has weaker edges than the
+    truth and pays for it, where MSE and L1 favour the blur. An axis of one voxel adds 0.
+    """
+    y_true, y_pred = ops.cast(y_true, "float32"), ops.cast(y_pred, "float32")
+    total = 0.0
+    for axis in (1, 2, 3):
+        size = y_true.shape[axis]
+        if size is not None and size < 2:
+            continue
+        edge_true = ops.abs(_difference(y_true, axis))
+        edge_pred = ops.abs(_difference(y_pred, axis))
+        total = total + ops.mean(ops.abs(edge_true - edge_pred) ** power)
+    return total
+
+
+def with_gradient_difference(base, power, weight=GRADIENT_DIFFERENCE_WEIGHT):
+    """The voxel loss ``base`` plus ``weight`` times :func:`gradient_difference` (with ``power``)."""
+    def loss(y_true, y_pred, roi=None):
+        return base(y_true, y_pred, roi) + weight * gradient_difference(y_true, y_pred, power)
+
+    loss.__name__ = f"{base.__name__}_grad"
+    return loss
+
+
+#: MSE plus the squared gradient difference; L1 plus the absolute one (same scale each)
+mse_grad = with_gradient_difference(mse, power=2)
+l1_grad = with_gradient_difference(l1, power=1)
+
 #: the voxel losses by the names ``--loss`` and ``config.json`` use (``LOSS_NAMES``, in that order)
-LOSSES = dict(zip(LOSS_NAMES, (mse, l1, weighted_l1, normalized_weighted_l1)))
+LOSSES = dict(zip(LOSS_NAMES, (mse, l1, weighted_l1, normalized_weighted_l1, mse_grad, l1_grad)))
 
 
 def get(identifier):
@@ -141,6 +178,12 @@ def generator_adversarial_loss(fake_probabilities):
 
 def _abs_error(y_true, y_pred):
     return ops.abs(ops.cast(y_true, "float32") - ops.cast(y_pred, "float32"))
+
+
+def _difference(x, axis):
+    """Forward finite difference of ``x`` along ``axis`` (one shorter there)."""
+    before = (slice(None),) * axis
+    return x[(*before, slice(1, None))] - x[(*before, slice(None, -1))]
 
 
 def _flat(x):

@@ -1,7 +1,7 @@
 """FLAIR on real patients (issue 19): leave-one-patient-out, deep models against classic ones.
 
     python scripts/benchmark_real_flair.py [--root DIR] [--out DIR] [--models a,b,...]
-        [--variants FILE.json] [--readme README.md]
+        [--variants FILE.json] [--readme docs/real-flair.md]
 
 On the two patients of ../shared/data/open_ms_data (T1, T1POST, T2 -> FLAIR), each fold
 trains on one patient and predicts the other. Every model sees the same per-subject
@@ -16,7 +16,7 @@ Models: ``linear`` (voxel-wise linear regression, scikit-learn), ``random_forest
 trees on 3x3x3 patches, thesis sec. 2.2.3), ``gradient_boosting`` (msgan.classic), and the
 deep variants of ``--variants`` (default: unet_small with the ``real-flair`` preset;
 scripts/real_flair_recipe_search.json holds the variants the preset was chosen from).
-``--readme`` rewrites the README's block between the ``--block`` markers
+``--readme`` rewrites the block of that markdown file (docs/real-flair.md) between the ``--block`` markers
 (``<!-- benchmark_real_flair:begin -->`` by default).
 Rows already in ``OUT/results.jsonl`` (model and test patient) are kept, not recomputed:
 rerun the same command to continue an interrupted benchmark (delete the file to start over).

@@ -52,3 +52,23 @@ def random_volume(shape=(20, 22, 18), channels=2, seed=0) -> tuple[np.ndarray, n
     brain = radius < min(shape) * 0.4
     volumes = rng.normal(110, 40, shape + (channels,)).astype(np.float32) * brain[..., None]
     return volumes, brain
+
+
+def finished_fcn_run(run) -> "Path":
+    """A run folder as training leaves it (config, normalisation, weights) with a 2-filter fcn."""
+    import json
+    from pathlib import Path
+
+    from msgan.models import build
+    from msgan.training.run import save_weights
+
+    run = Path(run)
+    run.mkdir(parents=True)
+    config = {"task": "flair", "inputs": ["T1", "T2"], "target": "FLAIR", "model": "fcn",
+              "model_kwargs": {"filters": 2, "n_layers": 1}, "patch": [8, 8, 8],
+              "train_subjects": ["a", "b"], "val_subjects": ["c"]}
+    keras.utils.set_random_seed(0)
+    save_weights(build("fcn", 2, **config["model_kwargs"]), run / "model.weights.h5")
+    (run / "config.json").write_text(json.dumps(config))
+    (run / "normalization.json").write_text(json.dumps(NORMALIZATION))
+    return run

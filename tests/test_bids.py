@@ -185,3 +185,14 @@ def test_the_real_patients_as_bids_read_like_the_manifest(open_ms_data, tmp_path
 ])
 def test_the_bids_schema_check_tells_valid_from_invalid_names(name, valid):
     assert (derivative_name_problems(name) == []) == valid
+
+
+@pytest.mark.parametrize("where", ["dataset_description.json", "derivatives/manual/dataset_description.json"])
+@pytest.mark.parametrize("text", ['{"Name": "toy", ', '["toy"]'])
+def test_a_broken_dataset_description_is_one_line_naming_it(bids_root, tmp_path, capsys, where, text):
+    (bids_root / where).write_text(text)
+    assert _cli("make-tfrecords", "--cohort", bids_root, "--task", "flair", "--inputs", "T1,T2",
+                "--out", tmp_path / "shards") == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {bids_root / where}: ")
+    assert not (tmp_path / "shards").exists()

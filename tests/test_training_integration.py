@@ -74,3 +74,32 @@ def test_chapter_3_cross_validation_holds_out_whole_subjects_and_no_validation(t
         assert row["best_val_mse"] is None and np.isfinite(row["test_mse"])
     table = {r["fold"]: r for r in csv.DictReader(open(root / "results.csv"))}
     assert table["mean"]["best_val_mse"] == "" and float(table["mean"]["test_mse"]) > 0
+
+
+def test_init_weights_starts_from_a_finished_run_and_refuses_another_model(tiny_shards, tmp_path):
+    import keras
+
+    from msgan.cli import main
+
+    tiny = {"filters": 4, "n_layers": 2}
+    first = TrainOptions("fcn", str(tiny_shards), str(tmp_path / "first"), epochs=1, lr=0.05,
+                         early_stopping=False, model_kwargs=tiny, progress=False)
+    train(first)
+    pretrained, first_config, _ = load_run(tmp_path / "first")
+    assert "init_weights" not in first_config.to_dict()  # absent unless given
+    # A learning rate too small to move anything and another seed: the second run ends
+    # where the first did only if it started there.
+    second = dataclasses.replace(first, run=str(tmp_path / "second"), lr=1e-12, seed=1,
+                                 init_weights=str(tmp_path / "first"))
+    train(second)
+    tuned, config, _ = load_run(tmp_path / "second")
+    for a, b in zip(pretrained.get_weights(), tuned.get_weights()):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert config["init_weights"] == str((tmp_path / "first").resolve())
+    keras.backend.clear_session()
+    # Another model (or inputs) cannot start from it: exit 2 naming the run's config, no folder.
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--model", "unet", "--data", str(tiny_shards), "--run", str(tmp_path / "other"),
+              "--epochs", "1", "--model-kwargs", '{"base_filters": 4}', "--no-progress",
+              "--init-weights", str(tmp_path / "first")])
+    assert refused.value.code == 2 and not (tmp_path / "other").exists()

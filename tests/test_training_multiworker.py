@@ -127,6 +127,26 @@ def test_a_worker_that_never_starts_is_named_after_the_timeout(shards, tmp_path)
 
 
 @pytest.mark.slow
+def test_sigterm_while_waiting_for_the_other_workers_ends_within_seconds(shards, tmp_path):
+    from msgan.training.watchdog import reachable
+
+    ports = free_ports(2)
+    worker = Worker(ports, 0, shards, tmp_path / "run", "--epochs", "1", "--connect-timeout", "300")
+    deadline = time.time() + LIMIT
+    while not reachable(f"127.0.0.1:{ports[0]}", timeout=0.2):  # its server is up: it waits for worker 1
+        assert worker.process.poll() is None and time.time() < deadline, worker.finish(1)
+        time.sleep(0.5)
+    time.sleep(1)
+    worker.process.send_signal(signal.SIGTERM)
+    start = time.time()
+    code, _, stderr = worker.finish(timeout=30)
+    assert code != 0 and time.time() - start < 10
+    (line,) = error_lines(stderr)
+    assert "SIGTERM" in line and "Traceback" not in stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
 def test_sigterm_stops_both_workers_at_one_checkpoint_and_resume_finishes(shards, tmp_path):
     ports, run = free_ports(2), tmp_path / "run"
     workers = [Worker(ports, i, shards, run, "--epochs", "100", "--connect-timeout", "60") for i in (0, 1)]

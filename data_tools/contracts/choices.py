@@ -7,9 +7,10 @@ from typing import Mapping
 from data_tools.errors import ConfigError
 
 #: the reconstruction losses by the names ``--loss`` and a run's ``config.json`` use:
-#: MSE (eq. 2.1), L1 (eq. 3.4), weighted L1 (eq. 3.5), normalised weighted L1 (eq. 4.4);
+#: MSE (eq. 2.1), L1 (eq. 3.4), weighted L1 (eq. 3.5), normalised weighted L1 (eq. 4.4),
+#: and MSE or L1 plus a 3-D gradient difference term (not the thesis's: sharper images);
 #: the functions are ``msgan.losses.get(name)``
-LOSS_NAMES = ("mse", "l1", "wl1", "nwl1")
+LOSS_NAMES = ("mse", "l1", "wl1", "nwl1", "mse+grad", "l1+grad")
 
 #: how overlapping prediction windows are blended (``--blend`` of predict and export):
 #: MONAI's Gaussian importance map or equal weights; stride-1 local networks ignore it

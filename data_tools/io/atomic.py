@@ -6,7 +6,8 @@ replaced with ``overwrite=True``. Two commands writing the same output do not de
 each other: the temporary sibling ``.NAME.partial-<host>-<pid>-<random>`` names its
 writer, so a second writer is refused while the first is alive, and the final rename
 never replaces an output that appeared meanwhile. Partial siblings left by killed
-writers on this host are deleted; those of other hosts are named in the log.
+writers on this host are deleted; those of other hosts are named in the log. A full disk
+ends as one :class:`~data_tools.errors.NoSpaceError` naming the disk and the file.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from data_tools.errors import OutputExistsError
+from data_tools.errors import MsganError, OutputExistsError
+from data_tools.io.full_disk import full_disk_error
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +157,13 @@ def atomic_output_dir(target: str | Path, overwrite: bool = False) -> Iterator[P
     target = Path(target)
     found = _start(target, overwrite)
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), dir=target.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result should not be
-    try:
+    try:  # at once: a signal arriving now must find the partial folder deleted too
+        tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result should not be
         yield tmp
         _move_into_place(tmp, target, found, overwrite)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        _raise_full_disk(exc, tmp, target)
         raise
 
 
@@ -175,15 +178,23 @@ def atomic_output_file(target: str | Path, overwrite: bool = False) -> Iterator[
     found = _start(target, overwrite)
     suffix = "".join(target.suffixes)
     fd, name = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=suffix, dir=target.parent)
-    os.close(fd)
     tmp = Path(name)
-    tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; the result should not be
-    try:
+    try:  # at once: a signal arriving now must find the partial file deleted too
+        os.close(fd)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes it private; the result should not be
         yield tmp
         if overwrite:
             os.replace(tmp, target)  # a file is replaced in one step, never missing
         else:
             _move_into_place(tmp, target, found, overwrite)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        _raise_full_disk(exc, tmp, target)
         raise
+
+
+def _raise_full_disk(exc: BaseException, tmp: Path, target: Path) -> None:
+    """A full disk as one :class:`NoSpaceError` naming the disk and the output's file."""
+    error = None if isinstance(exc, MsganError) else full_disk_error(exc, target, (tmp, target))
+    if error is not None:
+        raise error from exc

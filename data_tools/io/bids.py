@@ -24,6 +24,7 @@ Choices a researcher should know (and the log lists what they skipped):
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -109,6 +110,20 @@ def _negated(text: str) -> tuple:
     return tuple(-ord(c) for c in text)
 
 
+def check_descriptions(root: Path) -> None:
+    """Raise naming the first ``dataset_description.json`` (the dataset's, or a derivative
+    pipeline's) that is not a JSON object: pybids would otherwise read past it in silence."""
+    for path in [root / "dataset_description.json", *sorted(root.glob("derivatives/*/dataset_description.json"))]:
+        if not path.is_file():
+            continue
+        try:
+            description = json.loads(path.read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputFileError(f"not valid JSON ({exc})", path) from None
+        if not isinstance(description, dict):
+            raise InputFileError("not a JSON object ({\"Name\": ..., \"BIDSVersion\": ...})", path)
+
+
 def bids_files(root: str | Path) -> dict[BidsKey, dict[str, Path]]:
     """``{BidsKey: {msgan name: file}}`` of a BIDS dataset, derivatives included."""
     from bids import BIDSLayout  # pybids: the field's parser, imported only for BIDS input
@@ -116,6 +131,7 @@ def bids_files(root: str | Path) -> dict[BidsKey, dict[str, Path]]:
     root = Path(root)
     if not root.is_dir():
         raise InputFileError("BIDS dataset folder not found", root)
+    check_descriptions(root)
     try:
         layout = BIDSLayout(str(root), validate=False, derivatives=(root / "derivatives").is_dir())
     except Exception as exc:  # pybids raises many types for a malformed dataset

@@ -10,6 +10,8 @@ One concept per module:
 - :mod:`.tissue`: 3 T tissue properties (relaxation times, MTR, diffusivities, PIB DVR),
   each value cited where it is defined;
 - :mod:`.mri`: the MR signal equations, Rician noise and bias field;
+- :mod:`.randomize`: domain-randomised input images (intensities, bias, slice thickness,
+  noise drawn per session), the FLAIR target kept physical;
 - :mod:`.myelin_imaging`: MTR, DTI (AD, RD, FA) and [11C]PIB DVR maps from myelin content;
 - :mod:`.clinical`: the participants table (age, sex, EDSS, myelin dynamics).
 """

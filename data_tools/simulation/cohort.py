@@ -31,11 +31,14 @@ from data_tools.io.nifti import save_new
 from data_tools.simulation import clinical, lesions as lesion_model, mri, myelin_imaging, tissue
 from data_tools.simulation.anatomy import check_resolution, simulate_anatomy
 from data_tools.simulation.fields import smooth_random_field
+from data_tools.simulation.randomize import RandomizeOptions, randomize_inputs
 
 SESSIONS = ("t0", "t1")
 MYELIN_IMAGE_NAMES = ("MTR", "FA", "RD", "AD", "PIB")
 MASK_NAMES = ("brainmask", "lesions", "wm", "gm", "csf")
 TRUTH_NAMES = ("myelin", "demyelinated")
+#: spawn key of each subject's randomisation stream (beyond any child ``spawn`` would make)
+RANDOMIZE_STREAM = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class SimulationOptions:
     pet_noise: float = 0.06        # DVR units, spatially correlated at the PET resolution
     pet_subject_sd: float = 0.04   # between-subject DVR scale SD
     edss_independent: bool = False  # EDSS unrelated to myelin (negative control of Table 4.3)
+    randomize: RandomizeOptions | None = None  # domain-randomised inputs (FLAIR target unchanged)
 
     def validate(self) -> None:
         if self.noise < 0 or self.bias < 0 or self.deformation_mm < 0:
@@ -63,11 +67,19 @@ class SimulationOptions:
         dlo, dhi = self.lesion_diameter_mm
         if not 0 < dlo <= dhi:
             raise ConfigError(f"lesion diameters must satisfy 0 < min <= max, got {dlo}-{dhi}")
+        if self.randomize is not None:
+            self.randomize.validate()
 
 
 def simulate_session(rng: np.random.Generator, anatomy, lesions, *, coherence: np.ndarray,
-                     pib_scale: float, options: SimulationOptions) -> dict[str, np.ndarray]:
-    """Every image, mask and truth map of one visit, from the tissue state (fresh noise)."""
+                     pib_scale: float, options: SimulationOptions,
+                     randomize_rng: np.random.Generator | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Every image, mask and truth map of one visit, from the tissue state (fresh noise), and
+    the randomisation's draws ({} without ``options.randomize``).
+
+    The randomised inputs replace the physical ones and draw only from ``randomize_rng``, so
+    ``rng`` (hence every other image, the FLAIR target included) runs as without them.
+    """
     oedema, gadolinium = lesion_model.activity(rng, lesions, tissue.GD_LESION_CONCENTRATION_MM)
     sigma = options.noise * mri.SIGNAL_SCALE
     out: dict[str, np.ndarray] = {}
@@ -89,7 +101,14 @@ def simulate_session(rng: np.random.Generator, anatomy, lesions, *, coherence: n
     out.update(brainmask=anatomy.brain, lesions=lesions.mask, wm=anatomy.wm, gm=anatomy.gm,
                csf=anatomy.csf, myelin=np.where(anatomy.brain, myelin, 0.0).astype(np.float32),
                demyelinated=lesions.demyelinated)
-    return out
+    draws = {}
+    if options.randomize is not None:
+        if randomize_rng is None:
+            raise ValueError("options.randomize needs randomize_rng, a stream of its own")
+        randomized, draws = randomize_inputs(randomize_rng, anatomy, lesions, oedema, gadolinium,
+                                             options.randomize)
+        out.update(randomized)
+    return out, draws
 
 
 def _write_session(folder: Path, volumes: dict[str, np.ndarray], affine: np.ndarray) -> None:
@@ -126,16 +145,24 @@ def simulate_subject(root: Path, participant: clinical.Participant, resolution: 
         state = lesion_model.empty_state(anatomy.shape)
     visits = list(sessions) if is_patient else ["t0"]  # controls were scanned once (sec. 4.2.4)
     baseline = state
+    # The randomisation's own stream, a child of the subject's seed no other draw uses.
+    randomize_rng = np.random.default_rng(
+        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, RANDOMIZE_STREAM)))
+    randomization = {}
     for visit in visits:
         if visit == "t1":
             state = lesion_model.evolve(rng, baseline, participant.demyelination_rate,
                                         participant.remyelination_rate)
-        volumes = simulate_session(rng, anatomy, state, coherence=coherence, pib_scale=pib_scale,
-                                   options=options)
+        volumes, draws = simulate_session(rng, anatomy, state, coherence=coherence, pib_scale=pib_scale,
+                                          options=options, randomize_rng=randomize_rng)
+        if draws:
+            randomization[visit] = {"n_lesions": state.n_lesions,
+                                    "lesion_load_ml": round(float(state.mask.sum() * resolution ** 3 / 1000.0), 4),
+                                    "sequences": draws}
         _write_session(root / f"sub-{participant.id}" / f"ses-{visit}", volumes, anatomy.affine)
     return {"id": participant.id,
             "lesion_load_ml": float(baseline.mask.sum() * resolution ** 3 / 1000.0),
-            "n_lesions": baseline.n_lesions}
+            "n_lesions": baseline.n_lesions, "randomization": randomization}
 
 
 def _check_sessions(sessions: Sequence[str] | str) -> tuple[str, ...]:
@@ -218,6 +245,9 @@ def simulate_cohort(out: str | Path, n_ms: int = 18, n_hc: int = 10, resolution:
             "dir_ti_ms": [round(t, 1) for t in mri.PROTOCOL.dir_tis],
             "demyelinated_loss_threshold": lesion_model.DEMYELINATED_LOSS,
         }
+        if options.randomize is not None:  # per subject and session, in participants' order
+            drawn = {s["id"]: s["randomization"] for s in summaries}
+            description["randomization"] = {f"sub-{p.id}": drawn[p.id] for p in people}
         (tmp / "simulation.json").write_text(json.dumps(description, indent=2) + "\n")
     return out
 

@@ -117,20 +117,31 @@ def _tissue_signals(name: str) -> tuple[float, float, float]:
     return tuple(float(signal(name, t.pd, t.t1_ms, t.t2_ms)) for t in (tissue.CSF, tissue.GM, tissue.WM))
 
 
-def noise_free_image(name: str, anatomy, lesion_loss: np.ndarray, lesion_mask: np.ndarray,
-                     oedema: np.ndarray, gadolinium_mm: np.ndarray | None = None) -> np.ndarray:
-    """Partial-volume mixture of tissue signals, scaled so the brightest tissue is SIGNAL_SCALE.
-
-    In lesional voxels the white-matter fraction has the lesion's own T1/T2/PD.
-    """
+def class_signals(name: str, anatomy, lesion_loss: np.ndarray, lesion_mask: np.ndarray,
+                  oedema: np.ndarray, gadolinium_mm: np.ndarray | None = None
+                  ) -> tuple[float, float, float, np.ndarray, float]:
+    """Signals of CSF, GM, normal WM and, per voxel, of the white-matter fraction (its
+    lesional voxels with the lesion's own T1/T2/PD), and the factor that scales the
+    brightest tissue to SIGNAL_SCALE."""
     s_csf, s_gm, s_wm = _tissue_signals(name)
     wm_signal = np.full(anatomy.shape, s_wm, dtype=np.float32)
     t1, t2, pd = tissue.lesion_relaxation(lesion_loss[lesion_mask], oedema[lesion_mask])
     if gadolinium_mm is not None:
         t1 = tissue.t1_with_gadolinium(t1, gadolinium_mm[lesion_mask])
     wm_signal[lesion_mask] = signal(name, pd, t1, t2)
+    return s_csf, s_gm, s_wm, wm_signal, SIGNAL_SCALE / max(s_csf, s_gm, s_wm)
+
+
+def noise_free_image(name: str, anatomy, lesion_loss: np.ndarray, lesion_mask: np.ndarray,
+                     oedema: np.ndarray, gadolinium_mm: np.ndarray | None = None) -> np.ndarray:
+    """Partial-volume mixture of tissue signals, scaled so the brightest tissue is SIGNAL_SCALE.
+
+    In lesional voxels the white-matter fraction has the lesion's own T1/T2/PD.
+    """
+    s_csf, s_gm, _, wm_signal, scale = class_signals(name, anatomy, lesion_loss, lesion_mask, oedema,
+                                                     gadolinium_mm)
     image = anatomy.f_csf * s_csf + anatomy.f_gm * s_gm + anatomy.f_wm * wm_signal
-    return (image * (SIGNAL_SCALE / max(s_csf, s_gm, s_wm))).astype(np.float32)
+    return (image * scale).astype(np.float32)
 
 
 def add_rician_noise(rng: np.random.Generator, image: np.ndarray, sigma: float) -> np.ndarray:

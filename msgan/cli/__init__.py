@@ -16,6 +16,7 @@ import click
 
 from msgan._version import __version__
 from msgan.cli.quiet import quiet_console, wants_verbose
+from msgan.errors import MsganError
 
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
 COMMANDS = {
@@ -63,11 +64,10 @@ def cli(ctx, debug, verbose):
 
 def main(argv=None):
     """Console-script entry point: run the group, turning MsganError into one line + exit 2."""
-    from msgan.errors import MsganError
-
     args = sys.argv[1:] if argv is None else list(argv)
     quiet_console(wants_verbose(args))  # before any command imports TensorFlow
     previous = _terminate_on_sigterm()
+    _hold_stop_signals_in_a_cluster(args)
     try:
         cli.main(args=args, prog_name="msgan", standalone_mode=False)
     except Terminated:
@@ -78,11 +78,6 @@ def main(argv=None):
             raise
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    except OSError as exc:  # the operating system refused: unwritable folder, disk full, ...
-        if "--debug" in args:
-            raise
-        click.echo(f"error: {os_error_line(exc)}", err=True)
-        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
@@ -91,6 +86,12 @@ def main(argv=None):
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except Exception as exc:  # the operating system refused (unwritable folder, full disk, ...)
+        line = refusal_line(exc)
+        if line is None or "--debug" in args:
+            raise
+        click.echo(f"error: {line}", err=True)
+        sys.exit(2)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -114,6 +115,34 @@ def _terminate_on_sigterm():
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def refusal_line(exc: Exception) -> str | None:
+    """One line for a full disk (a TensorFlow error too) or another OSError; None for bugs."""
+    from data_tools.io.full_disk import full_disk_error
+
+    full = full_disk_error(exc)
+    if full is not None:
+        return full.message
+    return os_error_line(exc) if isinstance(exc, OSError) else None
+
+
+def _hold_stop_signals_in_a_cluster(args) -> None:
+    """A training worker of a TF_CONFIG cluster blocks SIGTERM and SIGINT before any thread
+    starts (numpy's, TensorFlow's), so that one sent while it waits for the other workers
+    stays pending for the start-up watchdog (:mod:`msgan.training.watchdog`) to act on."""
+    from msgan.training.cluster import tf_config_workers
+    from msgan.training.watchdog import hold_stop_signals
+
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command not in ("train", "cv", "tune"):
+        return
+    try:
+        several = tf_config_workers() > 1
+    except MsganError:  # the command names a bad TF_CONFIG in one line itself
+        return
+    if several:
+        hold_stop_signals()
 
 
 def os_error_line(exc: OSError) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES
+from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES, TASKS
 from msgan.training.presets import OPTIMIZER_NAMES
 
 
@@ -41,11 +41,14 @@ def ablate_command(model, methods, cohort, manifest, root, task, inputs, target,
                    session, no_drop, layout, patch, tile, epochs, lr, optimizer, out, seed, overwrite):
     """Retrain with each input removed (and named combinations); tabulate held-out MSE."""
     from data_tools.io.cohort import open_cohort, parse_names
+    from data_tools.io.guard import check_outputs
     from msgan.experiments.ablation import ablate
 
     target = target or TASKS[task].target
     train_kwargs = {k: v for k, v in {"epochs": epochs, "lr": lr, "optimizer": optimizer}.items() if v is not None}
-    summary = ablate(open_cohort(cohort=cohort, manifest=manifest, root=root), task, parse_names(inputs),
+    data = open_cohort(cohort=cohort, manifest=manifest, root=root)
+    check_outputs({"--run": out}, {"--cohort": data})
+    summary = ablate(data, task, parse_names(inputs),
                      target, out, _csv(test_subjects), models=[model, *_csv(methods)], combos=_csv(combos),
                      session=session, layout=layout, patch=patch, train_kwargs=train_kwargs,
                      drop_each=not no_drop, seed=seed, tile=tile, overwrite=overwrite)

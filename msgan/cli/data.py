@@ -46,6 +46,7 @@ def make_tfrecords(cohort, manifest, root, task, inputs, target, out, preset, la
                    augment, min_brain, lesion_copies, normalize, shard_size, compress, session, subjects, overwrite):
     """Validate, normalise and write a cohort as TFRecord shards for training."""
     from data_tools.io.cohort import open_cohort
+    from data_tools.io.guard import check_outputs
     from data_tools.shards.dataset import build_shards
 
     from msgan.training.presets import recipe_settings
@@ -56,6 +57,7 @@ def make_tfrecords(cohort, manifest, root, task, inputs, target, out, preset, la
                 "lesion_copies": 1, "normalize": "global", **recipe_settings(preset)["shards"],
                 **{k: v for k, v in given.items() if v is not None}}
     cohort_obj = open_cohort(cohort=cohort, manifest=manifest, root=root)
+    check_outputs({"--out": out}, {"--cohort": cohort_obj})
     index = build_shards(
         cohort_obj, task, out, inputs=inputs, target=target, crop=crop, augment=augment, **settings, shard_size=shard_size,
         session=session, subjects=subjects.split(",") if subjects else None, overwrite=overwrite,

@@ -51,9 +51,11 @@ def evaluate_command(pred_dir, cohort, manifest, root, task, out, methods, label
                      bin_mm, threshold_source, threshold_space, overwrite):
     """Image quality, lesion contrast, myelin, demyelination and clinical statistics as a report."""
     from data_tools.io.cohort import open_cohort
+    from data_tools.io.guard import check_outputs
 
     named = parse_methods(methods)
     data = open_cohort(cohort=cohort, manifest=manifest, root=root)
+    check_outputs({"--out": out}, {"--cohort": data, "--pred": pred_dir, "--methods": list(named.values())})
     if subjects:
         data = data.select(subjects.split(","))
     from msgan.evaluation import evaluate  # scipy, scikit-image, matplotlib: after the cheap checks

@@ -71,7 +71,8 @@ def predict_command(run_dir, saved_model, shipped, model_dir, cohort, bids, mani
     from data_tools.errors import CohortError
     from data_tools.io.bids import is_bids_dataset
     from data_tools.io.cohort import open_cohort
-    from msgan.inference.bids_out import model_provenance
+    from data_tools.io.guard import check_outputs
+    from msgan.inference.bids_out import PIPELINE, model_provenance
     from msgan.inference.predict import load_saved_model, predict_cohort, predictor_from_run
 
     if sum(x is not None for x in (run_dir, saved_model, shipped)) != 1:
@@ -91,6 +92,8 @@ def predict_command(run_dir, saved_model, shipped, model_dir, cohort, bids, mani
             raise CohortError("not a BIDS dataset (no dataset_description.json, no sub-*/anat)", bids)
         cohort = bids
     opened = open_cohort(cohort=cohort, manifest=manifest, root=root)
+    check_outputs({"--out": out, "--bids-out": bids_out and Path(bids_out) / "derivatives" / PIPELINE},
+                  {"--cohort": opened, "--run": run_dir, "--saved-model": saved_model})
     if run_dir is not None:
         predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
                                                batch_size=batch_size, expected_task=expected_task, tile=tile,
@@ -125,8 +128,10 @@ def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, note
     """Export a run as a SavedModel (serving_default + predict_volume) with a model card."""
     from pathlib import Path
 
+    from data_tools.io.guard import check_outputs
     from msgan.inference.export import export_run
 
+    check_outputs({"--out": out}, {"--run": run_dir})
     if not Path(out).name.isdigit():
         click.echo(f"note: TF Serving expects a numeric version folder (saved_models/<name>/1), got {out}",
                    err=True)

@@ -47,6 +47,7 @@ def preprocess(manifest, root, cohort, out, reference, n4, n4_shrink, n4_iterati
     """Bias-correct, co-register, align follow-ups, mask and crop raw scans into a cohort folder."""
     from data_tools.errors import ConfigError
     from data_tools.io.cohort import canonical_name, open_cohort
+    from data_tools.io.guard import check_outputs
     from data_tools.preprocessing.preprocess import PreprocessOptions, preprocess_cohort
     from data_tools.preprocessing.registration import RegistrationSettings
 
@@ -60,6 +61,7 @@ def preprocess(manifest, root, cohort, out, reference, n4, n4_shrink, n4_iterati
         masks_on=canonical_name(masks_on) if masks_on else None, model=model,
         registration=RegistrationSettings(min_mutual_information=min_mutual_information))
     data = open_cohort(cohort=cohort, manifest=manifest, root=root)
+    check_outputs({"--out": out}, {"--cohort": data})
     written = preprocess_cohort(data, out, options, overwrite=overwrite)
     click.echo(f"wrote {written} ({sum(len(s.sessions) for s in data.subjects.values())} sessions; "
                f"transforms/ and qc/ inside)")

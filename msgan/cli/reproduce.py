@@ -19,8 +19,11 @@ from msgan.experiments.reproduce import CHAPTERS
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def reproduce_command(chapter, out, cohort, check, methods, overwrite, quiet):
     """Run one thesis chapter's protocol and write one report of its tables and figures."""
+    from data_tools.io.cohort import open_cohort
+    from data_tools.io.guard import check_outputs
     from msgan.experiments.reproduce import reproduce
 
+    check_outputs({"--out": out}, {"--cohort": cohort and open_cohort(cohort=cohort)})
     chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     report = reproduce(chapter, out, cohort=cohort, check=check, methods=chosen, overwrite=overwrite,
                        progress=not quiet, echo=click.echo)

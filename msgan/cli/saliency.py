@@ -16,9 +16,12 @@ import click
 def saliency_command(run_dir, cohort, manifest, root, subject, session, out, overwrite):
     """Saliency maps of one subject: P3S per input sequence (eq 2.3), visual attention (eq 3.7)."""
     from data_tools.io.cohort import open_cohort
+    from data_tools.io.guard import check_outputs
     from msgan.saliency.session import saliency_for_session
 
-    ranking = saliency_for_session(run_dir, open_cohort(cohort=cohort, manifest=manifest, root=root),
+    data = open_cohort(cohort=cohort, manifest=manifest, root=root)
+    check_outputs({"--out": out}, {"--cohort": data, "--run": run_dir})
+    ranking = saliency_for_session(run_dir, data,
                                    subject, out, session=session, overwrite=overwrite)
     click.echo("mean P3S inside the brain (most salient first):")
     for rank, (name, value) in enumerate(ranking, start=1):

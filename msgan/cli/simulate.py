@@ -32,19 +32,25 @@ def _int_pair(text: str, option: str) -> tuple[int, int]:
               help="SD of the log intensity bias field of the MR images.")
 @click.option("--edss-independent", is_flag=True,
               help="Draw EDSS independently of myelin (negative control: Table 4.3 must find nothing).")
+@click.option("--randomize", is_flag=True,
+              help="Domain-randomised inputs: per session and sequence, random tissue intensities, bias "
+              "field, slice thickness (1-6 mm, random axis) and noise; FLAIR stays physical (docs/travel.md).")
 @click.option("--jobs", default=None, type=click.IntRange(min=1),
               help="Subjects simulated in parallel (default: CPU cores, at most 4).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def simulate(out, n_ms, n_hc, resolution, seed, sessions, lesion_range, noise, bias, edss_independent, jobs, overwrite):
+def simulate(out, n_ms, n_hc, resolution, seed, sessions, lesion_range, noise, bias, edss_independent, randomize, jobs,
+             overwrite):
     """Write a simulated cohort of MS patients and healthy controls with known myelin truth.
 
     The data are SIMULATED (MNI152 anatomy, synthetic lesions, signal equations): use them
     to try msgan and to check that it recovers a known truth, not as clinical data.
     """
     from data_tools.simulation.cohort import SimulationOptions, default_jobs, simulate_cohort
+    from data_tools.simulation.randomize import RandomizeOptions
 
     options = SimulationOptions(noise=noise, bias=bias, n_lesions=_int_pair(lesion_range, "--lesions"),
-                                edss_independent=edss_independent)
+                                edss_independent=edss_independent,
+                                randomize=RandomizeOptions() if randomize else None)
     path = simulate_cohort(out, n_ms=n_ms, n_hc=n_hc, resolution=resolution, seed=seed,
                            sessions=sessions, overwrite=overwrite, options=options,
                            jobs=jobs or default_jobs())

@@ -80,6 +80,7 @@ def _common(command):
 
 
 def _options(kw, require_validation=True):
+    from data_tools.io.guard import check_outputs
     from msgan.errors import ConfigError
     from msgan.training.cluster import read_tf_config
     from msgan.training.presets import TrainOptions
@@ -100,14 +101,18 @@ def _options(kw, require_validation=True):
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
         overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"],
-        preset=kw["preset"])
+        preset=kw["preset"], init_weights=kw.get("init_weights"))
     options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
+    check_outputs({"--run": kw["run_dir"]}, {"--data": kw["data"], "--participants": kw.get("participants")})
     read_tf_config()  # and a bad TF_CONFIG too
     return options
 
 
 @click.command("train")
 @_common
+@click.option("--init-weights", type=click.Path(file_okay=False), help="Start from the weights of this "
+              "finished run (same model, inputs and --model-kwargs): e.g. fine-tune on real sessions a "
+              "model pretrained on simulated ones (docs/travel.md).")
 def train_command(**kw):
     """Train a model of the zoo on TFRecord shards into a run folder.
 
@@ -144,7 +149,7 @@ def train_command(**kw):
               "group MS|HC) so that healthy controls are spread evenly across folds.")
 def cv_command(folds, val_per_fold, early_stop_on_test, participants, **kw):
     """Subject-level cross-validation: one run per fold, test MSE per fold and averaged."""
-    options = _options(kw, require_validation=False)
+    options = _options({**kw, "participants": participants}, require_validation=False)
     from msgan.training.cv import cross_validate
 
     rows = cross_validate(options, folds, val_per_fold, early_stop_on_test, participants)

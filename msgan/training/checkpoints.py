@@ -9,11 +9,13 @@ the RNG state, and a resumed run replays exactly what the uninterrupted run did.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 
 import tensorflow as tf
 
+from data_tools.io.full_disk import full_disk_error
 from msgan.errors import TrainingError
 
 log = logging.getLogger(__name__)
@@ -49,11 +51,24 @@ class TrainingState:
         # Under multi-worker training every worker must save (collective ops), but only the
         # chief's files are kept; every worker restores from the chief's folder (shared).
         self.directory, self.chief = Path(directory), chief
-        write_to = self.directory if chief else Path(tempfile.mkdtemp(prefix="msgan-ckpt-"))
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_to), max_to_keep=max_to_keep)
+        self.write_to = self.directory if chief else Path(tempfile.mkdtemp(prefix="msgan-ckpt-"))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.write_to), max_to_keep=max_to_keep)
 
     def save(self) -> str:
-        return self.manager.save()
+        """Write a checkpoint. If that fails (a full disk), its half-written files
+        (``ckpt-N_temp/``, ``ckpt-N.*``) are removed and the checkpoints before it stay as
+        they were, for ``--resume``."""
+        try:
+            return self.manager.save()
+        except Exception as exc:
+            kept = {Path(path).name for path in self.manager.checkpoints}
+            for partial in self.write_to.glob("ckpt-*"):
+                if partial.name.split(".")[0] not in kept:
+                    shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink()
+            error = full_disk_error(exc, self.write_to, kept="the checkpoints before it are kept (--resume)")
+            if error is not None:
+                raise error from exc
+            raise
 
     def restore_latest(self) -> bool:
         """Restore the newest checkpoint; False when there is none."""

@@ -68,7 +68,7 @@ def default_val_per_fold(model: str) -> int:
 
 #: named preset -> shard settings (build_shards keywords) and training settings (TrainOptions fields).
 #: "real-flair": FLAIR from T1/T1POST/T2 on multi-scanner cohorts, measured in issue 19
-#: (README, "FLAIR on real patients"; scripts/benchmark_real_flair.py).
+#: (docs/real-flair.md; scripts/benchmark_real_flair.py).
 RECIPES = {
     "thesis": {"shards": {}, "train": {}},
     "real-flair": {
@@ -122,6 +122,7 @@ class TrainOptions:
     progress: bool = True
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     preset: str | None = None  # a RECIPES name; None: the thesis's per-model defaults (PRESETS)
+    init_weights: str | None = None  # a finished run (same model, inputs) whose weights start this one
 
     def resolved(self, require_validation: bool = True) -> "TrainOptions":
         """A copy with every ``None`` replaced by the named preset's setting, else the model's

@@ -128,6 +128,10 @@ def run_config(opts: TrainOptions, index: Mapping, train_ids, val_ids) -> dict:
     config.update({k: v for k, v in dataclasses.asdict(opts).items()
                    if k not in ("run", "resume", "overwrite", "progress", "train_subjects", "connect_timeout")})
     config["data"] = str(Path(opts.data).resolve())
+    if opts.init_weights is None:  # absent, so runs from before the option still resume
+        config.pop("init_weights", None)
+    else:
+        config["init_weights"] = str(Path(opts.init_weights).resolve())
     config.update(train_subjects=list(train_ids), val_subjects=list(val_ids))
     return config
 
@@ -221,6 +225,8 @@ def train_and_keep(options: TrainOptions, traced: TracedFolds | None = None):
 
     model = traced.model(build) if traced is not None else build()
     zoo.check_batch_norm_extent(model, opts.model, index.example_shape, opts.batch)
+    if opts.init_weights is not None and not opts.resume:  # a resumed run has its checkpoints
+        start_from(model, opts.init_weights, opts.model, index.inputs)
     if chief:  # after every check, so that a refused run leaves no folder behind
         open_run_dir(run_dir, config, opts.resume, opts.overwrite)
         copy_normalization(opts.data, index, run_dir)
@@ -241,6 +247,24 @@ def train_and_keep(options: TrainOptions, traced: TracedFolds | None = None):
         with atomic_output_file(run_dir / "summary.json", overwrite=True) as tmp:
             tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary, model, strategy
+
+
+def start_from(model, run_dir: str | Path, model_name: str, inputs) -> None:
+    """Load a finished run's weights into ``model``, the start of a fine-tuning run: the run
+    must have trained the same model on the same inputs, in the same order."""
+    run_dir = Path(run_dir)
+    for name in (RunConfig.FILE, "model.weights.h5"):
+        if not (run_dir / name).exists():
+            raise InputFileError(f"--init-weights: {name} missing (not a finished run)", run_dir)
+    config = RunConfig.from_json(run_dir / RunConfig.FILE)
+    if config.model != model_name or tuple(config.inputs) != tuple(inputs):
+        raise ConfigError(f"--init-weights: that run trained {config.model} on {','.join(config.inputs)}; "
+                          f"this one trains {model_name} on {','.join(inputs)}", run_dir / RunConfig.FILE)
+    try:
+        model.load_weights(str(run_dir / "model.weights.h5"))
+    except (ValueError, OSError) as exc:
+        raise InputFileError(f"--init-weights: cannot load these weights into {model_name} ({exc}); "
+                             "same --model-kwargs?", run_dir / "model.weights.h5") from None
 
 
 def save_weights(model, path: Path) -> None:
