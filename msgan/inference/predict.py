@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +27,7 @@ from data_tools.io.fingerprint import compare as compare_fingerprint
 from data_tools.io.fingerprint import session_fingerprint
 from data_tools.io.masks import brain_mask
 from data_tools.io.nifti import save_like
+from msgan.inference.timing import describe, timed
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class SavedModelPredictor:
     card: ModelCard
     signature: object
     loaded: object = None  # the restored object; keeps the signature's variables alive
+    _pipeline: object = field(default=None, repr=False)
 
     @property
     def inputs(self) -> list[str]:
@@ -87,12 +89,37 @@ class SavedModelPredictor:
     def target(self) -> str:
         return self.card.target
 
-    def predict(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
+    def predict(self, volumes: np.ndarray, brainmask: np.ndarray, timings: dict | None = None) -> np.ndarray:
+        """As :meth:`VolumePredictor.predict`: msgan's own pipeline around the exported
+        network, so a model exported earlier also skips the windows outside the brain;
+        the exported ``predict_volume`` graph only where that cannot be rebuilt (the mean
+        over fixed draws of z)."""
         import tensorflow as tf
 
-        out = self.signature(volumes=tf.constant(volumes, tf.float32),
-                             brainmask=tf.constant(brainmask, tf.float32))
-        return out["prediction"].numpy()
+        pipeline = self.pipeline()
+        if pipeline is not None:
+            return pipeline.predict(volumes, brainmask, timings)
+        with timed(timings, "predict"):
+            out = self.signature(volumes=tf.constant(volumes, tf.float32),
+                                 brainmask=tf.constant(brainmask, tf.float32))
+            return out["prediction"].numpy()
+
+    def pipeline(self):
+        """A :class:`VolumePredictor` of the card's normalisation and window plan around the
+        ``serving_default`` network (cached), or None when the card asks for K draws of z."""
+        from msgan.inference.pipeline import VolumePredictor
+        from msgan.inference.sliding_window import WindowPlan
+
+        if self._pipeline is None:
+            serving = self.loaded.signatures.get("serving_default") if self.loaded is not None else None
+            if serving is None or not self.card.window or (self.card.noise or {}).get("noise_samples"):
+                return None
+
+            def network(patches):
+                return serving(patches=patches)["prediction"]
+            self._pipeline = VolumePredictor(network, self.inputs, self.target, self.card.normalization,
+                                             WindowPlan.from_dict(self.card.window))
+        return self._pipeline
 
 
 def read_model_card(path: str | Path, expected_task: str | None = None) -> ModelCard:
@@ -114,10 +141,13 @@ def load_saved_model(path: str | Path, expected_task: str | None = None) -> Save
 
     card = read_model_card(path, expected_task)
     path = Path(path)
+    seconds: dict[str, float] = {}
     try:
-        loaded = tf.saved_model.load(str(path))
+        with timed(seconds, "load"):
+            loaded = tf.saved_model.load(str(path))
     except (OSError, ValueError, tf.errors.OpError) as exc:
         raise InputFileError(f"cannot load SavedModel ({type(exc).__name__})", path) from None
+    log.info("%s: model loaded in %.1f s", path, seconds["load"])
     if "predict_volume" not in loaded.signatures:
         raise ConfigError(f"SavedModel has no 'predict_volume' signature (has "
                           f"{', '.join(sorted(loaded.signatures)) or 'none'})", path)
@@ -182,29 +212,33 @@ def check_fingerprint(predictor, session: Session, volumes, brain, reference, fi
 
 
 def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False,
-                    fingerprint: dict | None = None, force: bool = False, warnings: list | None = None):
+                    fingerprint: dict | None = None, force: bool = False, warnings: list | None = None,
+                    timings: dict | None = None):
     """``(prediction, sd or None, reference volume)`` for one session.
 
     Inputs are read (shape/affine checked), the brain mask taken or estimated
     (:func:`data_tools.io.masks.brain_mask`), the session compared with the model's training
     ``fingerprint`` (:func:`check_fingerprint`; differences are appended to ``warnings``);
-    ``samples`` >= 2 runs MC dropout.
+    ``samples`` >= 2 runs MC dropout. ``timings``: seconds per stage are added to it
+    (``load``, ``normalise``, ``predict``; :mod:`msgan.inference.timing`).
     """
-    volumes, reference = session.stack(predictor.inputs)
-    brain = brain_mask(session, predictor.inputs)
-    if brain.shape != reference.shape:
-        raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
-                          session.path("brainmask"))
-    found = check_fingerprint(predictor, session, volumes, brain, reference, fingerprint, force)
+    with timed(timings, "load"):
+        volumes, reference = session.stack(predictor.inputs)
+        brain = brain_mask(session, predictor.inputs)
+        if brain.shape != reference.shape:
+            raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
+                              session.path("brainmask"))
+        found = check_fingerprint(predictor, session, volumes, brain, reference, fingerprint, force)
     if warnings is not None:
         warnings.extend(found)
     if samples:
         from msgan.inference.uncertainty import mc_dropout_predict
 
         _check_mc_possible(predictor, samples)
-        mean, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
+        with timed(timings, "predict"):
+            mean, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
         return mean, sd, reference
-    return predictor.predict(volumes, brain), None, reference
+    return predictor.predict(volumes, brain, timings=timings), None, reference
 
 
 def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: Sequence[str] | None = None,
@@ -236,18 +270,21 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: 
             bids.write_description(bids_tmp, provenance, raw_root, derivatives)
         for ses in tqdm(sessions, desc="predict", unit="session", disable=not progress):
             warnings: list[str] = []
+            timings: dict[str, float] = {}
             prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress,
                                                         fingerprint=fingerprint, force=force,
-                                                        warnings=warnings)
-            if plain is not None:
-                folder = Path(ses.subject) / ses.name
-                save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
-                written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
-                if sd is not None:
-                    save_like(sd, reference, plain / folder / f"{predictor.target}_pred_sd.nii.gz")
-                    written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
-            if bids_tmp is not None:
-                files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
-                                           raw_root, samples, warnings)
-                written += [derivatives / f.relative_to(bids_tmp) for f in files]
+                                                        warnings=warnings, timings=timings)
+            with timed(timings, "write"):
+                if plain is not None:
+                    folder = Path(ses.subject) / ses.name
+                    save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
+                    written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
+                    if sd is not None:
+                        save_like(sd, reference, plain / folder / f"{predictor.target}_pred_sd.nii.gz")
+                        written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+                if bids_tmp is not None:
+                    files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
+                                               raw_root, samples, warnings)
+                    written += [derivatives / f.relative_to(bids_tmp) for f in files]
+            log.info("%s: %s", ses.label, describe(timings))
     return written
