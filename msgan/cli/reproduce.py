@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from data_tools.contracts import PRECISIONS
 from msgan.experiments.reproduce import CHAPTERS
 
 
@@ -15,13 +16,16 @@ from msgan.experiments.reproduce import CHAPTERS
 @click.option("--check", is_flag=True, help="Toy size: every step runs, the numbers mean nothing.")
 @click.option("--methods", help="Comma-separated configurations to run (default: all; the names are in "
               "the chapter's report and the README); the other cells of the report read n/a.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+              help="Compute precision of every training and prediction (docs/performance.md).")
+@click.option("--jit-compile", is_flag=True, help="XLA-compile every training step and prediction (GPUs).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def reproduce_command(chapter, out, cohort, check, methods, overwrite, quiet):
+def reproduce_command(chapter, out, cohort, check, methods, precision, jit_compile, overwrite, quiet):
     """Run one thesis chapter's protocol and write one report of its tables and figures."""
     from msgan.experiments.reproduce import reproduce
 
     chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     report = reproduce(chapter, out, cohort=cohort, check=check, methods=chosen, overwrite=overwrite,
-                       progress=not quiet, echo=click.echo)
+                       progress=not quiet, echo=click.echo, precision=precision, jit_compile=jit_compile)
     click.echo(f"report: {report}")

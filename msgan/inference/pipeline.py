@@ -34,8 +34,9 @@ class VolumePredictor:
     """Predict the ``target`` image of a session from its raw ``inputs`` volumes."""
 
     def __init__(self, model: Callable, inputs: Sequence[str], target: str, normalizer,
-                 plan: WindowPlan, noise_samples: int = 0):
+                 plan: WindowPlan, noise_samples: int = 0, jit_compile: bool = False):
         self.model = model
+        self.jit_compile = bool(jit_compile)  # XLA-compile the network's calls on the windows
         self.noise_samples = check_noise_samples(model, noise_samples)
         self.inputs = list(inputs)
         self.target = target
@@ -102,6 +103,8 @@ class VolumePredictor:
         else:
             def predict_fn(batch):
                 return _call_inference(self.model, batch)
+        if self.jit_compile:
+            predict_fn = tf.function(predict_fn, jit_compile=True, reduce_retracing=True)
         if self.noise_samples == 0:  # z = 0, unless a caller's fixed_noise block chose a draw
             prediction = sliding_window_predict(normalised, predict_fn, self.plan, background, brainmask)
         else:

@@ -46,7 +46,8 @@ def check_task(task: str, target: str, expected_task: str | None, where) -> None
 
 def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend: str = "gaussian",
                        window: Sequence[int] | None = None, batch_size: int = 1,
-                       expected_task: str | None = None, tile: int = 256, noise_samples: int = 0):
+                       expected_task: str | None = None, tile: int = 256, noise_samples: int = 0,
+                       precision: str | None = None, jit_compile: bool | None = None):
     """``(VolumePredictor, config)`` for a finished run folder (``msgan.training.load_run``).
 
     The window is the run's patch size unless ``window`` is given; stride-1 networks use
@@ -54,12 +55,18 @@ def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend:
     use less memory and give the same result). ``overlap`` defaults to 0.25 (MONAI's
     default) for blending and 0 for halo tiling (it needs none). ``noise_samples``: the
     Sketcher's z at inference, 0 for z = 0 or K for the mean over K fixed draws.
+    ``precision``/``jit_compile`` (:mod:`msgan.training.precision`; None: the enclosing
+    ``compute_settings``, float32 without XLA by default): how the network computes.
     """
     from msgan.inference.geometry import plan_for_model
     from msgan.inference.pipeline import VolumePredictor
     from msgan.training import load_run
+    from msgan.training.precision import check_precision, current_settings
 
-    model, config, normalizer = load_run(run_dir)
+    default_precision, default_jit = current_settings()
+    precision = precision or default_precision
+    jit_compile = default_jit if jit_compile is None else jit_compile
+    model, config, normalizer = load_run(run_dir, check_precision(precision, jit_compile))
     where = Path(run_dir) / RunConfig.FILE
     for key in ("task", "target"):
         if getattr(config, key) is None:
@@ -68,7 +75,8 @@ def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend:
     check_task(config.task, config.target, expected_task, where)
     plan = plan_for_model(model, patch=tuple(window) if window else config.window,
                           overlap=overlap, blend=blend, batch_size=batch_size, tile=(tile,) * 3)
-    return VolumePredictor(model, inputs, config.target, normalizer, plan, noise_samples=noise_samples), config
+    return VolumePredictor(model, inputs, config.target, normalizer, plan, noise_samples=noise_samples,
+                           jit_compile=jit_compile), config
 
 
 @dataclass
