@@ -138,7 +138,7 @@ def run_config(opts: TrainOptions, index: Mapping, train_ids, val_ids) -> dict:
 
 def resume_differences(saved: dict, config: dict) -> list[str]:
     """``"key saved -> now"`` for every config key that differs, except :data:`RESUME_MAY_CHANGE`."""
-    now = json.loads(json.dumps(config))  # compare as stored: tuples are lists in JSON
+    now = {**ADDED_LATER, **json.loads(json.dumps(config))}  # compare as stored: tuples are lists in JSON
     saved = {**ADDED_LATER, **saved}
     keys = [k for k in dict.fromkeys([*saved, *now]) if k not in RESUME_MAY_CHANGE]
     absent = "(absent)"
