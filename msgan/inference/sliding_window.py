@@ -4,7 +4,9 @@ and the exported SavedModel (so the two agree by construction).
 Windows are cut with ``tf.slice``, run through the model ``batch_size`` at a time, and
 their weighted outputs summed into the volume with ``tf.tensor_scatter_nd_add``; the sum
 of weights divides at the end. A :class:`WindowPlan` says how windows are placed and
-weighted (see :mod:`msgan.inference.windows`).
+weighted (see :mod:`msgan.inference.windows`). Given the brain mask, only the windows that
+can change a brain voxel run (the brain fills about a fifth of an MNI grid), and the
+result is 0 outside the brain.
 """
 from __future__ import annotations
 
