@@ -4,19 +4,26 @@
 For each model (built by ``msgan.models.build``, 3 inputs) and overlap, prints one run's
 wall-clock seconds of
 
-- ``keras``: one bare ``model(volume)`` forward pass of the whole volume (the floor);
+- ``keras``: one bare ``model(volume)`` forward pass of the whole grid (no windows);
 - ``msgan``: ``VolumePredictor.predict`` as ``msgan predict`` runs it (normalisation, the
-  model's own window plan, de-normalisation, brain mask); for a stride-1 model (fcn) that
-  is halo tiling, which needs no overlap, so every overlap gives the same plan;
-- ``msgan-win``: msgan with exactly MONAI's windows (``--window``, Gaussian blending);
+  model's own window plan over the windows that touch the brain, de-normalisation, brain
+  mask); for a stride-1 model (fcn) that is halo tiling of the brain's bounding box, which
+  needs no overlap, so every overlap gives the same plan;
+- ``all``: the same with a brain mask of ones, so every window of the grid runs (what msgan
+  did before it skipped the windows outside the brain);
+- ``msgan-win``: msgan with exactly MONAI's windows (``--window``, Gaussian blending),
+  windows outside the brain skipped;
 - ``monai``: ``monai.inferers.sliding_window_inference`` on the same architecture
   re-built in PyTorch (random weights: only speed is compared), same windows and overlap,
 
-and the ratios msgan/keras and msgan/monai. Benchmark-only dependencies (not in setup.py):
-``pip install torch==2.13.0 monai``. ``--check-export`` also exports the model and checks
-that the SavedModel's ``predict_volume`` run in a fresh Python without msgan matches the
-library within 1e-4 on a real patient.
+and the ratios msgan/keras, monai/msgan (msgan's speed-up) and msgan-win/monai, all taken
+in this one run; the load average before and after is printed (the machine may be shared).
+Benchmark-only dependencies (not in setup.py): ``pip install torch==2.13.0 monai``.
+``--check-export`` also exports the model and checks that the SavedModel's
+``predict_volume`` run in a fresh Python without msgan matches the library within 1e-4
+on a real patient.
 
+    PYTHONPATH=. python scripts/bench_inference.py                     # fcn, overlap 0.25
     PYTHONPATH=. python scripts/bench_inference.py --models fcn,unet --overlaps 0,0.25,0.5
 """
 from __future__ import annotations
@@ -127,6 +134,45 @@ def timed(fn, repeats: int, warm_up=None) -> float:
     return best
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (other jobs on a shared machine slow every column)."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def time_monai(torch_net, volumes, window, overlap: float, repeats: int) -> float:
+    """Seconds of MONAI's ``sliding_window_inference`` (Gaussian, batch 1) on the volume."""
+    import torch
+    from monai.inferers import sliding_window_inference
+
+    x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(volumes, -1, 0)[None]))
+
+    def run_monai():
+        with torch.inference_mode():
+            sliding_window_inference(x, window, 1, torch_net, overlap=overlap, mode="gaussian")
+
+    return timed(run_monai, repeats, lambda: None)  # eager PyTorch: nothing to trace
+
+
+def bench_shipped(name: str, volumes, brain) -> None:
+    """Seconds of a shipped model on the volume: the SavedModel's own ``predict_volume``
+    graph (as exported: every window) vs ``msgan predict``'s pipeline around its network."""
+    import tensorflow as tf
+
+    from msgan.inference.predict import load_saved_model
+    from msgan.inference.shipped import resolve_model
+
+    predictor = load_saved_model(resolve_model(name))
+    inputs = {"volumes": tf.constant(volumes), "brainmask": tf.constant(brain, tf.float32)}
+    exported_s = timed(lambda: predictor.signature(**inputs)["prediction"].numpy(), 1)
+    ours = predictor.predict(volumes, brain)  # warm-up (traces)
+    timings: dict = {}
+    msgan_s = timed(lambda: predictor.predict(volumes, brain, timings), 1, lambda: None)
+    diff = float(np.abs(predictor.signature(**inputs)["prediction"].numpy() - ours).max())
+    print(f"shipped {name}: exported predict_volume {exported_s:.1f} s, msgan {msgan_s:.1f} s "
+          f"(x{exported_s / msgan_s:.2f}; normalise {timings['normalise']:.1f} s, predict "
+          f"{timings['predict']:.1f} s), max |difference| {diff:.1e}")
+
+
 def check_export(predictor, volumes, brain) -> float:
     """Max |SavedModel predict_volume (fresh Python, no msgan) - library| on this volume."""
     from msgan.inference.export import export_predictor, model_card
@@ -149,14 +195,16 @@ def check_export(predictor, volumes, brain) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="fcn,unet")
-    parser.add_argument("--overlaps", default="0,0.25,0.5")
+    parser.add_argument("--models", default="fcn")
+    parser.add_argument("--overlaps", default="0.25")
     parser.add_argument("--window", type=int, default=64, help="MONAI/msgan-win window (cube side)")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--no-monai", action="store_true")
     parser.add_argument("--synthetic", action="store_true", help="do not read the real patients")
     parser.add_argument("--data", type=Path, default=REAL, help="open_ms_data folder (real patients)")
     parser.add_argument("--check-export", action="store_true")
+    parser.add_argument("--shipped", metavar="NAME", help="also time a shipped model (e.g. flair-t1-t2-t1post): "
+                        "its exported predict_volume graph vs msgan predict's pipeline around it")
     args = parser.parse_args(argv)
 
     import tensorflow as tf
@@ -172,10 +220,12 @@ def main(argv=None) -> None:
     norm = normalization(volumes, brain)
     window = (args.window,) * 3
     overlaps = [float(o) for o in args.overlaps.split(",")]
-    print(f"{source}, shape {volumes.shape}, window {args.window}^3, TF {tf.__version__}, "
-          f"best of {args.repeats} after a warm-up")
-    print(f"{'model':6} {'overlap':>7} {'keras s':>8} {'msgan s':>8} {'msgan-win s':>11} {'monai s':>8} "
-          f"{'msgan/keras':>11} {'msgan/monai':>11} {'win/monai':>9}")
+    print(f"{source}, shape {volumes.shape}, brain {brain.mean():.0%} of the grid, window {args.window}^3, "
+          f"TF {tf.__version__}, best of {args.repeats} after a warm-up, {os.cpu_count()} CPUs, "
+          f"load average {load_average()}")
+    print(f"{'model':6} {'overlap':>7} {'keras s':>8} {'msgan s':>8} {'all s':>7} {'msgan-win s':>11} "
+          f"{'monai s':>8} {'msgan/keras':>11} {'monai/msgan':>11} {'win/monai':>9}")
+    everywhere = np.ones_like(brain)
     for name in args.models.split(","):
         model = build(name, len(INPUTS))
         try:
@@ -190,29 +240,23 @@ def main(argv=None) -> None:
             predictor = VolumePredictor(model, INPUTS, "FLAIR", norm, plan)
             msgan_s = timed(lambda: predictor.predict(volumes, brain), args.repeats,
                             lambda: predictor.predict(small_volumes, small_brain))
+            all_s = timed(lambda: predictor.predict(volumes, everywhere), args.repeats, lambda: None)
             same = VolumePredictor(model, INPUTS, "FLAIR", norm,
                                    WindowPlan(mode="gaussian", window=window, overlap=overlap))
             win_s = timed(lambda: same.predict(volumes, brain), args.repeats,
                           lambda: same.predict(small_volumes, small_brain))
-            monai_s = float("nan")
-            if torch_net is not None:
-                import torch
-                from monai.inferers import sliding_window_inference
-
-                x = torch.from_numpy(np.ascontiguousarray(np.moveaxis(volumes, -1, 0)[None]))
-
-                def run_monai():
-                    with torch.inference_mode():
-                        sliding_window_inference(x, window, 1, torch_net, overlap=overlap, mode="gaussian")
-
-                monai_s = timed(run_monai, args.repeats, lambda: None)  # eager PyTorch: nothing to trace
-            print(f"{name:6} {overlap:7.2f} {keras_s:8.1f} {msgan_s:8.1f} {win_s:11.1f} {monai_s:8.1f} "
-                  f"{msgan_s / keras_s:11.2f} {msgan_s / monai_s:11.2f} {win_s / monai_s:9.2f}  [{plan.mode}]")
+            monai_s = float("nan") if torch_net is None else time_monai(torch_net, volumes, window, overlap,
+                                                                        args.repeats)
+            print(f"{name:6} {overlap:7.2f} {keras_s:8.1f} {msgan_s:8.1f} {all_s:7.1f} {win_s:11.1f} {monai_s:8.1f} "
+                  f"{msgan_s / keras_s:11.2f} {monai_s / msgan_s:11.2f} {win_s / monai_s:9.2f}  [{plan.mode}]")
         if args.check_export:
             plan = plan_for_model(model, patch=window, overlap=overlaps[0])
             diff = check_export(VolumePredictor(model, INPUTS, "FLAIR", norm, plan), volumes, brain)
             print(f"{name}: SavedModel predict_volume (no msgan) vs library: max |diff| {diff:.2e} "
                   f"({'OK' if diff < 1e-4 else 'ABOVE 1e-4'})")
+    if args.shipped:
+        bench_shipped(args.shipped, volumes, brain)
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

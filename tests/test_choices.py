@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from data_tools import contracts
-from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, COMPRESSIONS, LOSS_NAMES, SINGLE_SESSION_TASK_NAMES,
-                                  TASK_NAMES, THRESHOLD_SOURCES, THRESHOLD_SPACES)
+from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, COMPRESSIONS, LOSS_NAMES, PRECISIONS,
+                                  SINGLE_SESSION_TASK_NAMES, TASK_NAMES, THRESHOLD_SOURCES, THRESHOLD_SPACES)
 from data_tools.errors import ConfigError, InputFileError
 from data_tools.io.cohort import open_cohort
 from data_tools.preprocessing.preprocess import PreprocessOptions
@@ -23,7 +23,10 @@ from msgan import losses
 from msgan.cli import COMMANDS
 from msgan.evaluation.demyelination import check_threshold_options
 from msgan.experiments.reproduce import CHAPTERS
+from msgan.models import build
+from msgan.models.precision import set_precision
 from msgan.training import presets, zoo
+from msgan.training.precision import check_precision
 from msgan.training.presets import OPTIMIZER_NAMES, RECIPES
 
 UNKNOWN = "no-such-name"
@@ -47,6 +50,8 @@ LIBRARY_CHECKS = {
     "model (presets)": (presets.default_val_per_fold, tuple(presets.PRESETS)),
     "model (zoo)": (zoo.model_kind, None),  # None: msgan.models.MODEL_NAMES, read in the test
     "registration model": (lambda name: PreprocessOptions(model=name).validate(), REGISTRATION_MODELS),
+    "precision": (lambda name: check_precision(name, jit_compile=True), PRECISIONS),
+    "precision (a built model)": (lambda name: set_precision(build("fcn", 1, filters=1, n_layers=1), name), PRECISIONS),
 }
 
 
@@ -132,7 +137,10 @@ CLI_CHOICES = {
     ("make-tfrecords", "--normalize"): tuple(NORMALIZE_CHOICES),
     **{(command, option): names for command in ("train", "cv", "tune")
        for option, names in (("--preset", tuple(RECIPES)), ("--loss", LOSS_NAMES),
-                             ("--refiner-loss", LOSS_NAMES), ("--optimizer", OPTIMIZER_NAMES))},
+                             ("--refiner-loss", LOSS_NAMES), ("--optimizer", OPTIMIZER_NAMES),
+                             ("--precision", PRECISIONS))},
+    ("predict", "--precision"): PRECISIONS,
+    ("reproduce", "--precision"): PRECISIONS,
     ("predict", "--blend"): BLEND_NAMES,
     ("predict", "--task"): TASK_NAMES,
     ("export", "--blend"): BLEND_NAMES,

@@ -8,7 +8,8 @@ from msgan.errors import ConfigError
 from msgan.inference import windows as win
 from msgan.inference.geometry import is_local, plan_for_model, receptive_radius, total_stride
 from msgan.inference.pipeline import VolumePredictor
-from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
+from data_tools.shards.patches import window_starts
+from msgan.inference.sliding_window import WindowPlan, _axes_layout, sliding_window_predict
 
 
 def test_halo_weights_trust_the_core_and_the_volume_borders():
@@ -136,3 +137,75 @@ def test_stride_follows_the_generators_not_the_discriminators(name, stride):
     if name == "refiner_cfsagan":
         single = build("cfsagan", 2, **small)
         assert receptive_radius(model) == 2 * receptive_radius(single)
+
+
+def _counting(model):
+    """The model as a predict_fn that counts the windows it is called on (eager loop)."""
+    calls = []
+
+    def predict_fn(batch):
+        calls.append(int(batch.shape[0]))
+        return model(batch, training=False)
+    return predict_fn, calls
+
+
+def _off_centre_brain(shape=(18, 20, 14)):
+    """A small ball of brain near one corner: most windows of a grid never see it."""
+    grid = np.indices(shape).astype(np.float32)
+    radius = np.sqrt(((grid - np.array([6.0, 7.0, 5.0])[:, None, None, None]) ** 2).sum(0))
+    return radius < 4.5
+
+
+def test_box_counts_match_a_brute_force_count():
+    mask = np.random.default_rng(6).random((9, 7, 8)) < 0.1
+    rng = np.random.default_rng(7)
+    lo = rng.integers(0, 5, size=(30, 3))
+    hi = lo + rng.integers(0, 4, size=(30, 3))
+    counts = win.box_counts(tf.constant(mask), lo, hi).numpy()
+    expected = [mask[a[0]:b[0], a[1]:b[1], a[2]:b[2]].sum() for a, b in zip(lo, hi)]
+    assert counts.tolist() == expected
+
+
+@pytest.mark.parametrize("mode,overlap", [("gaussian", 0.25), ("constant", 0.5)])
+def test_blended_windows_outside_the_brain_are_skipped_and_the_brain_is_unchanged(mode, overlap):
+    model = unet_like()
+    brain = _off_centre_brain()
+    volume = np.random.default_rng(8).normal(size=brain.shape + (2,)).astype(np.float32)
+    plan = WindowPlan(mode=mode, window=(8, 8, 8), overlap=overlap)
+    full_fn, full_calls = _counting(model)
+    full = sliding_window_predict(volume, full_fn, plan).numpy()
+    skip_fn, skip_calls = _counting(model)
+    skipped = sliding_window_predict(volume, skip_fn, plan, brain=brain.astype(np.float32)).numpy()
+    starts = [np.asarray(window_starts(s, 8, overlap)) for s in brain.shape]
+    touching = sum(bool(brain[a:a + 8, b:b + 8, c:c + 8].any()) for a in starts[0] for b in starts[1] for c in starts[2])
+    assert len(skip_calls) == touching < len(full_calls)
+    np.testing.assert_array_equal(skipped[brain], full[brain])
+    assert (skipped[~brain] == 0).all() and np.abs(skipped[brain]).max() > 0
+
+
+def test_halo_tiles_cover_only_the_brain_and_equal_a_whole_pass_there():
+    model = fcn_like()
+    brain = _off_centre_brain()
+    volume = np.random.default_rng(9).normal(size=brain.shape + (2,)).astype(np.float32)
+    whole = model(volume[None])[0, ..., 0].numpy()
+    for tile in [(256,) * 3, (4, 5, 3)]:
+        plan = plan_for_model(model, tile=tile)
+        full_fn, full_calls = _counting(model)
+        sliding_window_predict(volume, full_fn, plan)
+        skip_fn, skip_calls = _counting(model)
+        skipped = sliding_window_predict(volume, skip_fn, plan, brain=brain).numpy()
+        assert np.abs(skipped - whole)[brain].max() < 1e-5
+        assert (skipped[~brain] == 0).all()
+        assert len(skip_calls) < len(full_calls) or tile[0] == 256
+    # one tile: the brain's box [2:11, 3:12, 1:10] grown by the halo (3), clipped to the volume
+    _, sizes, origins, _ = _axes_layout(tf.constant(volume), plan_for_model(model), tf.zeros([2]), tf.constant(brain))
+    assert [int(s) for s in sizes] == [14, 15, 13] and [o.numpy().tolist() for o in origins] == [[0], [0], [0]]
+
+
+def test_an_empty_brain_runs_no_window_and_predicts_zeros():
+    model = unet_like()
+    fn, calls = _counting(model)
+    volume = np.ones((12, 12, 12, 2), np.float32)
+    out = sliding_window_predict(volume, fn, WindowPlan(mode="gaussian", window=(8, 8, 8)),
+                                 brain=np.zeros((12, 12, 12), np.float32)).numpy()
+    assert calls == [] and (out == 0).all()

@@ -24,6 +24,11 @@ THRESHOLD_SOURCES = {"same": "each map with the controls' maps of the same sourc
 THRESHOLD_SPACES = {"native": "distance to CSF in each subject's own space",
                     "mni": "distance to CSF in MNI space (non-linear registration to nilearn's MNI152)"}
 
+#: the compute precisions of training and prediction (``--precision``; Keras dtype policies:
+#: variables float32 always, layers computing in bfloat16/float16 except the output heads,
+#: ``msgan.models.precision``); float16 training scales its losses (LossScaleOptimizer)
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
 #: example layouts ``msgan ablate`` trains on (it predicts whole volumes; checked by ``ablate``)
 ABLATION_LAYOUTS = ("whole", "patches")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, ClassVar
 
+from data_tools.contracts.choices import PRECISIONS
 from data_tools.contracts.tasks import TASKS
 from data_tools.errors import DataIntegrityError, InputFileError
 
@@ -296,6 +297,7 @@ class ModelCard(JsonDocument):
         "training_subjects": (_is_int, "a number of subjects"),
         "validation_subjects": (_is_int, "a number of subjects"),
         "validation_metrics": (_is_object, "an object metric -> value"),
+        "precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
     }
 
     note: str | None = None
@@ -308,6 +310,7 @@ class ModelCard(JsonDocument):
     normalization: Mapping | None = None
     window: Mapping | None = None
     noise: Mapping | None = None
+    precision: str | None = None  # the compute precision of predict_volume (None: written before it, float32)
     training_subjects: int | None = None
     validation_subjects: int | None = None
     validation_metrics: Mapping | None = None

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from data_tools.contracts import BLEND_NAMES, TASK_NAMES
+from data_tools.contracts import BLEND_NAMES, PRECISIONS, TASK_NAMES
 from data_tools.errors import ConfigError
 
 
@@ -57,6 +57,9 @@ def _window(text):
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: 0 predicts with the noise z = 0 (its mean); K averages K "
               "predictions with fixed draws of z. Either way the same input gives the same output.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+              help="Compute precision of the network (--run only; docs/performance.md).")
+@click.option("--jit-compile", is_flag=True, help="XLA-compile the network (--run only; GPUs).")
 @click.option("--task", "expected_task", type=click.Choice(TASK_NAMES),
               help="Refuse a model trained for another task.")
 @click.option("--skip-incomplete", is_flag=True, help="Leave out (and list) the sessions lacking an "
@@ -65,8 +68,8 @@ def _window(text):
               "(voxel size, orientation, brain extraction, intensity scale) with a warning instead of stopping.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def predict_command(run_dir, saved_model, shipped, model_dir, cohort, bids, manifest, root, subjects, session, out, bids_out, overlap,
-                    window_text, blend, batch_size, tile, samples, noise_samples, expected_task, skip_incomplete,
-                    force, overwrite):
+                    window_text, blend, batch_size, tile, samples, noise_samples, precision, jit_compile,
+                    expected_task, skip_incomplete, force, overwrite):
     """Predict whole volumes as <out>/<subject>/<session>/<TARGET>_pred.nii.gz."""
     from data_tools.errors import CohortError
     from data_tools.io.bids import is_bids_dataset
@@ -97,12 +100,14 @@ def predict_command(run_dir, saved_model, shipped, model_dir, cohort, bids, mani
     if run_dir is not None:
         predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, window=_window(window_text),
                                                batch_size=batch_size, expected_task=expected_task, tile=tile,
-                                               noise_samples=noise_samples)
+                                               noise_samples=noise_samples, precision=precision,
+                                               jit_compile=jit_compile)
         provenance = model_provenance(predictor, config=config, name=Path(run_dir).name, folder=run_dir)
         fingerprint = config.get("fingerprint")
     else:
-        if overlap is not None or window_text or noise_samples:
-            raise ConfigError("--overlap/--window/--noise-samples are fixed in a SavedModel at export time")
+        if overlap is not None or window_text or noise_samples or precision != "float32" or jit_compile:
+            raise ConfigError("--overlap/--window/--noise-samples/--precision/--jit-compile are fixed in a "
+                              "SavedModel at export time")
         predictor = load_saved_model(saved_model, expected_task=expected_task)
         name = shipped or Path(saved_model).name
         provenance = model_provenance(predictor, card=predictor.card, name=name)

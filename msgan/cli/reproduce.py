@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from data_tools.contracts import PRECISIONS
 from msgan.experiments.reproduce import CHAPTERS
 
 
@@ -15,9 +16,12 @@ from msgan.experiments.reproduce import CHAPTERS
 @click.option("--check", is_flag=True, help="Toy size: every step runs, the numbers mean nothing.")
 @click.option("--methods", help="Comma-separated configurations to run (default: all; the names are in "
               "the chapter's report and the README); the other cells of the report read n/a.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True,
+              help="Compute precision of every training and prediction (docs/performance.md).")
+@click.option("--jit-compile", is_flag=True, help="XLA-compile every training step and prediction (GPUs).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def reproduce_command(chapter, out, cohort, check, methods, overwrite, quiet):
+def reproduce_command(chapter, out, cohort, check, methods, precision, jit_compile, overwrite, quiet):
     """Run one thesis chapter's protocol and write one report of its tables and figures."""
     from data_tools.io.cohort import open_cohort
     from data_tools.io.guard import check_outputs
@@ -26,5 +30,5 @@ def reproduce_command(chapter, out, cohort, check, methods, overwrite, quiet):
     check_outputs({"--out": out}, {"--cohort": cohort and open_cohort(cohort=cohort)})
     chosen = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     report = reproduce(chapter, out, cohort=cohort, check=check, methods=chosen, overwrite=overwrite,
-                       progress=not quiet, echo=click.echo)
+                       progress=not quiet, echo=click.echo, precision=precision, jit_compile=jit_compile)
     click.echo(f"report: {report}")

@@ -6,6 +6,7 @@ import math
 
 import click
 
+from data_tools.contracts import PRECISIONS
 from msgan.training.presets import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LAMBDA, LOSS_NAMES, OPTIMIZER_NAMES, RECIPES
 
 LOSSES = click.Choice(LOSS_NAMES)
@@ -70,6 +71,11 @@ def _common(command):
         click.option("--resume", is_flag=True, help="Continue a killed run from its checkpoints."),
         click.option("--overwrite", is_flag=True, help="Delete an existing run folder and start again."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
+        click.option("--precision", type=click.Choice(PRECISIONS), default=None,
+                     help="Compute precision [default float32]: mixed_bfloat16 or mixed_float16 compute "
+                     "the layers in 16 bits (variables, output layer and losses float32; float16 scales "
+                     "the loss). For GPUs (docs/performance.md); mixed_float16 on a CPU needs --jit-compile."),
+        click.option("--jit-compile", is_flag=True, help="XLA-compile each training step (GPUs; slow on CPUs)."),
         click.option("--connect-timeout", type=click.FloatRange(min=1), default=DEFAULT_CONNECT_TIMEOUT,
                      show_default=True, help="Seconds a worker named by TF_CONFIG waits for the "
                      "others, at start and in every step, before it stops with an error."),
@@ -101,7 +107,8 @@ def _options(kw, require_validation=True):
         early_stopping=kw["early_stopping"], refinements=kw["refinements"], model_kwargs=model_kwargs,
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
         overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"],
-        preset=kw["preset"], init_weights=kw.get("init_weights"))
+        preset=kw["preset"], init_weights=kw.get("init_weights"), precision=kw["precision"],
+        jit_compile=kw["jit_compile"])
     options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
     check_outputs({"--run": kw["run_dir"]}, {"--data": kw["data"], "--participants": kw.get("participants")})
     read_tf_config()  # and a bad TF_CONFIG too

@@ -15,15 +15,19 @@ CHAPTERS = {"ch2": "msgan.experiments.chapter2:run_chapter2", "ch3": "msgan.expe
 
 def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, check: bool = False,
               methods: Sequence[str] | None = None, overwrite: bool = False, progress: bool = True,
-              echo: Callable[[str], None] = print) -> Path:
+              echo: Callable[[str], None] = print, precision: str = "float32", jit_compile: bool = False) -> Path:
     """Run ``chapter``'s protocol into ``out``; the path of its ``report.md``. ``methods``:
     the names of the chapter's configurations to run (None: all; the report's other cells
-    read n/a)."""
+    read n/a). ``precision``/``jit_compile``: of every training and prediction in it
+    (:func:`msgan.training.precision.compute_settings`)."""
     import importlib
+
+    from msgan.training.precision import check_precision, compute_settings
 
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
     module, function = CHAPTERS[chapter].split(":")
     run = getattr(importlib.import_module(module), function)
-    return run(out, cohort=cohort, check=check, methods=methods, overwrite=overwrite, progress=progress,
-               echo=echo)
+    with compute_settings(check_precision(precision, jit_compile), jit_compile):
+        return run(out, cohort=cohort, check=check, methods=methods, overwrite=overwrite, progress=progress,
+                   echo=echo)

@@ -22,6 +22,7 @@ from data_tools.contracts import ModelCard, target_units
 from data_tools.io.atomic import atomic_output_dir
 from msgan._version import __version__
 from msgan.inference.predict import MODEL_CARD
+from msgan.models.precision import model_precision
 
 
 def best_validation_metrics(run_dir: Path) -> dict:
@@ -60,6 +61,7 @@ def model_card(predictor, config: dict, validation: dict | None = None, note: st
         "normalization": predictor.normalization,
         "window": predictor.plan.to_dict(),
         "noise": predictor.noise_description(),
+        "precision": model_precision(predictor.model),
         "training_subjects": len(config.get("train_subjects") or []),
         "validation_subjects": len(config.get("val_subjects") or []),
         "validation_metrics": validation or {},

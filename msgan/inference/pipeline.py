@@ -3,13 +3,15 @@
 :class:`VolumePredictor` holds a model (a Keras model or any callable on normalised
 ``(B, d, h, w, C)`` patches), the normalisation of the run and a
 :class:`~msgan.inference.sliding_window.WindowPlan`. Its :meth:`VolumePredictor.graph`
-is plain TensorFlow: ``msgan predict`` runs it as a ``tf.function`` and ``msgan export``
-saves the very same function as the SavedModel's ``predict_volume`` signature.
+is plain TensorFlow: ``msgan predict`` runs it as two ``tf.function``s (z-scoring, then the
+rest, so each is timed) and ``msgan export`` saves the very same code as one function, the
+SavedModel's ``predict_volume`` signature.
 
 Steps, all inside the graph: z-score each input channel (stored statistics, or the image's
 own brain statistics for scopes ``subject``/``subject-all``: ``data_tools.shards.normalize``'s
 ``zscore``/``brain_moments``, written once with ``keras.ops``),
-the sliding window, de-normalisation with the target's statistics, zero outside the brain.
+the sliding window over the windows that touch the brain (the others are skipped), de-normalisation
+with the target's statistics, zero outside the brain.
 The Sketcher's noise z is fixed (``noise_samples``: 0 for z = 0, K for the mean of K fixed
 draws, :mod:`msgan.layers.noise`), so the same volumes always give the same prediction.
 """
@@ -25,14 +27,16 @@ from data_tools.errors import ConfigError
 from data_tools.shards.normalize import Normalizer, brain_moments, unzscore, zscore
 from msgan.layers.noise import INFERENCE_SEED, fixed_noise, noise_layers
 from msgan.inference.sliding_window import WindowPlan, sliding_window_predict
+from msgan.inference.timing import timed
 
 
 class VolumePredictor:
     """Predict the ``target`` image of a session from its raw ``inputs`` volumes."""
 
     def __init__(self, model: Callable, inputs: Sequence[str], target: str, normalizer,
-                 plan: WindowPlan, noise_samples: int = 0):
+                 plan: WindowPlan, noise_samples: int = 0, jit_compile: bool = False):
         self.model = model
+        self.jit_compile = bool(jit_compile)  # XLA-compile the network's calls on the windows
         self.noise_samples = check_noise_samples(model, noise_samples)
         self.inputs = list(inputs)
         self.target = target
@@ -81,10 +85,10 @@ class VolumePredictor:
         ``stochastic=True`` calls the model in training mode (used for MC dropout, with
         batch normalisation frozen by :func:`msgan.inference.uncertainty.mc_dropout`).
         """
+        volumes = tf.convert_to_tensor(volumes, tf.float32)
         brainmask = tf.convert_to_tensor(brainmask, tf.float32)
-        prediction = self.normalised_graph(volumes, brainmask, stochastic)
-        prediction = unzscore(prediction, self.target_mean, self.target_std)
-        return prediction * tf.cast(brainmask > 0.5, tf.float32)
+        normalised, background = self._normalise(volumes, brainmask)
+        return self.graph_from_normalised(normalised, background, brainmask, stochastic)
 
     def normalised_graph(self, volumes, brainmask, stochastic: bool = False):
         """The network's whole-volume output ``(D, H, W)`` in normalised target units (what
@@ -92,18 +96,31 @@ class VolumePredictor:
         volumes = tf.convert_to_tensor(volumes, tf.float32)
         brainmask = tf.convert_to_tensor(brainmask, tf.float32)
         normalised, background = self._normalise(volumes, brainmask)
+        return self._windows(normalised, background, brainmask, stochastic)
+
+    def graph_from_normalised(self, normalised, background, brainmask, stochastic: bool = False):
+        """What :meth:`graph` does after z-scoring: the windows that touch the brain,
+        de-normalisation, 0 outside the brain."""
+        prediction = self._windows(normalised, background, brainmask, stochastic)
+        prediction = unzscore(prediction, self.target_mean, self.target_std)
+        return prediction * tf.cast(brainmask > 0.5, tf.float32)
+
+    def _windows(self, normalised, background, brainmask, stochastic: bool = False):
+        """The network on the windows that touch the brain, in normalised target units."""
         if stochastic:
             def predict_fn(batch):
                 return self.model(batch, training=True)
         else:
             def predict_fn(batch):
                 return _call_inference(self.model, batch)
+        if self.jit_compile:
+            predict_fn = tf.function(predict_fn, jit_compile=True, reduce_retracing=True)
         if self.noise_samples == 0:  # z = 0, unless a caller's fixed_noise block chose a draw
-            return sliding_window_predict(normalised, predict_fn, self.plan, background)
+            return sliding_window_predict(normalised, predict_fn, self.plan, background, brainmask)
         predictions = []
         for draw in range(self.noise_samples):
             with fixed_noise(self.model, draw):  # read while the window loop is traced
-                predictions.append(sliding_window_predict(normalised, predict_fn, self.plan, background))
+                predictions.append(sliding_window_predict(normalised, predict_fn, self.plan, background, brainmask))
         return tf.add_n(predictions) / float(self.noise_samples)
 
     def predict_normalised(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
@@ -137,11 +154,31 @@ class VolumePredictor:
                 input_signature=self.input_signature(), reduce_retracing=True)
         return self._compiled[stochastic]
 
-    def predict(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
-        """numpy ``(D, H, W, C)`` raw volumes + ``(D, H, W)`` brain mask -> float32 prediction."""
+    def _stages(self):
+        """:meth:`graph` as two ``tf.function``s, z-scoring then the rest, timed apart."""
+        if "stages" not in self._compiled:
+            volumes, brainmask = self.input_signature()
+            normalised = tf.TensorSpec((None, None, None, self.n_inputs), tf.float32)
+            background = tf.TensorSpec((self.n_inputs,), tf.float32)
+            self._compiled["stages"] = (
+                tf.function(self._normalise, input_signature=[volumes, brainmask], reduce_retracing=True),
+                tf.function(lambda n, b, m: self.graph_from_normalised(n, b, m),
+                            input_signature=[normalised, background, brainmask], reduce_retracing=True))
+        return self._compiled["stages"]
+
+    def predict(self, volumes: np.ndarray, brainmask: np.ndarray, timings: dict | None = None) -> np.ndarray:
+        """numpy ``(D, H, W, C)`` raw volumes + ``(D, H, W)`` brain mask -> float32 prediction.
+
+        ``timings`` (a dict): the seconds spent z-scoring and predicting are added to its
+        ``normalise`` and ``predict`` entries (:mod:`msgan.inference.timing`).
+        """
         _check_channels(volumes, self.n_inputs)
-        return self.compiled(False)(volumes.astype(np.float32),
-                                    brainmask.astype(np.float32)).numpy()
+        normalise, rest = self._stages()
+        brainmask = tf.constant(brainmask, tf.float32)
+        with timed(timings, "normalise"):
+            normalised, background = normalise(tf.constant(volumes, tf.float32), brainmask)
+        with timed(timings, "predict"):
+            return rest(normalised, background, brainmask).numpy()
 
 
 def check_noise_samples(model, noise_samples: int) -> int:

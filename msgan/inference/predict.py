@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +31,7 @@ from data_tools.io.masks import brain_mask
 from data_tools.io.nifti import save_like
 from data_tools.io.orientation import Reorientation, reorientation
 from data_tools.shards.normalize import Normalizer
+from msgan.inference.timing import describe, timed
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ def check_task(task: str, target: str, expected_task: str | None, where) -> None
 
 def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend: str = "gaussian",
                        window: Sequence[int] | None = None, batch_size: int = 1,
-                       expected_task: str | None = None, tile: int = 256, noise_samples: int = 0):
+                       expected_task: str | None = None, tile: int = 256, noise_samples: int = 0,
+                       precision: str | None = None, jit_compile: bool | None = None):
     """``(VolumePredictor, config)`` for a finished run folder (``msgan.training.load_run``).
 
     The window is the run's patch size unless ``window`` is given; stride-1 networks use
@@ -57,12 +59,18 @@ def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend:
     use less memory and give the same result). ``overlap`` defaults to 0.25 (MONAI's
     default) for blending and 0 for halo tiling (it needs none). ``noise_samples``: the
     Sketcher's z at inference, 0 for z = 0 or K for the mean over K fixed draws.
+    ``precision``/``jit_compile`` (:mod:`msgan.training.precision`; None: the enclosing
+    ``compute_settings``, float32 without XLA by default): how the network computes.
     """
     from msgan.inference.geometry import plan_for_model
     from msgan.inference.pipeline import VolumePredictor
     from msgan.training import load_run
+    from msgan.training.precision import check_precision, current_settings
 
-    model, config, normalizer = load_run(run_dir)
+    default_precision, default_jit = current_settings()
+    precision = precision or default_precision
+    jit_compile = default_jit if jit_compile is None else jit_compile
+    model, config, normalizer = load_run(run_dir, check_precision(precision, jit_compile))
     where = Path(run_dir) / RunConfig.FILE
     for key in ("task", "target"):
         if getattr(config, key) is None:
@@ -71,7 +79,8 @@ def predictor_from_run(run_dir: str | Path, overlap: float | None = None, blend:
     check_task(config.task, config.target, expected_task, where)
     plan = plan_for_model(model, patch=tuple(window) if window else config.window,
                           overlap=overlap, blend=blend, batch_size=batch_size, tile=(tile,) * 3)
-    return VolumePredictor(model, inputs, config.target, normalizer, plan, noise_samples=noise_samples), config
+    return VolumePredictor(model, inputs, config.target, normalizer, plan, noise_samples=noise_samples,
+                           jit_compile=jit_compile), config
 
 
 @dataclass
@@ -82,6 +91,7 @@ class SavedModelPredictor:
     card: ModelCard
     signature: object
     loaded: object = None  # the restored object; keeps the signature's variables alive
+    _pipeline: object = field(default=None, repr=False)
 
     @property
     def inputs(self) -> list[str]:
@@ -98,12 +108,37 @@ class SavedModelPredictor:
             return Normalizer()
         return Normalizer.from_dict(self.card.normalization, self.path / "assets" / MODEL_CARD)
 
-    def predict(self, volumes: np.ndarray, brainmask: np.ndarray) -> np.ndarray:
+    def predict(self, volumes: np.ndarray, brainmask: np.ndarray, timings: dict | None = None) -> np.ndarray:
+        """As :meth:`VolumePredictor.predict`: msgan's own pipeline around the exported
+        network, so a model exported earlier also skips the windows outside the brain;
+        the exported ``predict_volume`` graph only where that cannot be rebuilt (the mean
+        over fixed draws of z)."""
         import tensorflow as tf
 
-        out = self.signature(volumes=tf.constant(volumes, tf.float32),
-                             brainmask=tf.constant(brainmask, tf.float32))
-        return out["prediction"].numpy()
+        pipeline = self.pipeline()
+        if pipeline is not None:
+            return pipeline.predict(volumes, brainmask, timings)
+        with timed(timings, "predict"):
+            out = self.signature(volumes=tf.constant(volumes, tf.float32),
+                                 brainmask=tf.constant(brainmask, tf.float32))
+            return out["prediction"].numpy()
+
+    def pipeline(self):
+        """A :class:`VolumePredictor` of the card's normalisation and window plan around the
+        ``serving_default`` network (cached), or None when the card asks for K draws of z."""
+        from msgan.inference.pipeline import VolumePredictor
+        from msgan.inference.sliding_window import WindowPlan
+
+        if self._pipeline is None:
+            serving = self.loaded.signatures.get("serving_default") if self.loaded is not None else None
+            if serving is None or not self.card.window or (self.card.noise or {}).get("noise_samples"):
+                return None
+
+            def network(patches):
+                return serving(patches=patches)["prediction"]
+            self._pipeline = VolumePredictor(network, self.inputs, self.target, self.normalizer,
+                                             WindowPlan.from_dict(self.card.window))
+        return self._pipeline
 
 
 def read_model_card(path: str | Path, expected_task: str | None = None) -> ModelCard:
@@ -125,10 +160,13 @@ def load_saved_model(path: str | Path, expected_task: str | None = None) -> Save
 
     card = read_model_card(path, expected_task)
     path = Path(path)
+    seconds: dict[str, float] = {}
     try:
-        loaded = tf.saved_model.load(str(path))
+        with timed(seconds, "load"):
+            loaded = tf.saved_model.load(str(path))
     except (OSError, ValueError, tf.errors.OpError) as exc:
         raise InputFileError(f"cannot load SavedModel ({type(exc).__name__})", path) from None
+    log.info("%s: model loaded in %.1f s", path, seconds["load"])
     if "predict_volume" not in loaded.signatures:
         raise ConfigError(f"SavedModel has no 'predict_volume' signature (has "
                           f"{', '.join(sorted(loaded.signatures)) or 'none'})", path)
@@ -211,7 +249,8 @@ def masked_like_training(session: Session, volumes: np.ndarray, brain: np.ndarra
 
 
 def predict_session(predictor, session: Session, samples: int = 0, progress: bool = False,
-                    fingerprint: dict | None = None, force: bool = False, warnings: list | None = None):
+                    fingerprint: dict | None = None, force: bool = False, warnings: list | None = None,
+                    timings: dict | None = None):
     """``(prediction, sd or None, reference volume)`` for one session.
 
     Inputs are read (shape/affine checked), the brain mask taken or estimated
@@ -222,18 +261,21 @@ def predict_session(predictor, session: Session, samples: int = 0, progress: boo
     to ``warnings``); ``samples`` >= 2 runs MC dropout. The prediction comes back in the
     input's own voxel order, negative values clipped at 0 (FLAIR intensities and PIB DVRs
     are never negative; a network's output can dip below in dark brain regions).
+    ``timings``: seconds per stage are added to it (``load``, ``normalise``, ``predict``;
+    :mod:`msgan.inference.timing`).
     """
-    volumes, reference = session.stack(predictor.inputs)
-    brain = brain_mask(session, predictor.inputs)
-    if brain.shape != reference.shape:
-        raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
-                          session.path("brainmask"))
-    volumes = masked_like_training(session, volumes, brain, reference.affine, fingerprint)
-    turn = model_orientation(fingerprint, reference.affine, reference.shape)
-    affine = reference.affine
-    if turn is not None:
-        volumes, brain, affine = turn.apply(volumes), turn.apply(brain), turn.affine(reference.affine)
-    found = check_fingerprint(predictor, session, volumes, brain, affine, fingerprint, force)
+    with timed(timings, "load"):
+        volumes, reference = session.stack(predictor.inputs)
+        brain = brain_mask(session, predictor.inputs)
+        if brain.shape != reference.shape:
+            raise CohortError(f"brain mask shape {brain.shape} differs from {reference.shape}",
+                              session.path("brainmask"))
+        volumes = masked_like_training(session, volumes, brain, reference.affine, fingerprint)
+        turn = model_orientation(fingerprint, reference.affine, reference.shape)
+        affine = reference.affine
+        if turn is not None:
+            volumes, brain, affine = turn.apply(volumes), turn.apply(brain), turn.affine(reference.affine)
+        found = check_fingerprint(predictor, session, volumes, brain, affine, fingerprint, force)
     if warnings is not None:
         warnings.extend(found)
     sd = None
@@ -241,9 +283,10 @@ def predict_session(predictor, session: Session, samples: int = 0, progress: boo
         from msgan.inference.uncertainty import mc_dropout_predict
 
         _check_mc_possible(predictor, samples)
-        prediction, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
+        with timed(timings, "predict"):
+            prediction, sd = mc_dropout_predict(predictor, volumes, brain, samples, progress=progress)
     else:
-        prediction = predictor.predict(volumes, brain)
+        prediction = predictor.predict(volumes, brain, timings=timings)
     prediction = np.maximum(prediction, 0)
     if turn is not None:
         prediction, sd = turn.undo(prediction), (None if sd is None else turn.undo(sd))
@@ -279,20 +322,23 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: 
             bids.write_description(bids_tmp, provenance, raw_root, derivatives)
         for ses in tqdm(sessions, desc="predict", unit="session", disable=not progress):
             warnings: list[str] = []
+            timings: dict[str, float] = {}
             prediction, sd, reference = predict_session(predictor, ses, samples, progress=progress,
                                                         fingerprint=fingerprint, force=force,
-                                                        warnings=warnings)
-            if plain is not None:
-                folder = Path(ses.subject) / ses.name
-                save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
-                written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
-                if sd is not None:
-                    save_like(sd, reference, plain / folder / f"{predictor.target}_pred_sd.nii.gz")
-                    written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
-            if bids_tmp is not None:
-                files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
-                                           raw_root, samples, warnings)
-                written += [derivatives / f.relative_to(bids_tmp) for f in files]
+                                                        warnings=warnings, timings=timings)
+            with timed(timings, "write"):
+                if plain is not None:
+                    folder = Path(ses.subject) / ses.name
+                    save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
+                    written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
+                    if sd is not None:
+                        save_like(sd, reference, plain / folder / f"{predictor.target}_pred_sd.nii.gz")
+                        written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+                if bids_tmp is not None:
+                    files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
+                                               raw_root, samples, warnings)
+                    written += [derivatives / f.relative_to(bids_tmp) for f in files]
+            log.info("%s: %s", ses.label, describe(timings))
     return written
 
 

@@ -4,7 +4,9 @@ and the exported SavedModel (so the two agree by construction).
 Windows are cut with ``tf.slice``, run through the model ``batch_size`` at a time, and
 their weighted outputs summed into the volume with ``tf.tensor_scatter_nd_add``; the sum
 of weights divides at the end. A :class:`WindowPlan` says how windows are placed and
-weighted (see :mod:`msgan.inference.windows`).
+weighted (see :mod:`msgan.inference.windows`). Given the brain mask, only the windows that
+can change a brain voxel run (the brain fills about a fifth of an MNI grid), and the
+result is 0 outside the brain.
 """
 from __future__ import annotations
 
@@ -73,14 +75,25 @@ def _pad_to_window(volume, window, pad_values):
     return tf.pad(volume - pad_values, paddings) + pad_values
 
 
-def _axes_layout(volume, plan: WindowPlan, pad_values):
-    """(padded volume, window sizes, per-axis origins, per-axis weights) for ``plan``."""
+def _axes_layout(volume, plan: WindowPlan, pad_values, brain=None):
+    """(padded volume, window sizes, per-axis origins, per-axis weights) for ``plan``.
+
+    Halo tiles cover only the brain's bounding box grown by the halo (``brain`` given; the
+    whole volume otherwise): a voxel's output depends on its halo only, and a tile touching
+    the volume's border still trusts its output up to it. Blended windows keep the whole
+    volume's grid (their blend depends on where every window is).
+    """
     if plan.mode == "halo":
         shape = tf.shape(volume)[:3]
-        window = tf.minimum(tf.constant(plan.tile, tf.int32) + 2 * plan.halo, shape)
+        if brain is None:
+            lo, hi = tf.zeros([3], tf.int32), shape
+        else:
+            lo, hi = win.brain_box(brain, plan.halo, shape)
+        box = hi - lo
+        window = tf.minimum(tf.constant(plan.tile, tf.int32) + 2 * plan.halo, box)
         core = tf.maximum(window - 2 * plan.halo, 1)
         sizes = [window[k] for k in range(3)]
-        origins = [window_starts(shape[k], sizes[k], plan.overlap, core=core[k]) for k in range(3)]
+        origins = [lo[k] + window_starts(box[k], sizes[k], plan.overlap, core=core[k]) for k in range(3)]
         weights = [win.halo_weights(origins[k], sizes[k], shape[k], plan.halo) for k in range(3)]
         return volume, sizes, origins, weights
     padded = _pad_to_window(volume, plan.window, pad_values)
@@ -91,20 +104,36 @@ def _axes_layout(volume, plan: WindowPlan, pad_values):
     return padded, sizes, origins, weights
 
 
+def _windows_touching(brain, corners, axis_index, origins, weights):
+    """``(corners, axis_index)`` of the windows whose weighted part holds a brain voxel."""
+    spans = [win.weighted_spans(origins[k], weights[k]) for k in range(3)]
+    lo = tf.stack([tf.gather(spans[k][0], axis_index[:, k]) for k in range(3)], axis=1)
+    hi = tf.stack([tf.gather(spans[k][1], axis_index[:, k]) for k in range(3)], axis=1)
+    kept = tf.where(win.box_counts(brain, lo, hi) > 0)[:, 0]
+    return tf.gather(corners, kept), tf.gather(axis_index, kept)
+
+
 def sliding_window_predict(volume: tf.Tensor, predict_fn: Callable, plan: WindowPlan,
-                           pad_values=None) -> tf.Tensor:
+                           pad_values=None, brain=None) -> tf.Tensor:
     """Predict a whole ``(D, H, W, C)`` volume with a model of ``(B, d, h, w, C) -> (B, d, h, w, 1)``.
 
     ``pad_values`` (one per channel; 0 if None) fill the volume where it is smaller than a
-    window; pass the normalised value of the background. Returns ``(D, H, W)`` float32.
+    window; pass the normalised value of the background. ``brain`` ``(D, H, W)`` (> 0.5 in
+    the brain): only windows whose weighted part touches the brain run, and the result is 0
+    outside the brain; inside it, it is what every window would give (each window that
+    weighs a brain voxel runs). Returns ``(D, H, W)`` float32.
     Graph-compatible: ``volume`` may have unknown spatial sizes.
     """
     volume = tf.convert_to_tensor(volume, tf.float32)
     channels = volume.shape[-1]
     pad_values = tf.zeros([channels], tf.float32) if pad_values is None else tf.cast(pad_values, tf.float32)
     original = tf.shape(volume)[:3]
-    padded, sizes, origins, weights = _axes_layout(volume, plan, pad_values)
+    inside = None if brain is None else tf.cast(brain, tf.float32) > 0.5
+    padded, sizes, origins, weights = _axes_layout(volume, plan, pad_values, inside)
     corners, axis_index = win.window_origins(origins)
+    if inside is not None:  # the padding holds no brain
+        padded_brain = tf.pad(inside, tf.stack([tf.zeros([3], tf.int32), tf.shape(padded)[:3] - original], axis=1))
+        corners, axis_index = _windows_touching(padded_brain, corners, axis_index, origins, weights)
     n_windows = tf.shape(corners)[0]
     size_vec = tf.stack([tf.cast(s, tf.int32) for s in sizes])
     # voxel indices of a window at the origin, shifted to each window's corner below
@@ -143,5 +172,5 @@ def sliding_window_predict(volume: tf.Tensor, predict_fn: Callable, plan: Window
     zeros = tf.zeros(padded_shape, tf.float32)
     _, total, weight_sum = tf.while_loop(lambda start, *_: start < n_windows, body,
                                          (tf.constant(0), zeros, zeros))
-    blended = total / weight_sum
-    return blended[: original[0], : original[1], : original[2]]
+    blended = tf.math.divide_no_nan(total, weight_sum)[: original[0], : original[1], : original[2]]
+    return blended if inside is None else blended * tf.cast(inside, tf.float32)

@@ -62,3 +62,51 @@ def halo_weights(origins, window, length, halo) -> tf.Tensor:
     ends_at_border = tf.equal(origins + window, tf.cast(length, tf.int32))
     keep = ((position >= halo) | starts_at_border) & ((position < window - halo) | ends_at_border)
     return tf.cast(keep, tf.float32)
+
+
+def weighted_spans(origins, weights) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(starts, stops)`` ``(n_windows_on_axis,)``: where each window's weights are > 0.
+
+    A window changes the result only there (a halo tile's core, a blended window's whole
+    extent), so only there does it need a brain voxel to be worth running.
+    """
+    positive = tf.cast(weights > 0, tf.int32)
+    window = tf.shape(weights)[1]
+    first = tf.argmax(positive, axis=1, output_type=tf.int32)
+    after_last = window - tf.argmax(tf.reverse(positive, [1]), axis=1, output_type=tf.int32)
+    origins = tf.cast(origins, tf.int32)
+    return origins + first, origins + after_last
+
+
+def box_counts(mask, lo, hi) -> tf.Tensor:
+    """Voxels of ``mask`` ``(D, H, W)`` inside each box ``[lo, hi)`` (``(N, 3)`` each): ``(N,)``.
+
+    One summed-volume table (cumulative sums along the three axes, a zero plane before
+    each) answers every box by inclusion-exclusion of its 8 corners: O(volume + N).
+    """
+    table = tf.cast(mask, tf.int32)
+    for axis in range(3):
+        table = tf.cumsum(table, axis=axis)
+    table = tf.pad(table, [[1, 0], [1, 0], [1, 0]])
+    lo, hi = tf.cast(lo, tf.int32), tf.cast(hi, tf.int32)
+    count = tf.zeros_like(lo[:, 0])
+    for corner in range(8):
+        upper = [(corner >> k) & 1 for k in range(3)]
+        index = tf.stack([hi[:, k] if upper[k] else lo[:, k] for k in range(3)], axis=1)
+        sign = 1 if (3 - sum(upper)) % 2 == 0 else -1
+        count += sign * tf.gather_nd(table, index)
+    return count
+
+
+def brain_box(brain, margin, shape) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(lo, hi)`` ``(3,)``: the brain's bounding box grown by ``margin`` voxels, inside the
+    volume of ``shape``; the whole volume when the mask is empty."""
+    shape = tf.cast(shape, tf.int32)
+    lo, hi = [], []
+    for axis in range(3):
+        others = [a for a in range(3) if a != axis]
+        present = tf.cast(tf.where(tf.reduce_any(brain, axis=others))[:, 0], tf.int32)
+        empty = tf.equal(tf.size(present), 0)
+        lo.append(tf.where(empty, 0, tf.maximum(tf.reduce_min(present) - margin, 0)))
+        hi.append(tf.where(empty, shape[axis], tf.minimum(tf.reduce_max(present) + 1 + margin, shape[axis])))
+    return tf.stack(lo), tf.stack(hi)

@@ -5,11 +5,11 @@ imports TensorFlow only through them. ``load_run`` is re-exported for convenienc
 """
 
 
-def load_run(run_dir):
+def load_run(run_dir, precision: str = "float32"):
     """``(model, config, normalizer)`` of a finished run folder (see :mod:`msgan.training.run`)."""
     from msgan.training.run import load_run as _load_run
 
-    return _load_run(run_dir)
+    return _load_run(run_dir, precision)
 
 
 __all__ = ["load_run"]

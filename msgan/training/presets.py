@@ -25,8 +25,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from data_tools.contracts import LOSS_NAMES, look_up_option
+from data_tools.contracts import LOSS_NAMES, PRECISIONS, look_up_option
 from msgan.errors import ConfigError
+from msgan.training.precision import current_settings
 
 DEFAULT_LAMBDA = 100.0
 #: the thesis's optimisers (``--optimizer``), built by ``run.make_optimizer``
@@ -123,6 +124,8 @@ class TrainOptions:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     preset: str | None = None  # a RECIPES name; None: the thesis's per-model defaults (PRESETS)
     init_weights: str | None = None  # a finished run (same model, inputs) whose weights start this one
+    precision: str | None = None  # PRECISIONS; None: precision.current_settings() (float32)
+    jit_compile: bool | None = None  # XLA-compile each step; None: precision.current_settings()
 
     def resolved(self, require_validation: bool = True) -> "TrainOptions":
         """A copy with every ``None`` replaced by the named preset's setting, else the model's
@@ -152,6 +155,10 @@ class TrainOptions:
         for key in ("loss", "refiner_loss"):
             look_up_option(values[key], LOSS_NAMES, f"--{key.replace('_', '-')}")
         look_up_option(values["optimizer"], OPTIMIZER_NAMES, "--optimizer")
+        precision, jit_compile = current_settings()
+        values["precision"] = values["precision"] or precision
+        values["jit_compile"] = jit_compile if values["jit_compile"] is None else bool(values["jit_compile"])
+        look_up_option(values["precision"], PRECISIONS, "--precision")
         if require_validation and values["early_stopping"] and not values["val_subjects"]:
             raise ConfigError("early stopping (sec. 2.2.3) needs --val-subjects; "
                               "or pass --no-early-stopping")

@@ -25,6 +25,7 @@ from msgan.training import zoo
 from msgan.training.checkpoints import TrainingState
 from msgan.training.early_stopping import StripEarlyStopping
 from msgan.training.loop import FitOptions, fit
+from msgan.training.precision import check_precision, scaled_optimizer
 from msgan.training.presets import OPTIMIZER_NAMES, TrainOptions
 from msgan.training.records import Records
 from msgan.training.steps import SupervisedStep
@@ -39,18 +40,21 @@ log = logging.getLogger(__name__)
 #: included) must match. epochs: to extend a run; checkpoint_every: when, not what, is
 #: saved; data: the shard folder may be mounted elsewhere (what it holds is compared
 #: through task, inputs, target, layout, patch and the subjects).
-RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "data")
+RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "data", "jit_compile")
+#: config.json keys added later, and their value in a run written before them
+ADDED_LATER = {"precision": "float32", "jit_compile": False}
 
 
 def kind_of(model: str) -> str:
     return zoo.model_kind(model)
 
 
-def make_optimizer(name: str, lr: float):
-    """The thesis's optimisers with Keras defaults otherwise (it states only the rates)."""
+def make_optimizer(name: str, lr: float, precision: str = "float32"):
+    """The thesis's optimisers with Keras defaults otherwise (it states only the rates);
+    loss-scaled for ``mixed_float16`` (:func:`msgan.training.precision.scaled_optimizer`)."""
     optimizer = look_up_option(name, dict(zip(OPTIMIZER_NAMES, (keras.optimizers.SGD, keras.optimizers.Adam))),
                                "optimizer")
-    return optimizer(lr)
+    return scaled_optimizer(optimizer(lr), precision)
 
 
 def split_subjects(available: list[str], opts: TrainOptions) -> tuple[list[str], list[str]]:
@@ -92,8 +96,8 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
     if kind == "supervised":
         def make_step():
             with strategy.scope():
-                optimizer = make_optimizer(opts.optimizer, opts.lr)
-            return SupervisedStep(strategy, model, optimizer, loss_for(opts.loss))
+                optimizer = make_optimizer(opts.optimizer, opts.lr, opts.precision)
+            return SupervisedStep(strategy, model, optimizer, loss_for(opts.loss), jit_compile=opts.jit_compile)
 
         step = traced.step("train", make_step) if traced is not None else make_step()
         state = TrainingState(step, run_dir / "checkpoints" / "train", seed=opts.seed, chief=chief)
@@ -112,9 +116,10 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
     else:
         raise ConfigError(f"unknown model kind {kind!r}")
     stages = [GanStageOptions(loss_for(loss), fit_options(opts, keep_best=False), learning_rate=lr,
-                              lam=lam, d_steps=opts.d_steps, label_smoothing=opts.label_smoothing)
+                              lam=lam, d_steps=opts.d_steps, label_smoothing=opts.label_smoothing,
+                              jit_compile=opts.jit_compile)
               for loss, lr, lam in zip(losses, rates, lambdas)]
-    return train_stages(strategy, gans, stages, lambda lr: make_optimizer(opts.optimizer, lr),
+    return train_stages(strategy, gans, stages, lambda lr: make_optimizer(opts.optimizer, lr, opts.precision),
                         train_data, run_dir, val_data=val_data, seed=opts.seed, chief=chief,
                         on_step=on_step, adversarial=adversarial, traced=traced)
 
@@ -138,7 +143,8 @@ def run_config(opts: TrainOptions, index: Mapping, train_ids, val_ids) -> dict:
 
 def resume_differences(saved: dict, config: dict) -> list[str]:
     """``"key saved -> now"`` for every config key that differs, except :data:`RESUME_MAY_CHANGE`."""
-    now = json.loads(json.dumps(config))  # compare as stored: tuples are lists in JSON
+    now = {**ADDED_LATER, **json.loads(json.dumps(config))}  # compare as stored: tuples are lists in JSON
+    saved = {**ADDED_LATER, **saved}
     keys = [k for k in dict.fromkeys([*saved, *now]) if k not in RESUME_MAY_CHANGE]
     absent = "(absent)"
     return [f"{k} {json.dumps(saved.get(k, absent))} -> {json.dumps(now.get(k, absent))}"
@@ -219,9 +225,11 @@ def train_and_keep(options: TrainOptions, traced: TracedFolds | None = None):
     chief = is_chief(strategy)
     keras.utils.set_random_seed(opts.seed)
 
+    check_precision(opts.precision, opts.jit_compile)
+
     def build():
         with strategy.scope():
-            return zoo.build_model(opts.model, len(index.inputs), opts.model_kwargs)
+            return zoo.build_model(opts.model, len(index.inputs), opts.model_kwargs, opts.precision)
 
     model = traced.model(build) if traced is not None else build()
     zoo.check_batch_norm_extent(model, opts.model, index.example_shape, opts.batch)
@@ -272,9 +280,10 @@ def save_weights(model, path: Path) -> None:
         model.save_weights(str(tmp))
 
 
-def load_run(run_dir: str | Path):
+def load_run(run_dir: str | Path, precision: str = "float32"):
     """``(model, config, normalizer)`` of a finished run, ready to predict; ``config`` is the
-    checked :class:`~data_tools.contracts.RunConfig` (a read-only mapping of its keys)."""
+    checked :class:`~data_tools.contracts.RunConfig` (a read-only mapping of its keys);
+    the model computes in ``precision`` (the weights are float32 whatever the training's)."""
     from data_tools.shards.normalize import Normalizer
 
     run_dir = Path(run_dir)
@@ -283,7 +292,7 @@ def load_run(run_dir: str | Path):
             hint = " (the run has not finished: --resume it)" if name == "model.weights.h5" else ""
             raise InputFileError(f"{name} missing{hint}", run_dir)
     config = RunConfig.from_json(run_dir / RunConfig.FILE)
-    model = zoo.build_model(config.model, len(config.inputs), config.hyperparameters)
+    model = zoo.build_model(config.model, len(config.inputs), config.hyperparameters, precision)
     try:
         model.load_weights(str(run_dir / "model.weights.h5"))
     except (ValueError, OSError) as exc:

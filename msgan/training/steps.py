@@ -21,6 +21,8 @@ from typing import Callable
 
 import tensorflow as tf
 
+from msgan.training.precision import compiled_replica_fn
+
 LossFn = Callable[[dict, tf.Tensor], tf.Tensor]
 InputFn = Callable[..., tf.Tensor]  # (batch, training=False) -> the generator's input
 
@@ -72,13 +74,15 @@ def _build_optimizer(optimizer, variables):
 class SupervisedStep:
     """Supervised regression: minimise ``loss_fn`` (MSE for the FCN, sec. 2.2.3; L1/WL1 ...)."""
 
-    def __init__(self, strategy, model, optimizer, loss_fn: LossFn, input_fn: InputFn = default_input):
+    def __init__(self, strategy, model, optimizer, loss_fn: LossFn, input_fn: InputFn = default_input,
+                 jit_compile: bool = False):
         self.strategy, self.model, self.loss_fn, self.input_fn = strategy, model, loss_fn, input_fn
         self.models = {"model": model}
         self.optimizers = {"optimizer": optimizer}
         self.optimizer = optimizer
         with strategy.scope():
             _build_optimizer(optimizer, model.trainable_variables)
+        self._replica = compiled_replica_fn(self._replica_train, jit_compile)
         self._train = tf.function(self._distributed_train)
 
     def predict(self, batch, training=False):
@@ -88,12 +92,13 @@ class SupervisedStep:
         with tf.GradientTape() as tape:
             prediction = self.predict(batch, training=True)
             loss = global_average(self.loss_fn(batch, prediction), tf.shape(batch["target"])[0])
-        grads = tape.gradient(loss, self.model.trainable_variables)
+            scaled = self.optimizer.scale_loss(loss)  # float16: the LossScaleOptimizer's scale
+        grads = tape.gradient(scaled, self.model.trainable_variables)
         self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
         return {"loss": loss}
 
     def _distributed_train(self, dist_batch, step):
-        per_replica = self.strategy.run(self._replica_train, args=(dist_batch, step))
+        per_replica = self.strategy.run(self._replica, args=(dist_batch, step))
         return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in per_replica.items()}
 
     def train(self, dist_batch, step):
@@ -116,7 +121,7 @@ class AdversarialStep:
     def __init__(self, strategy, generator, discriminator, g_optimizer, d_optimizer,
                  recon_loss_fn: LossFn, lam: float = 100.0, d_steps: int = 1,
                  label_smoothing: bool = False, generator_input_fn: InputFn = default_input,
-                 seed: int = 0, adversarial=None):
+                 seed: int = 0, adversarial=None, jit_compile: bool = False):
         if adversarial is None:
             from msgan import losses as adversarial
         self.adversarial = adversarial
@@ -130,6 +135,7 @@ class AdversarialStep:
         with strategy.scope():
             _build_optimizer(g_optimizer, generator.trainable_variables)
             _build_optimizer(d_optimizer, discriminator.trainable_variables)
+        self._replica = compiled_replica_fn(self._replica_train, jit_compile)
         self._train = tf.function(self._distributed_train)
 
     @property
@@ -156,7 +162,8 @@ class AdversarialStep:
                 d_loss = (self.adversarial.patch_cross_entropy(real_prob, real_label)
                           + self.adversarial.patch_cross_entropy(fake_prob, fake_label))
                 d_loss = global_average(d_loss, local_batch)
-            grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
+                scaled = self.d_optimizer.scale_loss(d_loss)  # float16: the LossScaleOptimizer's scale
+            grads = tape.gradient(scaled, self.discriminator.trainable_variables)
             self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
         with tf.GradientTape() as tape:
             fake = self.generator(self.input_fn(batch, training=True), training=True)
@@ -164,12 +171,13 @@ class AdversarialStep:
             g_adv = global_average(self.adversarial.generator_adversarial_loss(fake_prob), local_batch)
             recon = global_average(self.recon_loss_fn(batch, fake), local_batch)
             g_loss = g_adv + self.lam * recon
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         return {"loss": g_loss, "g_adv": g_adv, "recon": recon, "d_loss": d_loss}
 
     def _distributed_train(self, dist_batch, step):
-        per_replica = self.strategy.run(self._replica_train, args=(dist_batch, step))
+        per_replica = self.strategy.run(self._replica, args=(dist_batch, step))
         return {k: self.strategy.reduce("SUM", v, axis=None) for k, v in per_replica.items()}
 
     def train(self, dist_batch, step):

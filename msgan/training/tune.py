@@ -82,12 +82,14 @@ def tune(options, max_trials: int) -> list[dict]:
     import keras
 
     from msgan.training import zoo
+    from msgan.training.precision import check_precision
     from msgan.training.run import split_subjects, train_built_model
     from msgan.training.strategy import choose_strategy
 
     if options.model not in SEARCH_SPACES:
         raise ConfigError(f"msgan tune searches {' or '.join(SEARCH_SPACES)}, not {options.model!r}")
     opts = options.resolved()
+    check_precision(opts.precision, opts.jit_compile)
     if not opts.val_subjects:
         raise ConfigError("msgan tune needs --val-subjects: the objective is the validation MSE")
     index = zoo.read_shard_index(opts.data)
@@ -100,7 +102,7 @@ def tune(options, max_trials: int) -> list[dict]:
     def build_fn(kwargs):
         keras.utils.set_random_seed(opts.seed)
         with strategy.scope():
-            return zoo.build_model(opts.model, len(index.inputs), {**opts.model_kwargs, **kwargs})
+            return zoo.build_model(opts.model, len(index.inputs), {**opts.model_kwargs, **kwargs}, opts.precision)
 
     def fit_fn(model, kwargs, trial_id):
         trial_opts = dataclasses.replace(opts, model_kwargs={**opts.model_kwargs, **kwargs})

@@ -65,6 +65,7 @@ class GanStageOptions:
     lam: float = 100.0
     d_steps: int = 1
     label_smoothing: bool = False
+    jit_compile: bool = False
 
 
 def train_stages(strategy, gans: list, stage_options: list[GanStageOptions],
@@ -92,7 +93,7 @@ def train_stages(strategy, gans: list, stage_options: list[GanStageOptions],
                                    options.recon_loss, lam=options.lam, d_steps=options.d_steps,
                                    label_smoothing=options.label_smoothing,
                                    generator_input_fn=chained_input_fn(previous), seed=seed + index,
-                                   adversarial=adversarial)
+                                   adversarial=adversarial, jit_compile=options.jit_compile)
 
         step = traced.step(name, make_step) if traced is not None else make_step()
         state = TrainingState(step, run_dir / "checkpoints" / name, seed=seed + index, chief=chief)

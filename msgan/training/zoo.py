@@ -26,10 +26,13 @@ def model_kind(name: str) -> str:
     return models.model_kind(name)
 
 
-def build_model(name: str, n_inputs: int, model_kwargs: dict):
+def build_model(name: str, n_inputs: int, model_kwargs: dict, precision: str = "float32"):
+    """The zoo's model, computing in ``precision`` (:mod:`msgan.models.precision`)."""
     from msgan import models
+    from msgan.models.precision import set_precision
 
-    return models.build(name, n_inputs, **model_kwargs)
+    model = models.build(name, n_inputs, **model_kwargs)
+    return model if precision == "float32" else set_precision(model, precision)
 
 
 def check_batch_norm_extent(model, name: str, example_shape, batch: int) -> None:
