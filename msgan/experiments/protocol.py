@@ -2,6 +2,7 @@
 and the held-out predictions it leaves, in ``msgan predict``'s layout."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Callable
 from data_tools.contracts import FoldPlan, look_up_option
 from data_tools.errors import ConfigError
 from data_tools.io.cohort import Cohort, open_cohort
+from msgan.errors import TrainingStopped
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,19 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
             shutil.move(str(subject_dir), str(combined / subject_dir.name))
         shutil.rmtree(fold_dir)
     return rows
+
+
+@contextlib.contextmanager
+def discarded_on_stop(out: Path):
+    """Around an all-or-nothing run (``msgan reproduce``, ``msgan demo``): training stopped by
+    SIGTERM checkpoints inside the partial folder, which the run then deletes, so the error
+    names the discarded output instead of that checkpoint and a ``--resume`` these commands
+    do not have. SIGTERM outside training says the same (``msgan.cli.main``)."""
+    try:
+        yield
+    except TrainingStopped:
+        raise TrainingStopped("stopped by SIGTERM; the partial output was deleted (nothing to resume: "
+                              "run the command again)", out) from None
 
 
 def timed(echo: Callable[[str], None], started: float):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from msgan.errors import ConfigError
+from msgan.experiments.protocol import discarded_on_stop
 
 CHAPTERS = {"ch2": "msgan.experiments.chapter2:run_chapter2", "ch3": "msgan.experiments.chapter3:run_chapter3", "ch4": "msgan.experiments.chapter4:run_chapter4"}
 
@@ -25,5 +26,6 @@ def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, c
         raise ConfigError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
     module, function = CHAPTERS[chapter].split(":")
     run = getattr(importlib.import_module(module), function)
-    return run(out, cohort=cohort, check=check, methods=methods, overwrite=overwrite, progress=progress,
-               echo=echo)
+    with discarded_on_stop(Path(out)):
+        return run(out, cohort=cohort, check=check, methods=methods, overwrite=overwrite, progress=progress,
+                   echo=echo)
