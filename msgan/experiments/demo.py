@@ -18,11 +18,11 @@ import contextlib
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from data_tools.contracts import BASELINE, TASKS, FoldPlan
+from data_tools.contracts import BASELINE, TASKS
 from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments.protocol import Config, cross_validate_and_predict, discarded_on_stop
 
@@ -85,10 +85,10 @@ class DemoTask:
     baseline: bool = False
 
 
-#: --quick: 4 mm voxels, small patches, the one-stage CF-SAGAN and a faster learning rate,
+#: --quick: 5 mm voxels, small patches, the one-stage CF-SAGAN and a faster learning rate,
 #: so the whole run takes a few minutes on two cores (scripts/time_demo.py)
-QUICK = DemoSettings(n_ms=12, n_hc=4, resolution=4.0, flair_epochs=10, fcn_filters=16, myelin_model="cfsagan",
-                     myelin_patch=16, myelin_overlap=0.0, myelin_epochs=3, myelin_steps=30, myelin_lr=1e-3,
+QUICK = DemoSettings(n_ms=12, n_hc=4, resolution=5.0, flair_epochs=10, fcn_filters=16, myelin_model="cfsagan",
+                     myelin_patch=16, myelin_overlap=0.0, myelin_epochs=3, myelin_steps=20, myelin_lr=1e-3,
                      gan_filters=4)
 
 
@@ -129,9 +129,8 @@ def run_task(declared: DemoTask, cohort, tmp: Path, seed: int, progress: bool) -
                  progress=progress, **declared.shards)
     train = {**declared.train, "model_kwargs": declared.config.model_kwargs, "seed": seed,
              "early_stopping": False}
-    cross_validate_and_predict(declared.config, shards, cohort, tmp / "runs", tmp / "predictions", FOLDS, 0,
-                               train, progress)
-    plan = FoldPlan.from_json(tmp / "runs" / declared.config.name / FoldPlan.FILE).folds
+    plan = cross_validate_and_predict(declared.config, shards, cohort, tmp / "runs", tmp / "predictions", FOLDS, 0,
+                                      train, progress)
     for fold in plan if declared.baseline else ():
         fold_dir = tmp / "predictions" / f".mean-fold{fold['fold']}"
         mean_image_baseline(cohort, fold["train"], fold["test"], target, declared.inputs, fold_dir)

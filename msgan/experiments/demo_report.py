@@ -66,7 +66,8 @@ def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, m
            else "the Sketcher alone, L1")
         + f"; {settings['gan_filters']} base filters, {settings['myelin_epochs']} epoch(s) of "
         f"{settings['myelin_steps'] or 'all'} steps per stage on {settings['myelin_patch']}^3 patches of the "
-        "baseline visit), applied to both visits. Far too short a training to be accurate: it shows the pipeline, including every table "
+        "baseline visit), applied to both visits. Far too short a training to be accurate: it shows the "
+        "pipeline, including every table "
         "of the myelin evaluation.",
         "",
         ("Every myelin table is filled." if not missing else

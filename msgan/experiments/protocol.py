@@ -82,7 +82,7 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
     """``msgan cv`` of ``config`` on ``shards``, then every fold's model predicts its held-out
     subjects at every session (sec. 4.3.1: trained at t0, applied to t1 too) into
     ``predictions/<config.name>/``; ``window``: the prediction window of networks trained on
-    crops (their shards have no patch size). Returns the per-fold rows of ``results.csv``."""
+    crops (their shards have no patch size). Returns the fold plan (``folds.json``'s folds)."""
     from msgan.inference.predict import predict_cohort, predictor_from_run
     from msgan.training.cv import cross_validate
     from msgan.training.presets import TrainOptions
@@ -90,7 +90,7 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
     options = TrainOptions(config.model, str(shards), str(runs / config.name), loss=config.loss,
                            refiner_loss=config.refiner_loss, refinements=config.refinements,
                            progress=progress, **train)
-    rows = cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
+    cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
     plan = FoldPlan.from_json(runs / config.name / "folds.json").folds
     combined = predictions / config.name
     combined.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
         for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):
             shutil.move(str(subject_dir), str(combined / subject_dir.name))
         shutil.rmtree(fold_dir)
-    return rows
+    return plan
 
 
 @contextlib.contextmanager
