@@ -7,6 +7,7 @@ toy graphs: ``msgan.experiments.demo.toy_graphs``) and prints the ratio.
 
     PYTHONPATH=. python scripts/time_demo.py             # --quick and the full demo
     PYTHONPATH=. python scripts/time_demo.py --only quick --graph-optimizer
+    PYTHONPATH=. python scripts/time_demo.py --only full --out /tmp/demos   # keep the reports
 """
 from __future__ import annotations
 
@@ -39,10 +40,12 @@ def main() -> None:
     parser.add_argument("--only", choices=("quick", "full"), help="time one demo only")
     parser.add_argument("--graph-optimizer", action="store_true",
                         help="also time each run with grappler on, and print the ratio")
+    parser.add_argument("--out", type=Path, help="keep the demo folders here (default: deleted)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPU(s) visible; load average {os.getloadavg()[0]:.1f} at the start")
     runs = {"quick": QUICK, "full": DemoSettings()}
-    folder = Path(tempfile.mkdtemp(prefix="msgan-time-demo-"))
+    folder = args.out or Path(tempfile.mkdtemp(prefix="msgan-time-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         for name, settings in runs.items():
             if args.only and name != args.only:
@@ -52,7 +55,8 @@ def main() -> None:
                 optimised = timed_run(f"{name}-grappler", dataclasses.replace(settings, optimize_graphs=True), folder)
                 print(f"{name}: grappler on / off = {optimised / seconds:.2f}")
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.out is None:
+            shutil.rmtree(folder, ignore_errors=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

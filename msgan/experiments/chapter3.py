@@ -20,7 +20,7 @@ import pandas as pd
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport, copy_figure, quality_cell, roi_discrepancy
-from msgan.experiments.protocol import CohortDesign, Config
+from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs
 
 INPUTS = ("MTR", "FA", "RD", "AD")
 REFERENCE = "sketcher_refiner"
@@ -54,14 +54,7 @@ class Chapter3Settings:
     discriminator_patch: int | None = None
 
     def model_kwargs(self, model: str) -> dict:
-        if self.filters is None:
-            return {}
-        if model == "dnn2":
-            return {"filters": self.filters}
-        if model == "unet":
-            return {"base_filters": self.filters}
-        return {"generator_kwargs": {"base_filters": self.filters},
-                "discriminator_kwargs": {"base_filters": self.filters, "patch_size": self.discriminator_patch}}
+        return narrow_model_kwargs(model, self.filters, self.discriminator_patch)
 
 
 #: --check: 6 MS + 3 HC at 6 mm, 32x48x32 crops, 2-filter networks, one epoch of 2 steps.

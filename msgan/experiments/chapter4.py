@@ -21,7 +21,7 @@ from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import (ChapterReport, copy_figure, mean_sd, quality_cell,
                                                roi_discrepancy)
-from msgan.experiments.protocol import CohortDesign, Config, simulation_record
+from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs, simulation_record
 
 INPUTS = ["MTR", "FA", "RD", "AD"]
 REFERENCE = "refiner_cfsagan"
@@ -58,14 +58,7 @@ class Chapter4Settings:
     filters: int | None = None  # None: the zoo's sizes; an int: every network that small
 
     def model_kwargs(self, model: str) -> dict:
-        if self.filters is None:
-            return {}
-        if model == "dnn2":
-            return {"filters": self.filters}
-        if model == "unet":
-            return {"base_filters": self.filters}
-        return {"generator_kwargs": {"base_filters": self.filters},
-                "discriminator_kwargs": {"base_filters": self.filters, "patch_size": self.patch}}
+        return narrow_model_kwargs(model, self.filters, self.patch)
 
 
 #: --check: 6 MS + 3 HC at 6 mm, 16^3 patches without augmentation, 2-filter networks, one

@@ -45,6 +45,20 @@ class CohortDesign:
     options: dict = field(default_factory=dict)
 
 
+def narrow_model_kwargs(model: str, filters: int | None, discriminator_patch: int | None) -> dict:
+    """Hyperparameters making a ch. 3-4 network ``filters`` wide (None: the zoo's sizes): the
+    DNN's filters, the U-Net's base filters, a GAN's generator and discriminator base filters
+    (the discriminator judging ``discriminator_patch``-voxel patches)."""
+    if filters is None:
+        return {}
+    if model == "dnn2":
+        return {"filters": filters}
+    if model == "unet":
+        return {"base_filters": filters}
+    return {"generator_kwargs": {"base_filters": filters},
+            "discriminator_kwargs": {"base_filters": filters, "patch_size": discriminator_patch}}
+
+
 def select_configs(configs: tuple[Config, ...], methods, reference: str) -> tuple[Config, ...]:
     """The configurations named in ``methods`` (all when None), in the chapter's order; the
     reference, which every test compares with, always among them."""
