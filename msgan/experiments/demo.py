@@ -95,9 +95,9 @@ QUICK = DemoSettings(n_ms=12, n_hc=4, resolution=5.0, flair_epochs=10, fcn_filte
 @contextlib.contextmanager
 def toy_graphs(optimize: bool = False):
     """Within the block, TensorFlow builds its graphs without the grappler optimiser unless
-    ``optimize``: for the demo's tiny networks, trained for a few dozen steps, optimising
-    each traced step costs more time than it saves (``scripts/time_demo.py`` times both);
-    the previous options are put back after."""
+    ``optimize``: the demo's tiny networks train for a few dozen steps, so tracing and
+    optimising each step is a large share of their time (``scripts/time_demo.py
+    --graph-optimizer`` times both); the previous options are put back after."""
     import tensorflow as tf
 
     previous = tf.config.optimizer.get_experimental_options()
