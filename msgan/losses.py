@@ -73,7 +73,10 @@ def normalized_weighted_l1(y_true, y_pred, roi, per_example=True):
     regions' fractions): at most e/3, and about e/6 on brain patches, which would give
     the Refiner a sixth of the Sketcher's reconstruction weight. msgan multiplies it by
     3, a constant (a choice of the lambda the thesis leaves open, sec. 4.2.3), so that a
-    uniform error over three equal regions gives e, as the L1 and :func:`weighted_l1`.
+    uniform error over three regions of equal size gives e, as the L1 and
+    :func:`weighted_l1`. It is not on the L1's scale in general: a uniform error costs
+    3 * sum_r f_r (1 - f_r) / 2 times what the L1 costs, less than 1 whenever the regions
+    differ in size (as on brain patches, where "other" tissue fills most voxels).
     With ``per_example=True`` m_roi is counted in each example (of m voxels); otherwise
     over the whole batch, as a fraction of its n*m voxels.
     """

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
+from msgan.experiments.demo import QUICK
 from msgan.experiments.demo_report import MYELIN_TABLES
 
 
@@ -35,9 +36,9 @@ def test_quick_demo_report(tmp_path):
         row = clinical[(clinical.maps == "truth") & (clinical["index"] == index) & (clinical.term == index)]
         assert len(row) == 1 and row.coef.notna().all(), index
         # the predicted indices get their rows, or the report states why a regression is missing
-        predicted = clinical[(clinical.maps == "refiner_cfsagan") & (clinical["index"] == index)]
-        assert len(predicted) == 4 or f"EDSS ~ {index} for refiner_cfsagan maps" in report, index
-    assert (clinical.maps == "refiner_cfsagan").any()
+        predicted = clinical[(clinical.maps == QUICK.myelin_model) & (clinical["index"] == index)]
+        assert len(predicted) == 4 or f"EDSS ~ {index} for {QUICK.myelin_model} maps" in report, index
+    assert (clinical.maps == QUICK.myelin_model).any()
     # saliency of one held-out patient, files next to the report it embeds
     assert list((out / "saliency").glob("sub-*/p3s.png"))
     assert not list(tmp_path.glob(".demo_output.partial-*"))

@@ -7,7 +7,7 @@ import click
 @click.command("demo")
 @click.option("--out", default="demo_output", show_default=True, type=click.Path(),
               help="Folder for the cohort, shards, runs, predictions, evaluation and report.md.")
-@click.option("--quick", is_flag=True, help="4 mm voxels, fewer subjects and epochs: a few minutes.")
+@click.option("--quick", is_flag=True, help="5 mm voxels, fewer subjects and steps, a one-stage GAN: a few minutes.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def demo_command(out, quick, overwrite):
     """Simulate a cohort, train, predict, evaluate and explain: the whole system in one run."""

@@ -46,7 +46,8 @@ def _common(command):
                      "Isola et al.'s pix2pix value; the thesis states none]."),
         click.option("--lambda-refiner", type=click.FloatRange(min=0), default=None, help="lambda_R of eq. 3.6: "
                      f"weight of each Refiner's WL1/NWL1 term [default {DEFAULT_LAMBDA:g}; msgan's "
-                     "WL1 and NWL1 are on the L1's scale, so equal lambdas balance the stages alike]."),
+                     "WL1 is on the L1's scale and NWL1 close to it (a uniform error costs 3 sum f(1-f)/2 of the L1, "
+                     "f the regions' fractions), so equal lambdas balance the stages about alike]."),
         click.option("--lambda", "lam", type=click.FloatRange(min=0), default=None,
                      help="Both lambdas at once (a --lambda-sketcher/--lambda-refiner wins)."),
         click.option("--lr", type=POSITIVE, help="Learning rate (Sketcher's for two-stage). Default: "

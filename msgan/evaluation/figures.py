@@ -78,8 +78,9 @@ def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
                           else part[part.method == source].pred_mean)
                 data.append(values.to_numpy())
                 positions.append(i + (j - (len(sources) - 1) / 2) * width)
+            # whiskers from the minimum to the maximum, as the thesis's box plots (Fig. 3.6)
             box = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True, showmeans=True,
-                             meanline=True)
+                             meanline=True, whis=(0, 100))
             for patch in box["boxes"]:
                 patch.set_facecolor(colors[j % 10])
                 patch.set_alpha(0.6)
@@ -87,7 +88,7 @@ def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
         ax.set_xticks(range(len(rois)), rois)
         ax.set_ylabel(f"mean {unit} per subject")
         ax.legend(fontsize=8, frameon=False)
-        ax.set_title(f"ses-{session}: mean per region (line: median, dashed: mean)", fontsize=10)
+        ax.set_title(f"ses-{session}: mean per region (line: median, dashed: mean, whiskers: min-max)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -16,66 +16,50 @@ and figures.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
 
 import nibabel as nib
 import numpy as np
 
-from data_tools.io.atomic import atomic_output_dir
-from data_tools.contracts import FoldPlan
 from data_tools.io.nifti import save_like
 from msgan.experiments.ablation import CLASSIC_MODELS, classic_predictions
+from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter2_design import CHECK, INPUTS, PREDICTION_NAME, REFERENCE, TARGET, Chapter2Settings
 from msgan.experiments.chapter2_report import write_report
-from msgan.experiments.protocol import Config, cohort_for, cross_validate_and_predict, select_configs, timed
+from msgan.experiments.protocol import Config
 
 
-def run_chapter2(out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                 settings: Chapter2Settings | None = None, methods=None, overwrite: bool = False,
-                 progress: bool = True, echo: Callable[[str], None] = print) -> Path:
-    """Run chapter 2's protocol into ``out`` (all or nothing); return the path of ``report.md``.
-
-    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
+def _train(run: ChapterRun, config: Config) -> None:
+    """Whole-volume shards of the configuration's inputs, then its cross-validation with
+    early stopping on the held-out fold (sec. 2.2.3); a classic method follows the
+    reference's folds."""
     from data_tools.shards.dataset import build_shards
-    from msgan.evaluation.runner import evaluate
 
-    settings = settings or (CHECK if check else Chapter2Settings())
-    configs = select_configs(settings.configs(), methods, REFERENCE)
-    out = Path(out)
-    started = time.perf_counter()
-    step = timed(echo, started)
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
-        step("cohort" + (f" (simulating {settings.design.n_ms} MS + {settings.design.n_hc} HC at "
-                         f"{settings.design.resolution:g} mm, one visit)" if cohort is None else f" {cohort}"))
-        data, cohort_dir, simulated = cohort_for(cohort, settings.design, tmp / "cohort", progress)
-        volume = whole_volume_window(data)
-        shards: dict[tuple[str, ...], Path] = {}
-        plan = None
-        # the reference first: its folds.json is the plan every classic method follows
-        for config in sorted(configs, key=lambda c: c.name != REFERENCE):
-            inputs = config.inputs or INPUTS
-            if inputs not in shards:
-                shards[inputs] = tmp / "shards" / "+".join(inputs)
-                build_shards(data, "flair", shards[inputs], inputs=list(inputs), target=TARGET, layout="crop",
-                             crop=volume, session="t0", progress=progress)
-            step(f"{config.name}: {settings.folds}-fold cross-validation, predictions")
-            if config.model in CLASSIC_MODELS:
-                _classic_folds(config, shards[inputs], data, plan, tmp / "predictions", settings.seed)
-                continue
-            train = {**settings.train, "model_kwargs": config.model_kwargs, "seed": settings.seed}
-            cross_validate_and_predict(config, shards[inputs], data, tmp / "cv", tmp / "predictions",
-                                       settings.folds, 0, train, progress, early_stop_on_test=True, window=volume)
-            plan = plan or FoldPlan.from_json(tmp / "cv" / config.name / "folds.json").folds
-        step("msgan evaluate --task flair (all methods)")
-        others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != REFERENCE}
-        result = evaluate(tmp / "predictions" / REFERENCE, data, "flair", tmp / "evaluation", methods=others,
-                          label=REFERENCE, command="msgan reproduce ch2", on_warning=lambda w: None,
-                          progress=progress)
-        step("P3S maps (Fig. 2.6), inference times, figures, report")
-        report = write_report(tmp, out, data, cohort_dir, simulated, settings, configs, check, result, plan)
-        return report.finish(tmp, out, started)
+    settings = run.settings
+    inputs = config.inputs or INPUTS
+    volume = whole_volume_window(run.data)
+    if inputs not in run.shards:
+        run.shards[inputs] = run.tmp / "shards" / "+".join(inputs)
+        build_shards(run.data, "flair", run.shards[inputs], inputs=list(inputs), target=TARGET, layout="crop",
+                     crop=volume, session="t0", progress=run.progress)
+    run.step(f"{config.name}: {settings.folds}-fold cross-validation, predictions")
+    if config.model in CLASSIC_MODELS:
+        _classic_folds(config, run.shards[inputs], run.data, run.plan, run.tmp / "predictions", settings.seed)
+        return
+    train = {**settings.train, "model_kwargs": config.model_kwargs, "seed": settings.seed}
+    run.cross_validate(config, run.shards[inputs], settings.folds, 0, train, early_stop_on_test=True, window=volume)
+
+
+def _report(run: ChapterRun):
+    run.step("P3S maps (Fig. 2.6), inference times, figures, report")
+    return write_report(run.tmp, run.out, run.data, run.cohort_dir, run.simulated, run.settings, run.configs,
+                        run.check, run.result, run.plan)
+
+
+#: chapter 2, declared: the reference trains first, its folds.json is the plan every
+#: classic method follows
+CHAPTER = Chapter("ch2", "flair", REFERENCE, lambda settings: settings.configs(),
+                  lambda check: CHECK if check else Chapter2Settings(), _train, _report, reference_first=True)
 
 
 def whole_volume_window(data, multiple: int = 8) -> tuple[int, int, int]:

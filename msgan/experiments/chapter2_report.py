@@ -128,7 +128,7 @@ def write_report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, 
                  f"units) per epoch, mean over folds. Thesis: {thesis.FIG_2_3}.",
                  str(image.relative_to(tmp)) if image else None)
     # Table 2.2
-    for part, metric, published in (("a", "mse_brain", thesis.TABLE_2_2A), ("b", "ssim", thesis.TABLE_2_2B)):
+    for part, metric, published in (("a", "mse_brain", thesis.TABLE_2_2A), ("b", "ssim_brain", thesis.TABLE_2_2B)):
         what = "Mean square error" if part == "a" else "Structural similarity"
         report.table(f"Table 2.2 ({part})", _with_thesis_average(per_fold(tables, plan, COMPARED, metric), published),
                      f"{what} (standard deviation) per fold, five methods on the same folds.")

@@ -12,20 +12,15 @@ one report whose sections are the thesis's tables and figures.
 from __future__ import annotations
 
 import json
-import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from data_tools.contracts import FoldPlan
-from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
+from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport, copy_figure, quality_cell, roi_discrepancy
-from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, cross_validate_and_predict, select_configs,
-                                        timed)
+from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs
 
 INPUTS = ("MTR", "FA", "RD", "AD")
 REFERENCE = "sketcher_refiner"
@@ -59,14 +54,7 @@ class Chapter3Settings:
     discriminator_patch: int | None = None
 
     def model_kwargs(self, model: str) -> dict:
-        if self.filters is None:
-            return {}
-        if model == "dnn2":
-            return {"filters": self.filters}
-        if model == "unet":
-            return {"base_filters": self.filters}
-        return {"generator_kwargs": {"base_filters": self.filters},
-                "discriminator_kwargs": {"base_filters": self.filters, "patch_size": self.discriminator_patch}}
+        return narrow_model_kwargs(model, self.filters, self.discriminator_patch)
 
 
 #: --check: 6 MS + 3 HC at 6 mm, 32x48x32 crops, 2-filter networks, one epoch of 2 steps.
@@ -74,60 +62,40 @@ CHECK = Chapter3Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0, ses
                          train={"epochs": 1, "steps_per_epoch": 2, "batch": 2}, filters=2, discriminator_patch=16)
 
 
-def run_chapter3(out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                 settings: Chapter3Settings | None = None, methods=None, overwrite: bool = False,
-                 progress: bool = True, echo: Callable[[str], None] = print) -> Path:
-    """Run chapter 3's protocol into ``out`` (all or nothing); return the path of ``report.md``.
-
-    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
+def _train(run: ChapterRun, config: Config) -> None:
+    """Crop shards of the configuration's inputs, then its cross-validation without
+    validation subjects (sec. 3.3.1)."""
     from data_tools.shards.dataset import build_shards
-    from msgan.evaluation.runner import evaluate
+
+    settings = run.settings
+    inputs = config.inputs or INPUTS
+    if inputs not in run.shards:
+        run.shards[inputs] = run.tmp / "shards" / "+".join(inputs)
+        build_shards(run.data, "myelin", run.shards[inputs], inputs=list(inputs), target="PIB", layout="crop",
+                     crop=settings.crop, session="t0", progress=run.progress)
+    run.step(f"{config.name}: {settings.folds}-fold cross-validation (no validation set), predictions")
+    train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
+    run.cross_validate(config, run.shards[inputs], settings.folds, 0, train, window=settings.crop)
+
+
+def _saliency_and_report(run: ChapterRun) -> ChapterReport:
+    """Fig. 3.9's attention maps (a U-Net trained with L1 and with WL1, one held-out
+    patient of the first fold), then the report."""
     from msgan.saliency.session import saliency_for_session
 
-    settings = settings or (CHECK if check else Chapter3Settings())
-    configs = select_configs(CONFIGS, methods, REFERENCE)
-    out = Path(out)
-    started = time.perf_counter()
-    step = timed(echo, started)
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
-        step("cohort" + (f" (simulating {settings.design.n_ms} MS + {settings.design.n_hc} HC at "
-                         f"{settings.design.resolution:g} mm, one visit)" if cohort is None else f" {cohort}"))
-        data, cohort_dir, simulated = cohort_for(cohort, settings.design, tmp / "cohort", progress)
-        shards = {}
-        for config in configs:
-            inputs = config.inputs or INPUTS
-            if inputs not in shards:
-                shards[inputs] = tmp / "shards" / "+".join(inputs)
-                build_shards(data, "myelin", shards[inputs], inputs=list(inputs), target="PIB", layout="crop",
-                             crop=settings.crop, session="t0", progress=progress)
-            step(f"{config.name}: {settings.folds}-fold cross-validation (no validation set), predictions")
-            train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
-            cross_validate_and_predict(config, shards[inputs], data, tmp / "cv", tmp / "predictions",
-                                       settings.folds, 0, train, progress, window=settings.crop)
-        step("msgan evaluate --task myelin (all methods)")
-        others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != REFERENCE}
-        result = evaluate(tmp / "predictions" / REFERENCE, data, "myelin", tmp / "evaluation", methods=others,
-                          label=REFERENCE, command="msgan reproduce ch3", on_warning=lambda w: None,
-                          progress=progress)
-        step("attention saliency maps (Fig. 3.9): U-Net with L1 and with WL1")
-        plan = FoldPlan.from_json(tmp / "cv" / REFERENCE / "folds.json").folds[0]
-        patient = next((s for s in plan["test"] if data.subjects[s].group == "MS"), plan["test"][0])
-        for name in [c.name for c in configs if c.name in ("unet-l1", "unet-wl1")]:
-            run = _run_with_window(tmp / "cv" / name / "fold-1", tmp / "saliency" / f".run-{name}", settings.crop)
-            saliency_for_session(run, data, patient, tmp / "saliency" / name, session="t0")
-            shutil.rmtree(run)
-        report = _report(tmp, out, data, cohort_dir, simulated, settings, check, result, patient)
-        return report.finish(tmp, out, started)
+    run.step("attention saliency maps (Fig. 3.9): U-Net with L1 and with WL1")
+    first = run.plan[0]["test"]
+    patient = next((s for s in first if run.data.subjects[s].group == "MS"), first[0])
+    for name in [c.name for c in run.configs if c.name in ("unet-l1", "unet-wl1")]:
+        saliency_for_session(run.tmp / "cv" / name / "fold-1", run.data, patient, run.tmp / "saliency" / name,
+                             session="t0", window=run.settings.crop)
+    return _report(run.tmp, run.out, run.data, run.cohort_dir, run.simulated, run.settings, run.check, run.result,
+                   patient, run.plan)
 
 
-def _run_with_window(run: Path, copy: Path, crop) -> Path:
-    """A copy of a crop-trained run whose config names the crop as its window: the saliency
-    session reads the window from ``config["patch"]``, which crop shards leave empty."""
-    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("checkpoints", "logs"))
-    config = json.loads((copy / "config.json").read_text())
-    config["patch"] = list(crop)
-    (copy / "config.json").write_text(json.dumps(config, indent=2))
-    return copy
+#: chapter 3, declared
+CHAPTER = Chapter("ch3", "myelin", REFERENCE, lambda settings: CONFIGS,
+                  lambda check: CHECK if check else Chapter3Settings(), _train, _saliency_and_report)
 
 
 def _quality(tables, name: str, metric: str):
@@ -135,11 +103,10 @@ def _quality(tables, name: str, metric: str):
 
 
 def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, settings: Chapter3Settings,
-            check: bool, result, patient: str) -> ChapterReport:
+            check: bool, result, patient: str, folds: list[dict]) -> ChapterReport:
     tables = result.tables
     figures = tmp / "figures"
     evaluation = tmp / "evaluation"
-    folds = FoldPlan.from_json(tmp / "cv" / REFERENCE / "folds.json").folds
     report = ChapterReport("Chapter 3 reproduced: PIB myelin maps from MTR and DTI (msgan reproduce ch3)")
     report.preamble += [
         "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**" if check else

@@ -11,21 +11,17 @@ one report whose sections are the thesis's tables and figures.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from data_tools.contracts import FoldPlan
-from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments import thesis_values as thesis
+from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import (ChapterReport, copy_figure, mean_sd, quality_cell,
                                                roi_discrepancy)
-from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, cross_validate_and_predict, select_configs,
-                                        simulation_record, timed)
+from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs, simulation_record
 
 INPUTS = ["MTR", "FA", "RD", "AD"]
 REFERENCE = "refiner_cfsagan"
@@ -62,14 +58,7 @@ class Chapter4Settings:
     filters: int | None = None  # None: the zoo's sizes; an int: every network that small
 
     def model_kwargs(self, model: str) -> dict:
-        if self.filters is None:
-            return {}
-        if model == "dnn2":
-            return {"filters": self.filters}
-        if model == "unet":
-            return {"base_filters": self.filters}
-        return {"generator_kwargs": {"base_filters": self.filters},
-                "discriminator_kwargs": {"base_filters": self.filters, "patch_size": self.patch}}
+        return narrow_model_kwargs(model, self.filters, self.patch)
 
 
 #: --check: 6 MS + 3 HC at 6 mm, 16^3 patches without augmentation, 2-filter networks, one
@@ -80,42 +69,30 @@ CHECK = Chapter4Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0), pa
                          filters=2)
 
 
-def run_chapter4(out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                 settings: Chapter4Settings | None = None, methods=None, overwrite: bool = False,
-                 progress: bool = True, echo: Callable[[str], None] = print) -> Path:
-    """Run chapter 4's protocol into ``out`` (all or nothing); return the path of ``report.md``.
-
-    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
+def _train(run: ChapterRun, config: Config) -> None:
+    """One set of patch shards of the baseline visit for every configuration, then its
+    cross-validation with validation subjects out of the training folds (sec. 4.3.1)."""
     from data_tools.shards.dataset import build_shards
-    from msgan.evaluation.runner import evaluate
 
-    settings = settings or (CHECK if check else Chapter4Settings())
-    configs = select_configs(CONFIGS, methods, REFERENCE)
-    out = Path(out)
-    started = time.perf_counter()
-    step = timed(echo, started)
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
-        step("cohort" + (f" (simulating {settings.design.n_ms} MS + {settings.design.n_hc} HC at "
-                         f"{settings.design.resolution:g} mm)" if cohort is None else f" {cohort}"))
-        data, cohort_dir, simulated = cohort_for(cohort, settings.design, tmp / "cohort", progress)
-        shards = tmp / "shards"
-        build_shards(data, "myelin", shards, inputs=INPUTS, target="PIB", patch=settings.patch,
-                     overlap=settings.overlap, augment=settings.augment, session="t0", progress=progress)
-        for config in configs:
-            step(f"{config.name}: {settings.folds}-fold cross-validation, predictions at t0 and t1")
-            train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
-            cross_validate_and_predict(
-                config, shards, data, tmp / "cv", tmp / "predictions", settings.folds, settings.val_per_fold,
-                train, progress)
-        step("msgan evaluate --task myelin-longitudinal (all methods)")
-        warnings: list[str] = []
-        others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != REFERENCE}
-        result = evaluate(tmp / "predictions" / REFERENCE, data, "myelin-longitudinal", tmp / "evaluation",
-                          methods=others, label=REFERENCE, command="msgan reproduce ch4",
-                          on_warning=warnings.append, progress=progress)
-        step("report")
-        report = _report(tmp, out, data, cohort_dir, simulated, settings, check, result)
-        return report.finish(tmp, out, started)
+    settings = run.settings
+    if "patches" not in run.shards:
+        run.shards["patches"] = run.tmp / "shards"
+        build_shards(run.data, "myelin", run.shards["patches"], inputs=INPUTS, target="PIB", patch=settings.patch,
+                     overlap=settings.overlap, augment=settings.augment, session="t0", progress=run.progress)
+    run.step(f"{config.name}: {settings.folds}-fold cross-validation, predictions at t0 and t1")
+    train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
+    run.cross_validate(config, run.shards["patches"], settings.folds, settings.val_per_fold, train)
+
+
+def _report_of(run: ChapterRun) -> ChapterReport:
+    run.step("report")
+    return _report(run.tmp, run.out, run.data, run.cohort_dir, run.simulated, run.settings, run.check, run.result,
+                   run.plan)
+
+
+#: chapter 4, declared
+CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda settings: CONFIGS,
+                  lambda check: CHECK if check else Chapter4Settings(), _train, _report_of)
 
 
 def _quality(tables, method: str, metric: str):
@@ -127,12 +104,11 @@ def _lesion_discrepancy(tables, method: str) -> str:
 
 
 def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, settings: Chapter4Settings,
-            check: bool, result) -> ChapterReport:
+            check: bool, result, folds: list[dict]) -> ChapterReport:
     tables = result.tables
     figures = tmp / "figures"
     evaluation = tmp / "evaluation"
     record = simulation_record(cohort_dir)
-    folds = FoldPlan.from_json(tmp / "cv" / REFERENCE / "folds.json").folds
     labels = LABELS
     report = ChapterReport("Chapter 4 reproduced: myelin content from multisequence MRI (msgan reproduce ch4)")
     report.preamble += [

@@ -1,29 +1,35 @@
 """``msgan demo``: the whole system on the built-in simulated cohort, in one command.
 
-Simulate a small cohort, then in a 2-fold subject-level cross-validation (every subject is
-predicted by the model that never saw it):
+Two declarations (:class:`DemoTask`) at toy size, run by the chapters' own steps
+(:func:`msgan.experiments.protocol.cross_validate_and_predict`: ``msgan cv``, its later
+fold reusing the first fold's traced steps, then each fold's held-out predictions):
 - FLAIR (ch. 2): shards of whole volumes, an ``fcn`` trained on T1, T2, PD, T1SE and DIR,
-  compared with the mean-image baseline;
-- myelin (ch. 3-4): 32^3 patch shards of the baseline visit, a short ``refiner_cfsagan``
-  (Sketcher L1, Refiner NWL1) applied to both visits;
-then ``msgan evaluate`` for both tasks, P3S and attention saliency maps of one test
-subject, and ``report.md`` that ties them together.
+  compared with the mean-image baseline on the same folds;
+- myelin (ch. 3-4): patch shards of the baseline visit, a short ``refiner_cfsagan``
+  (Sketcher L1, Refiner NWL1; ``--quick``: its Sketcher alone, ``cfsagan``) applied to
+  both visits;
+both in the same 2-fold subject-level split (every subject is predicted by the model that
+never saw it); then ``msgan evaluate`` for both tasks, P3S and attention saliency maps of
+one test subject, and ``report.md`` that ties them together.
 """
 from __future__ import annotations
 
+import contextlib
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from data_tools.contracts import BASELINE, TASKS
 from data_tools.io.atomic import atomic_output_dir
+from msgan.experiments.protocol import Config, cross_validate_and_predict, discarded_on_stop
 
 # the thesis's inputs: ch. 2 had no T1POST (sec. 2.2.3), although the simulator writes one
 FLAIR_INPUTS = list(TASKS["flair"].thesis_inputs)
 MYELIN_INPUTS = list(TASKS["myelin"].thesis_inputs)
+FOLDS = 2
 
 
 @dataclass
@@ -37,30 +43,70 @@ class DemoSettings:
     fcn_filters: int = 16
     myelin_patch: int = 32
     myelin_overlap: float = 0.0
+    myelin_model: str = "refiner_cfsagan"  # or its Sketcher alone, "cfsagan" (one stage to train)
     myelin_epochs: int = 3
+    myelin_steps: int | None = 30  # steps per epoch, every batch full (None: one pass, the last batch partial)
     myelin_lr: float | None = 1e-3  # None: the thesis's 1e-4 / 5e-5 (sec. 4.3.1), too slow for 3 epochs
-    myelin_folds: int = 2  # 1: train the myelin model on one fold only, test on the other
     gan_filters: int = 4
     seed: int = 0
-    model_kwargs: dict = field(default_factory=dict)
+    optimize_graphs: bool = False  # TensorFlow's graph optimiser (grappler): see toy_graphs
 
     def gan_kwargs(self) -> dict:
         return {"generator_kwargs": {"base_filters": self.gan_filters},
                 "discriminator_kwargs": {"base_filters": self.gan_filters, "patch_size": 16}}
 
+    def tasks(self) -> tuple["DemoTask", "DemoTask"]:
+        """The demo's two halves, declared."""
+        rates = {} if self.myelin_lr is None else {"lr": self.myelin_lr, "refiner_lr": self.myelin_lr}
+        flair = DemoTask("flair", Config("fcn", "fcn", "mse", model_kwargs={"filters": self.fcn_filters,
+                                                                             "n_layers": 3}),
+                         FLAIR_INPUTS, {"layout": "whole"},
+                         {"epochs": self.flair_epochs, "batch": 1, "optimizer": "adam", "lr": 1e-3},
+                         baseline=True)
+        refiner_loss = "nwl1" if self.myelin_model == "refiner_cfsagan" else None
+        myelin = DemoTask("myelin", Config(self.myelin_model, self.myelin_model, "l1", refiner_loss=refiner_loss,
+                                           model_kwargs=self.gan_kwargs()),
+                          MYELIN_INPUTS, {"patch": self.myelin_patch, "overlap": self.myelin_overlap},
+                          {"epochs": self.myelin_epochs, "steps_per_epoch": self.myelin_steps, "batch": 4,
+                           **rates})
+        return flair, myelin
 
-#: --quick: 4 mm voxels, small patches, a faster learning rate and one myelin fold, so the
-#: whole run takes about three minutes on two cores
-QUICK = DemoSettings(n_ms=12, n_hc=4, resolution=4.0, flair_epochs=10, fcn_filters=16,
-                     myelin_patch=16, myelin_overlap=0.0, myelin_epochs=3, myelin_lr=1e-3,
-                     myelin_folds=1, gan_filters=4)
+
+@dataclass(frozen=True)
+class DemoTask:
+    """One half of the demo: the task, its trained configuration, the shards' layout and the
+    training settings (``TrainOptions`` fields); ``baseline``: the mean-image baseline too."""
+
+    task: str
+    config: Config
+    inputs: list[str]
+    shards: dict
+    train: dict
+    baseline: bool = False
 
 
-def two_folds(cohort, seed: int) -> list[list[str]]:
-    """Two subject-level folds, controls spread evenly (msgan.training.cv.make_folds)."""
-    from msgan.training.cv import make_folds
+#: --quick: 5 mm voxels, small patches, the one-stage CF-SAGAN and a faster learning rate,
+#: so the whole run takes a few minutes on two cores (scripts/time_demo.py)
+QUICK = DemoSettings(n_ms=12, n_hc=4, resolution=5.0, flair_epochs=10, fcn_filters=16, myelin_model="cfsagan",
+                     myelin_patch=16, myelin_overlap=0.0, myelin_epochs=3, myelin_steps=20, myelin_lr=1e-3,
+                     gan_filters=4)
 
-    return make_folds({sid: s.group for sid, s in cohort.subjects.items()}, 2, seed=seed)
+
+@contextlib.contextmanager
+def toy_graphs(optimize: bool = False):
+    """Within the block, TensorFlow builds its graphs without the grappler optimiser unless
+    ``optimize``: the demo's tiny networks train for a few dozen steps, so tracing and
+    optimising each step is a large share of their time (``scripts/time_demo.py
+    --graph-optimizer`` times both); the previous options are put back after."""
+    import tensorflow as tf
+
+    previous = tf.config.optimizer.get_experimental_options()
+    if not optimize:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False, **previous})
 
 
 def _merge_into(fold_dir: Path, combined: Path) -> None:
@@ -71,17 +117,25 @@ def _merge_into(fold_dir: Path, combined: Path) -> None:
     shutil.rmtree(fold_dir)
 
 
-def _train_and_predict(model: str, shards: Path, run: Path, cohort, test_ids, settings_kwargs: dict,
-                       pred_dir: Path, session: str | None, progress: bool) -> Path:
-    from msgan.inference.predict import predict_cohort, predictor_from_run
-    from msgan.training.presets import TrainOptions
-    from msgan.training.run import train
+def run_task(declared: DemoTask, cohort, tmp: Path, seed: int, progress: bool) -> list[dict]:
+    """Shards of the baseline visit, ``msgan cv`` of the declared configuration and its
+    held-out predictions (``tmp/predictions/<config>``), and the baseline's; the fold plan."""
+    from data_tools.shards.dataset import build_shards
+    from msgan.experiments.baselines import mean_image_baseline
 
-    train(TrainOptions(model, str(shards), str(run), exclude_subjects=list(test_ids), progress=progress,
-                       early_stopping=False, seed=0, **settings_kwargs))
-    predictor, _ = predictor_from_run(run)
-    predict_cohort(predictor, cohort, pred_dir, subjects=test_ids, session=session, progress=progress)
-    return run
+    target = TASKS[declared.task].target
+    shards = tmp / "shards" / declared.task
+    build_shards(cohort, declared.task, shards, inputs=declared.inputs, target=target, session=BASELINE,
+                 progress=progress, **declared.shards)
+    train = {**declared.train, "model_kwargs": declared.config.model_kwargs, "seed": seed,
+             "early_stopping": False}
+    plan = cross_validate_and_predict(declared.config, shards, cohort, tmp / "runs", tmp / "predictions", FOLDS, 0,
+                                      train, progress)
+    for fold in plan if declared.baseline else ():
+        fold_dir = tmp / "predictions" / f".mean-fold{fold['fold']}"
+        mean_image_baseline(cohort, fold["train"], fold["test"], target, declared.inputs, fold_dir)
+        _merge_into(fold_dir, tmp / "predictions" / "mean-image")
+    return plan
 
 
 def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bool = False,
@@ -89,14 +143,13 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
              settings: DemoSettings | None = None) -> Path:
     """Run the demo into ``out`` (all or nothing) and return the path of ``report.md``."""
     from data_tools.io.cohort import open_cohort
-    from data_tools.shards.dataset import build_shards
     from data_tools.simulation.cohort import simulate_cohort
     from msgan.evaluation.runner import evaluate
-    from msgan.experiments.baselines import mean_image_baseline
     from msgan.experiments.demo_report import write_demo_report
     from msgan.saliency.session import saliency_for_session
 
     settings = settings or (QUICK if quick else DemoSettings())
+    flair, myelin = settings.tasks()
     out = Path(out)
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -105,72 +158,42 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
         timings[name] = time.perf_counter()
         echo(f"[{time.perf_counter() - started:6.0f} s] {message}")
 
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+    with discarded_on_stop(out), toy_graphs(settings.optimize_graphs), \
+            atomic_output_dir(out, overwrite=overwrite) as tmp:
         step("simulate", f"simulating {settings.n_ms} MS patients (2 visits) and {settings.n_hc} "
                          f"controls at {settings.resolution:g} mm")
         cohort_dir = simulate_cohort(tmp / "cohort", n_ms=settings.n_ms, n_hc=settings.n_hc,
                                      resolution=settings.resolution, seed=settings.seed,
                                      jobs=2, progress=progress)
         cohort = open_cohort(cohort=cohort_dir)
-        folds = two_folds(cohort, settings.seed)
 
-        step("flair", "FLAIR (ch. 2): whole-volume shards, fcn per fold, mean-image baseline")
-        flair_shards = tmp / "shards" / "flair"
-        build_shards(cohort, "flair", flair_shards, inputs=FLAIR_INPUTS, target=TASKS["flair"].target, layout="whole",
-                     session=BASELINE, progress=progress)
-        flair_runs = []
-        for i, test_ids in enumerate(folds):
-            train_ids = [s for s in cohort.ids() if s not in test_ids]
-            run = _train_and_predict(
-                "fcn", flair_shards, tmp / "runs" / f"flair-fcn-fold{i + 1}", cohort, test_ids,
-                dict(epochs=settings.flair_epochs, batch=1, optimizer="adam", lr=1e-3,
-                     model_kwargs={"filters": settings.fcn_filters, "n_layers": 3}),
-                tmp / "predictions" / f"fcn-fold{i + 1}", None, progress)
-            flair_runs.append(run)
-            _merge_into(tmp / "predictions" / f"fcn-fold{i + 1}", tmp / "predictions" / "fcn")
-            mean_image_baseline(cohort, train_ids, test_ids, TASKS["flair"].target, FLAIR_INPUTS,
-                                tmp / "predictions" / f"mean-fold{i + 1}")
-            _merge_into(tmp / "predictions" / f"mean-fold{i + 1}", tmp / "predictions" / "mean-image")
-
-        step("myelin", "myelin (ch. 3-4): baseline-visit patch shards, refiner_cfsagan per fold, "
+        step("flair", "FLAIR (ch. 2): whole-volume shards, 2-fold fcn, mean-image baseline")
+        plan = run_task(flair, cohort, tmp, settings.seed, progress)
+        step("myelin", f"myelin (ch. 3-4): baseline-visit patch shards, 2-fold {myelin.config.name}, "
                        "applied to both visits")
-        myelin_shards = tmp / "shards" / "myelin"
-        build_shards(cohort, "myelin", myelin_shards, inputs=MYELIN_INPUTS, target=TASKS["myelin"].target,
-                     patch=settings.myelin_patch, overlap=settings.myelin_overlap, session=BASELINE,
-                     progress=progress)
-        rates = {} if settings.myelin_lr is None else {"lr": settings.myelin_lr, "refiner_lr": settings.myelin_lr}
-        for i, test_ids in enumerate(folds[:settings.myelin_folds]):
-            _train_and_predict(
-                "refiner_cfsagan", myelin_shards, tmp / "runs" / f"myelin-refiner_cfsagan-fold{i + 1}",
-                cohort, test_ids, dict(epochs=settings.myelin_epochs, batch=4, model_kwargs=settings.gan_kwargs(),
-                                       **rates),
-                tmp / "predictions" / f"pib-fold{i + 1}", None, progress)
-            _merge_into(tmp / "predictions" / f"pib-fold{i + 1}", tmp / "predictions" / "refiner_cfsagan")
+        run_task(myelin, cohort, tmp, settings.seed, progress)
 
         step("evaluate", "evaluating both tasks (msgan evaluate)")
         warnings: list[str] = []
         flair_eval = evaluate(tmp / "predictions" / "fcn", cohort, "flair", tmp / "evaluation" / "flair",
                               methods={"mean-image": tmp / "predictions" / "mean-image"}, label="fcn",
-                              command="msgan demo", on_warning=warnings.append,
-                              progress=progress)
-        myelin_eval = evaluate(tmp / "predictions" / "refiner_cfsagan", cohort, "myelin-longitudinal",
-                               tmp / "evaluation" / "myelin", label="refiner_cfsagan",
-                               command="msgan demo", on_warning=warnings.append,
-                               progress=progress)
-
+                              command="msgan demo", on_warning=warnings.append, progress=progress)
+        myelin_eval = evaluate(tmp / "predictions" / myelin.config.name, cohort, "myelin-longitudinal",
+                               tmp / "evaluation" / "myelin", label=myelin.config.name,
+                               command="msgan demo", on_warning=warnings.append, progress=progress)
         for evaluation in (flair_eval, myelin_eval):  # name the folders as they will be
             _rename_paths(evaluation.out / "report.md", tmp, out)
 
         step("saliency", "saliency maps (P3S, eq. 2.3; attention, eq. 3.7) of one held-out patient")
-        patient = next(s for s in folds[0] if cohort.subjects[s].group == "MS")
-        ranking = saliency_for_session(flair_runs[0], cohort, patient, tmp / "saliency" / f"sub-{patient}",
-                                       session="t0")
+        patient = next(s for s in plan[0]["test"] if cohort.subjects[s].group == "MS")
+        ranking = saliency_for_session(tmp / "runs" / "fcn" / "fold-1", cohort, patient,
+                                       tmp / "saliency" / f"sub-{patient}", session=BASELINE)
         warnings = [w.replace(str(tmp), str(out)) for w in warnings]
         timings["end"] = time.perf_counter()
-        durations = _durations(timings, started)
-        report = write_demo_report(tmp, settings=asdict(settings), quick=quick, folds=folds,
-                                   flair=flair_eval, myelin=myelin_eval, saliency_subject=patient,
-                                   ranking=ranking, warnings=warnings, durations=durations,
+        report = write_demo_report(tmp, settings=asdict(settings), quick=quick,
+                                   folds=[fold["test"] for fold in plan], flair=flair_eval,
+                                   myelin=myelin_eval, saliency_subject=patient, ranking=ranking,
+                                   warnings=warnings, durations=_durations(timings, started),
                                    machine=f"{platform.machine()}, {platform.system()}, Python "
                                            f"{platform.python_version()}")
         echo(f"[{time.perf_counter() - started:6.0f} s] report written")

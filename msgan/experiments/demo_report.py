@@ -61,12 +61,13 @@ def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, m
         "",
         "## [11C]PIB myelin map from MTR, FA, RD and AD (chapters 3-4)",
         "",
-        f"`refiner_cfsagan` (Sketcher L1, Refiner NWL1 eq. 4.4; {settings['gan_filters']} base filters, "
-        f"{settings['myelin_epochs']} epoch(s) per stage on {settings['myelin_patch']}^3 patches of the "
-        "baseline visit), applied to both visits"
-        + (" of the first fold's held-out subjects only (trained on the other fold; --quick trains one "
-           "myelin model)" if settings["myelin_folds"] == 1 else "")
-        + ". Far too short a training to be accurate: it shows the pipeline, including every table "
+        f"`{settings['myelin_model']}` ("
+        + ("Sketcher L1, Refiner NWL1 eq. 4.4" if settings["myelin_model"] == "refiner_cfsagan"
+           else "the Sketcher alone, L1")
+        + f"; {settings['gan_filters']} base filters, {settings['myelin_epochs']} epoch(s) of "
+        f"{settings['myelin_steps'] or 'all'} steps per stage on {settings['myelin_patch']}^3 patches of the "
+        "baseline visit), applied to both visits. Far too short a training to be accurate: it shows the "
+        "pipeline, including every table "
         "of the myelin evaluation.",
         "",
         ("Every myelin table is filled." if not missing else

@@ -2,6 +2,7 @@
 and the held-out predictions it leaves, in ``msgan predict``'s layout."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import Callable
 from data_tools.contracts import FoldPlan, look_up_option
 from data_tools.errors import ConfigError
 from data_tools.io.cohort import Cohort, open_cohort
+from msgan.errors import TrainingStopped
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,20 @@ class CohortDesign:
     sessions: tuple[str, ...] = ("t0", "t1")
     seed: int = 0
     options: dict = field(default_factory=dict)
+
+
+def narrow_model_kwargs(model: str, filters: int | None, discriminator_patch: int | None) -> dict:
+    """Hyperparameters making a ch. 3-4 network ``filters`` wide (None: the zoo's sizes): the
+    DNN's filters, the U-Net's base filters, a GAN's generator and discriminator base filters
+    (the discriminator judging ``discriminator_patch``-voxel patches)."""
+    if filters is None:
+        return {}
+    if model == "dnn2":
+        return {"filters": filters}
+    if model == "unet":
+        return {"base_filters": filters}
+    return {"generator_kwargs": {"base_filters": filters},
+            "discriminator_kwargs": {"base_filters": filters, "patch_size": discriminator_patch}}
 
 
 def select_configs(configs: tuple[Config, ...], methods, reference: str) -> tuple[Config, ...]:
@@ -80,7 +96,7 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
     """``msgan cv`` of ``config`` on ``shards``, then every fold's model predicts its held-out
     subjects at every session (sec. 4.3.1: trained at t0, applied to t1 too) into
     ``predictions/<config.name>/``; ``window``: the prediction window of networks trained on
-    crops (their shards have no patch size). Returns the per-fold rows of ``results.csv``."""
+    crops (their shards have no patch size). Returns the fold plan (``folds.json``'s folds)."""
     from msgan.inference.predict import predict_cohort, predictor_from_run
     from msgan.training.cv import cross_validate
     from msgan.training.presets import TrainOptions
@@ -88,7 +104,7 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
     options = TrainOptions(config.model, str(shards), str(runs / config.name), loss=config.loss,
                            refiner_loss=config.refiner_loss, refinements=config.refinements,
                            progress=progress, **train)
-    rows = cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
+    cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
     plan = FoldPlan.from_json(runs / config.name / "folds.json").folds
     combined = predictions / config.name
     combined.mkdir(parents=True, exist_ok=True)
@@ -104,7 +120,20 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
         for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):
             shutil.move(str(subject_dir), str(combined / subject_dir.name))
         shutil.rmtree(fold_dir)
-    return rows
+    return plan
+
+
+@contextlib.contextmanager
+def discarded_on_stop(out: Path):
+    """Around an all-or-nothing run (``msgan reproduce``, ``msgan demo``): training stopped by
+    SIGTERM checkpoints inside the partial folder, which the run then deletes, so the error
+    names the discarded output instead of that checkpoint and a ``--resume`` these commands
+    do not have. SIGTERM outside training says the same (``msgan.cli.main``)."""
+    try:
+        yield
+    except TrainingStopped:
+        raise TrainingStopped("stopped by SIGTERM; the partial output was deleted (nothing to resume: "
+                              "run the command again)", out) from None
 
 
 def timed(echo: Callable[[str], None], started: float):

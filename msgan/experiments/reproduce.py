@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from msgan.errors import ConfigError
+from msgan.experiments.protocol import discarded_on_stop
 
-CHAPTERS = {"ch2": "msgan.experiments.chapter2:run_chapter2", "ch3": "msgan.experiments.chapter3:run_chapter3", "ch4": "msgan.experiments.chapter4:run_chapter4"}
+#: chapter -> the module declaring it (its ``CHAPTER``, run by :func:`msgan.experiments.chapter.run_chapter`)
+CHAPTERS = {name: f"msgan.experiments.chapter{name[-1]}" for name in ("ch2", "ch3", "ch4")}
 
 
 def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, check: bool = False,
@@ -26,8 +28,9 @@ def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, c
 
     if chapter not in CHAPTERS:
         raise ConfigError(f"unknown chapter {chapter!r}; choose one of {', '.join(CHAPTERS)}")
-    module, function = CHAPTERS[chapter].split(":")
-    run = getattr(importlib.import_module(module), function)
-    with compute_settings(check_precision(precision, jit_compile), jit_compile):
-        return run(out, cohort=cohort, check=check, methods=methods, overwrite=overwrite, progress=progress,
-                   echo=echo)
+    from msgan.experiments.chapter import run_chapter
+
+    declared = importlib.import_module(CHAPTERS[chapter]).CHAPTER
+    with discarded_on_stop(Path(out)), compute_settings(check_precision(precision, jit_compile), jit_compile):
+        return run_chapter(declared, out, cohort=cohort, check=check, methods=methods, overwrite=overwrite,
+                           progress=progress, echo=echo)

@@ -22,15 +22,16 @@ from msgan.saliency.figures import saliency_overlay_figure
 from msgan.saliency.maps import attention_saliency_map, mean_saliency_per_sequence, p3s_map
 
 
-def window_for(model, config: RunConfig) -> dict:
-    """``windowed_vjp`` arguments: halo covering the receptive field, windows fitting the strides."""
+def window_for(model, config: RunConfig, window=None) -> dict:
+    """``windowed_vjp`` arguments: halo covering the receptive field, windows fitting the strides;
+    ``window``: the prediction window of a network trained on crops (else the run's patch)."""
     from msgan.models.geometry import is_local, receptive_radius, total_stride
 
     stride = total_stride(model)
     if stride == 1 and is_local(model):
         halo = receptive_radius(model)
         return {"core": 64, "halo": halo, "multiple": 1}
-    patch = (config.window or (64,))[0]
+    patch = (window or config.window or (64,))[0]
     halo = patch // 4
     return {"core": patch - 2 * halo, "halo": halo, "multiple": stride}
 
@@ -48,7 +49,7 @@ def _loss_fn(name: str):
 
 
 def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out: str | Path,
-                         session: str | None = None, overwrite: bool = False) -> list[tuple[str, float]]:
+                         session: str | None = None, overwrite: bool = False, window=None) -> list[tuple[str, float]]:
     """Write P3S (eq. 2.3) and attention (eq. 3.7) maps of ``subject`` to ``out``.
 
     ``out`` receives ``p3s_<NAME>.nii.gz`` per input, ``attention.nii.gz``, ``p3s.png``,
@@ -58,7 +59,7 @@ def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out:
     from data_tools.io.masks import roi_labels, white_matter_mask
     from msgan.inference.predict import predictor_from_run
 
-    predictor, config = predictor_from_run(run_dir)
+    predictor, config = predictor_from_run(run_dir, window=window)
     model, normalizer = predictor.model, predictor.normalizer
     if subject.removeprefix("sub-") not in cohort.subjects:
         raise CohortError(f"subject {subject} is not in the cohort", cohort.source)
@@ -76,7 +77,7 @@ def saliency_for_session(run_dir: str | Path, cohort: Cohort, subject: str, out:
     target = normalizer.apply(predictor.target, target_raw, brain)
     prediction = predictor.predict_normalised(volumes, brain)
     lesions = lesion_mask(ses, reference.shape)
-    window = window_for(model, config)
+    window = window_for(model, config, window)
 
     p3s = p3s_map(model, inputs, target, prediction, **window)
     loss_name = training_loss_name(config)

@@ -11,8 +11,9 @@
 
 The thesis never states lambda_S and lambda_R (eq. 3.6): both default to 100, Isola et
 al.'s value for the pix2pix objective it follows, which balances the adversarial loss
-because the WL1 and NWL1 of ``msgan.losses`` are on the L1's scale (a uniform error e
-costs e in all three). Chapter 3 states neither the discriminator
+because the WL1 of ``msgan.losses`` is on the L1's scale (a uniform error e costs e in
+both) and its NWL1 close to it (e over three regions of equal size, less when they
+differ: ``normalized_weighted_l1``). Chapter 3 states neither the discriminator
 update ratio nor label smoothing, so for its GANs both are options, off by default.
 
 Named presets (``--preset``, a measured recipe) replace a model's thesis defaults; without

@@ -1,0 +1,102 @@
+"""One runner for every chapter of ``msgan reproduce``: a chapter is a :class:`Chapter`
+declaration (its task, reference method, configurations, sizes, how one configuration
+is trained and what its report says) and :func:`run_chapter` runs the steps they share
+once: the cohort (the user's, or the chapter's simulated one), each configuration's
+shards and cross-validation, ``msgan evaluate`` of all of them, then the chapter's
+report, all or nothing in ``out``. The steps hand each other a :class:`ChapterRun`: the
+fold plan (read once, from the first cross-validation), the evaluation and the folders.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from data_tools.io.atomic import atomic_output_dir
+from data_tools.io.cohort import Cohort
+from msgan.experiments.chapter_report import ChapterReport
+from msgan.experiments.protocol import Config, cohort_for, cross_validate_and_predict, select_configs, timed
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter's protocol, declared.
+
+    ``task``: what ``msgan evaluate`` scores; ``reference``: the configuration every other
+    is compared with; ``configs(settings)``: all configurations; ``settings(check)``: the
+    full (thesis) or ``--check`` sizes; ``train(run, config)``: shards and cross-validation
+    of one configuration (through :meth:`ChapterRun.cross_validate`); ``report(run)``:
+    the chapter's extra steps and its report; ``reference_first``: the reference trains
+    before the others (whose folds follow its plan)."""
+
+    name: str
+    task: str
+    reference: str
+    configs: Callable[[Any], tuple[Config, ...]]
+    settings: Callable[[bool], Any]
+    train: Callable[["ChapterRun", Config], None]
+    report: Callable[["ChapterRun"], ChapterReport]
+    reference_first: bool = False
+
+    @property
+    def command(self) -> str:
+        return f"msgan reproduce {self.name}"
+
+
+@dataclass
+class ChapterRun:
+    """What the steps of one reproduction share."""
+
+    chapter: Chapter
+    settings: Any
+    configs: tuple[Config, ...]
+    check: bool
+    tmp: Path  # the partial output folder
+    out: Path  # its final name
+    data: Cohort
+    cohort_dir: Path
+    simulated: bool
+    step: Callable[[str], None]
+    progress: bool
+    plan: list[dict] | None = None  # the fold plan, the same for every configuration
+    result: Any = None  # the EvaluationResult of msgan evaluate
+    shards: dict = field(default_factory=dict)  # key (e.g. the inputs) -> shard folder
+
+    def cross_validate(self, config: Config, shards: Path, folds: int, val_per_fold: int, train: dict,
+                       **options) -> None:
+        """``msgan cv`` of ``config`` and its held-out predictions (``protocol``); the plan kept."""
+        plan = cross_validate_and_predict(config, shards, self.data, self.tmp / "cv", self.tmp / "predictions",
+                                          folds, val_per_fold, train, self.progress, **options)
+        self.plan = self.plan or plan
+
+
+def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = None, check: bool = False,
+                settings=None, methods=None, overwrite: bool = False, progress: bool = True,
+                echo: Callable[[str], None] = print) -> Path:
+    """Run ``chapter``'s protocol into ``out`` (all or nothing); return the path of ``report.md``.
+
+    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
+    from msgan.evaluation.runner import evaluate
+
+    settings = settings or chapter.settings(check)
+    configs = select_configs(chapter.configs(settings), methods, chapter.reference)
+    out = Path(out)
+    started = time.perf_counter()
+    step = timed(echo, started)
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:
+        design = settings.design
+        visits = ", one visit" if tuple(design.sessions) == ("t0",) else ""
+        step("cohort" + (f" (simulating {design.n_ms} MS + {design.n_hc} HC at {design.resolution:g} mm{visits})"
+                         if cohort is None else f" {cohort}"))
+        data, cohort_dir, simulated = cohort_for(cohort, design, tmp / "cohort", progress)
+        run = ChapterRun(chapter, settings, configs, check, tmp, out, data, cohort_dir, simulated, step, progress)
+        first = [c for c in configs if chapter.reference_first and c.name == chapter.reference]
+        for config in first + [c for c in configs if c not in first]:
+            chapter.train(run, config)
+        step(f"msgan evaluate --task {chapter.task} (all methods)")
+        others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != chapter.reference}
+        run.result = evaluate(tmp / "predictions" / chapter.reference, data, chapter.task, tmp / "evaluation",
+                              methods=others, label=chapter.reference, command=chapter.command,
+                              on_warning=lambda w: None, progress=progress)
+        return chapter.report(run).finish(tmp, out, started)
