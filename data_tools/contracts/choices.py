@@ -23,6 +23,15 @@ THRESHOLD_SOURCES = {"same": "each map with the controls' maps of the same sourc
 THRESHOLD_SPACES = {"native": "distance to CSF in each subject's own space",
                     "mni": "distance to CSF in MNI space (non-linear registration to nilearn's MNI152)"}
 
+#: spaces a model can be trained in (a model card's ``space``; ``export --space``); their
+#: templates and grids are ``msgan.inference.spaces.SPACES``
+SPACE_NAMES = ("mni152",)
+#: where ``msgan synthesize --space`` writes: the reference input's own grid or the model's
+OUTPUT_SPACES = ("native", "model")
+#: brain extraction of raw heads (``synthesize --brain-extractor``): ``auto`` is HD-BET when
+#: its extra is installed, else deepbrain (``data_tools.preprocessing.brain_extraction``)
+BRAIN_EXTRACTORS = ("auto", "hdbet", "deepbrain")
+
 #: example layouts ``msgan ablate`` trains on (it predicts whole volumes; checked by ``ablate``)
 ABLATION_LAYOUTS = ("whole", "patches")
 
