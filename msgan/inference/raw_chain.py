@@ -59,9 +59,10 @@ class _Steps:
             self.tick(step)
 
 
-def read_inputs(paths: Mapping[str, str | Path]) -> dict[str, Volume]:
-    """Every input read and checked (3-D, finite; one line naming the file otherwise)."""
-    return {name: load_volume(path) for name, path in paths.items()}
+def read_inputs(paths: Mapping[str, str | Path | Volume]) -> dict[str, Volume]:
+    """Every input read and checked (3-D, finite; one line naming the file otherwise);
+    volumes read already are kept."""
+    return {name: p if isinstance(p, Volume) else load_volume(p) for name, p in paths.items()}
 
 
 def check_brain_volume(brain: np.ndarray, voxel_ml: float, force: bool, where) -> None:
@@ -98,10 +99,10 @@ def _extract(native, reference_name, transforms, extractor, label):
     return mask, method
 
 
-def to_model_space(paths: Mapping[str, str | Path], space: str, reference: str | None = None,
+def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, reference: str | None = None,
                    extractor: str = "auto", registration: str = "affine", force: bool = False,
                    tick: Callable[[str], None] | None = None) -> ModelSpaceSession:
-    """The session of ``paths`` (name -> raw NIfTI file) on ``space``'s grid.
+    """The session of ``paths`` (name -> raw NIfTI file, or its :class:`Volume`) on ``space``'s grid.
 
     ``reference``: the input every other is registered onto (default: the first);
     ``extractor``: ``auto``, ``hdbet`` or ``deepbrain``; ``registration``: ``rigid`` or

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from data_tools.contracts import look_up_option
 from data_tools.errors import ConfigError, OutputExistsError
 from data_tools.io.cohort import canonical_name
+from data_tools.io.nifti import Volume
 from msgan.inference.raw_chain import STEPS, ModelSpaceSession, to_model_space
 from msgan.inference.spaces import OUTPUT_SPACES, SPACES
 
@@ -40,25 +41,38 @@ class Synthesis:
     seconds: dict[str, float]
 
 
+def model_folder(model) -> Path:
+    """The SavedModel folder of a shipped model's name or of a path."""
+    path = Path(model)
+    if path.exists():
+        return path
+    from msgan.inference.shipped import resolve_model
+
+    return resolve_model(str(model))
+
+
+def read_card(folder: Path):
+    """The model card, which must name the space the model was trained in (no TensorFlow)."""
+    from msgan.inference.predict import read_model_card
+
+    card = read_model_card(folder)
+    if card.space is None:
+        raise ConfigError("the model card names no space the model was trained in; "
+                          "msgan synthesize needs one (msgan predict takes preprocessed scans)", folder)
+    look_up_option(card.space, SPACES, "model space", where=folder)
+    return card
+
+
 def load_model(model):
     """A :class:`SavedModelPredictor` from a shipped model's name or a SavedModel folder
-    (a loaded predictor is returned as it is), with the space its card names."""
+    whose card names its space (a loaded predictor is returned as it is)."""
     from msgan.inference.predict import load_saved_model
 
     if not isinstance(model, (str, Path)):
         return model
-    path = Path(model)
-    if not path.exists():
-        from msgan.inference.shipped import resolve_model
-
-        path = resolve_model(str(model))
-    predictor = load_saved_model(path)
-    space = predictor.card.space
-    if space is None:
-        raise ConfigError("the model card names no space the model was trained in; "
-                          "msgan synthesize needs one (msgan predict takes preprocessed scans)", path)
-    look_up_option(space, SPACES, "model space", where=path)
-    return predictor
+    folder = model_folder(model)
+    read_card(folder)
+    return load_saved_model(folder)
 
 
 def order_inputs(inputs: Mapping[str, str | Path], model_inputs, reference: str | None = None):
@@ -102,7 +116,7 @@ def back_to_reference(session: ModelSpaceSession, prediction: np.ndarray, space:
     return np.where(session.native_brain, native, 0).astype(np.float32)
 
 
-def run_chain(predictor, paths: Mapping[str, Path], reference: str, space: str = "native",
+def run_chain(predictor, paths: Mapping[str, Path | Volume], reference: str, space: str = "native",
               extractor: str = "auto", registration: str = "affine", force: bool = False,
               progress: bool = True, label: str = "synthesize") -> Synthesis:
     """The whole chain for one session in memory (nothing written)."""
@@ -144,11 +158,19 @@ def synthesize(model, inputs: Mapping[str, str | Path], out: str | Path, *, refe
     """
     from msgan.inference.synthesis_output import write_intermediate, write_qc, write_synthesis
 
+    from msgan.inference.raw_chain import read_inputs
+
     look_up_option(space, OUTPUT_SPACES, "output space")
-    predictor = load_model(model)
-    paths, reference = order_inputs(inputs, predictor.inputs, reference)
+    if isinstance(model, (str, Path)):  # every check before loading TensorFlow and the model
+        card = read_card(model_folder(model))
+        model_inputs = card.inputs
+    else:
+        model_inputs = model.inputs
+    paths, reference = order_inputs(inputs, model_inputs, reference)
     check_outputs([out, qc, keep_intermediate], paths.values(), overwrite)
-    result = run_chain(predictor, paths, reference, space, extractor, registration, force, progress)
+    volumes = read_inputs(paths)
+    predictor = load_model(model)
+    result = run_chain(predictor, volumes, reference, space, extractor, registration, force, progress)
     start = time.perf_counter()
     write_synthesis(result, out, space, overwrite)
     if qc is not None:
