@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from data_tools import contracts
-from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, COMPRESSIONS, LOSS_NAMES, SINGLE_SESSION_TASK_NAMES,
-                                  TASK_NAMES, THRESHOLD_SOURCES, THRESHOLD_SPACES)
+from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, BRAIN_EXTRACTORS, COMPRESSIONS, LOSS_NAMES,
+                                  OUTPUT_SPACES, SINGLE_SESSION_TASK_NAMES, SPACE_NAMES, TASK_NAMES, THRESHOLD_SOURCES,
+                                  THRESHOLD_SPACES)
 from data_tools.errors import ConfigError, InputFileError
 from data_tools.io.cohort import open_cohort
+from data_tools.preprocessing.brain_extraction import choose_extractor
 from data_tools.preprocessing.preprocess import PreprocessOptions
 from data_tools.preprocessing.registration import REGISTRATION_MODELS
 from data_tools.shards import patches
@@ -23,6 +25,8 @@ from msgan import losses
 from msgan.cli import COMMANDS
 from msgan.evaluation.demyelination import check_threshold_options
 from msgan.experiments.reproduce import CHAPTERS
+from msgan.inference import spaces
+from msgan.inference.synthesize import synthesize
 from msgan.training import presets, zoo
 from msgan.training.presets import OPTIMIZER_NAMES, RECIPES
 
@@ -47,7 +51,14 @@ LIBRARY_CHECKS = {
     "model (presets)": (presets.default_val_per_fold, tuple(presets.PRESETS)),
     "model (zoo)": (zoo.model_kind, None),  # None: msgan.models.MODEL_NAMES, read in the test
     "registration model": (lambda name: PreprocessOptions(model=name).validate(), REGISTRATION_MODELS),
+    "brain extractor": (choose_extractor, BRAIN_EXTRACTORS),
+    "model space": (spaces.space_grid, SPACE_NAMES),
+    "output space": (lambda name: synthesize(None, {}, "unused.nii.gz", space=name), OUTPUT_SPACES),
 }
+
+
+def test_the_spaces_with_a_grid_are_the_names_the_cli_lists():
+    assert tuple(spaces.SPACES) == SPACE_NAMES
 
 
 @pytest.mark.parametrize("option", sorted(LIBRARY_CHECKS))
@@ -136,6 +147,9 @@ CLI_CHOICES = {
     ("predict", "--blend"): BLEND_NAMES,
     ("predict", "--task"): TASK_NAMES,
     ("export", "--blend"): BLEND_NAMES,
+    ("export", "--space"): SPACE_NAMES,
+    ("synthesize", "--space"): OUTPUT_SPACES,
+    ("synthesize", "--brain-extractor"): BRAIN_EXTRACTORS,
     ("evaluate", "--task"): TASK_NAMES,
     ("evaluate", "--threshold-source"): tuple(THRESHOLD_SOURCES),
     ("evaluate", "--threshold-space"): tuple(THRESHOLD_SPACES),
