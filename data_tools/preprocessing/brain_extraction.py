@@ -11,6 +11,10 @@ component, holes filled, is the brain. ``scripts/bench_brain_extraction.py``
 measured it against the dataset authors' masks of raw MS scans beside a Python BET, the
 MNI152 template and deepbrain on FLAIR (README, ``msgan preprocess``).
 
+HD-BET (:mod:`data_tools.preprocessing.hdbet`, extra ``[hdbet]``) follows the brain on raw
+heads of any weighting more closely (docs/synthesize.md); ``method="auto"`` takes it when
+installed, else deepbrain.
+
 :func:`data_tools.io.fingerprint.looks_skull_stripped` decides whether a scan needs this at all.
 """
 from __future__ import annotations
@@ -94,14 +98,14 @@ def choose_extractor(method: str = "auto") -> str:
     return method
 
 
-def extract_brain(reference, t1=None, t1_to_reference=None, label=None, method: str = "auto"):
+def extract_brain(reference, t1=None, t1_to_reference=None, label=None, method: str = "deepbrain"):
     """The brain mask (uint8 0/1) on ``reference``'s grid.
 
     ``method``: ``hdbet`` (HD-BET, trained on T1, T2 and FLAIR: runs on ``reference``
     itself), ``deepbrain`` (trained on T1-weighted heads: give the session's T1 and its
     transform onto the reference, ITK convention, when there is one; without, the network
-    runs on the reference itself, less accurately on FLAIR, see README) or ``auto``
-    (HD-BET if its extra is installed, else deepbrain; logged). An empty result is an
+    runs on the reference itself, less accurately on FLAIR, see README; the default) or
+    ``auto`` (HD-BET if its extra is installed, else deepbrain; logged). An empty result is an
     :class:`ImageContentError` naming ``label``.
     """
     from data_tools.preprocessing.registration import resample
