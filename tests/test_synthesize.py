@@ -115,3 +115,15 @@ def test_an_unknown_space_in_the_card_is_one_line(card_only_model):
     with pytest.raises(ConfigError) as caught:
         read_card(card_only_model)
     assert "mni152" in caught.value.message and str(card_only_model) in caught.value.message
+
+
+def test_bids_mode_refusals_are_one_line(card_only_model, session, tmp_path, capsys):
+    not_bids = tmp_path / "not_bids"
+    not_bids.mkdir()
+    code, line = _run(capsys, "--model", card_only_model, "--bids", not_bids, "--bids-out", tmp_path / "d")
+    assert code == 2 and str(not_bids) in line and not (tmp_path / "d").exists()
+    code, _ = _run(capsys, "--model", card_only_model, "--bids", not_bids)  # no --bids-out
+    assert code == 2
+    code, _ = _run(capsys, "--model", card_only_model, "--bids", not_bids, "--bids-out", tmp_path / "d",
+                   "--input", f"T1={session['T1']}")  # --input belongs to the single-session form
+    assert code == 2 and not (tmp_path / "d").exists()
