@@ -150,6 +150,7 @@ CLI_CHOICES = {
     ("export", "--space"): SPACE_NAMES,
     ("synthesize", "--space"): OUTPUT_SPACES,
     ("synthesize", "--brain-extractor"): BRAIN_EXTRACTORS,
+    ("synthesize", "--registration"): REGISTRATION_MODELS,
     ("evaluate", "--task"): TASK_NAMES,
     ("evaluate", "--threshold-source"): tuple(THRESHOLD_SOURCES),
     ("evaluate", "--threshold-space"): tuple(THRESHOLD_SPACES),

@@ -37,8 +37,9 @@ def test_the_chain_brings_a_raw_t1_to_mni_and_back(open_ms_raw, tmp_path):
     folder = open_ms_raw / "patient04"
     inputs = {"T1": folder / "study1_T1W.nii.gz", "T2": folder / "study1_T2W.nii.gz"}
     out = tmp_path / "flair.nii.gz"
-    result = synthesize(predictor, inputs, out, qc=tmp_path / "qc.png", keep_intermediate=tmp_path / "steps",
-                        progress=False)
+    # deepbrain: the lighter extractor (HD-BET's cost: docs/synthesize.md)
+    result = synthesize(predictor, inputs, out, extractor="deepbrain", qc=tmp_path / "qc.png",
+                        keep_intermediate=tmp_path / "steps", progress=False)
     t1, written = load_volume(inputs["T1"]), load_volume(out)
     assert written.shape == t1.shape and np.allclose(written.affine, t1.affine)
     assert int(written.header["sform_code"]) == int(t1.header["sform_code"])

@@ -5,6 +5,7 @@ import click
 
 from data_tools.contracts import BRAIN_EXTRACTORS, OUTPUT_SPACES
 from data_tools.errors import ConfigError
+from data_tools.preprocessing.registration import REGISTRATION_MODELS
 
 
 def _named_inputs(values) -> dict[str, str]:
@@ -31,6 +32,8 @@ def _named_inputs(values) -> dict[str, str]:
               "takes [the first --input].")
 @click.option("--space", type=click.Choice(OUTPUT_SPACES), default="native", show_default=True,
               help="native: the reference input's grid, affine and header; model: the model's grid.")
+@click.option("--registration", type=click.Choice(REGISTRATION_MODELS), default="rigid", show_default=True,
+              help="Model of the registration of each input onto the reference (one head, one session).")
 @click.option("--brain-extractor", type=click.Choice(BRAIN_EXTRACTORS), default="auto", show_default=True,
               help="auto: HD-BET if installed (pip install 'msgan[hdbet]'), else deepbrain.")
 @click.option("--qc", type=click.Path(), help="Draw the inputs, brain outline and output to this PNG.")
@@ -38,7 +41,7 @@ def _named_inputs(values) -> dict[str, str]:
 @click.option("--force", is_flag=True, help="Go on when the brain mask's volume is implausible (0.8-2.2 L).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def synthesize_command(model, inputs, out, bids, bids_out, labels, reference, space, brain_extractor, qc,
+def synthesize_command(model, inputs, out, bids, bids_out, labels, reference, space, registration, brain_extractor, qc,
                        keep_intermediate, force, overwrite, progress):
     """Raw scans in, the missing image out in the scan's own space."""
     if bids is not None:
@@ -49,7 +52,7 @@ def synthesize_command(model, inputs, out, bids, bids_out, labels, reference, sp
         if bids_out is None:
             raise ConfigError("--bids needs --bids-out")
         written = synthesize_bids(model, bids, bids_out, list(labels) or None, reference, brain_extractor,
-                                  force=force, overwrite=overwrite, progress=progress)
+                                  registration, force=force, overwrite=overwrite, progress=progress)
         click.echo(f"wrote {len(written)} file(s) under {bids_out}")
         return
     from msgan.inference.synthesize import synthesize
@@ -57,7 +60,7 @@ def synthesize_command(model, inputs, out, bids, bids_out, labels, reference, sp
     if not inputs or out is None:
         raise ConfigError("give --input NAME=PATH (repeated) and --out, or --bids and --bids-out")
     result = synthesize(model, _named_inputs(inputs), out, reference=reference, space=space,
-                        extractor=brain_extractor, qc=qc, keep_intermediate=keep_intermediate, force=force,
+                        extractor=brain_extractor, registration=registration, qc=qc, keep_intermediate=keep_intermediate, force=force,
                         overwrite=overwrite, progress=progress)
     steps = ", ".join(f"{k} {v:.0f} s" for k, v in result.seconds.items())
     click.echo(f"wrote {out} (brain extraction: {result.session.brain_extractor}; {steps})")

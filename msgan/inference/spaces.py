@@ -29,15 +29,15 @@ def space_grid(name: str):
     return array_to_itk(np.zeros(shape, np.uint8), affine, f"space {name}")
 
 
-@functools.lru_cache(maxsize=2)
-def space_template(name: str):
-    """The brain-extracted template T1 of the space (float32 SimpleITK image), read once."""
+@functools.lru_cache(maxsize=4)
+def space_template(name: str, resolution_mm: int = 1):
+    """The brain-extracted template T1 of the space (float32 SimpleITK image) at 1 or 2 mm, read once."""
     from nilearn import datasets
 
     from data_tools.preprocessing.itk_bridge import array_to_itk
 
     look_up_option(name, SPACES, "model space")
-    t1 = datasets.load_mni152_template(resolution=1)
-    brain = np.asarray(datasets.load_mni152_brain_mask(resolution=1).get_fdata()) > 0
+    t1 = datasets.load_mni152_template(resolution=resolution_mm)
+    brain = np.asarray(datasets.load_mni152_brain_mask(resolution=resolution_mm).get_fdata()) > 0
     array = np.where(brain, np.asarray(t1.get_fdata(), np.float32), 0).astype(np.float32)
     return array_to_itk(array, t1.affine, "nilearn MNI152 T1")

@@ -117,7 +117,7 @@ def back_to_reference(session: ModelSpaceSession, prediction: np.ndarray, space:
 
 
 def run_chain(predictor, paths: Mapping[str, Path | Volume], reference: str, space: str = "native",
-              extractor: str = "auto", registration: str = "affine", force: bool = False,
+              extractor: str = "auto", registration: str = "rigid", force: bool = False,
               progress: bool = True, label: str = "synthesize") -> Synthesis:
     """The whole chain for one session in memory (nothing written)."""
     look_up_option(space, OUTPUT_SPACES, "output space")
@@ -145,7 +145,7 @@ def run_chain(predictor, paths: Mapping[str, Path | Volume], reference: str, spa
 
 
 def synthesize(model, inputs: Mapping[str, str | Path], out: str | Path, *, reference: str | None = None,
-               space: str = "native", extractor: str = "auto", registration: str = "affine",
+               space: str = "native", extractor: str = "auto", registration: str = "rigid",
                qc: str | Path | None = None, keep_intermediate: str | Path | None = None,
                force: bool = False, overwrite: bool = False, progress: bool = True) -> Synthesis:
     """``msgan synthesize``: write the missing image of one session to ``out``.

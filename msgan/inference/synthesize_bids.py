@@ -16,7 +16,7 @@ from msgan.inference.synthesize import load_model, order_inputs, run_chain
 
 
 def synthesize_bids(model, dataset: str | Path, bids_out: str | Path, participant_labels: Sequence[str] | None = None,
-                    reference: str | None = None, extractor: str = "auto", registration: str = "affine",
+                    reference: str | None = None, extractor: str = "auto", registration: str = "rigid",
                     force: bool = False, overwrite: bool = False, progress: bool = True) -> list[Path]:
     """The synthetic image of every selected session of ``dataset``; returns the files written."""
     if not is_bids_dataset(dataset):
