@@ -156,9 +156,8 @@ def synthesize(model, inputs: Mapping[str, str | Path], out: str | Path, *, refe
     reference's grid) or ``model``; ``qc``: a PNG to draw; ``keep_intermediate``: a
     folder for the transforms, the masks and the model-grid images.
     """
-    from msgan.inference.synthesis_output import write_intermediate, write_qc, write_synthesis
-
     from msgan.inference.raw_chain import read_inputs
+    from msgan.inference.synthesis_output import write_intermediate, write_qc, write_synthesis
 
     look_up_option(space, OUTPUT_SPACES, "output space")
     if isinstance(model, (str, Path)):  # every check before loading TensorFlow and the model
