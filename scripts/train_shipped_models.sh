@@ -37,8 +37,9 @@ DATA="${OPEN_MS_DATA:-$REPO/../shared/data/open_ms_data}"
 
 t1_t2_shards() {  # the raw sessions in MNI152 and the shards of all four patients (T1, T2 -> FLAIR)
   [ -d "$DATA" ] || { echo "flair-t1-t2: $DATA not found (set OPEN_MS_DATA)" >&2; exit 2; }
-  [ -f "$WORK/flair-t1-t2/raw-mni/manifest.csv" ] || PYTHONPATH="$REPO" python scripts/prepare_raw_sessions.py \
-    --data "$DATA" --out "$WORK/flair-t1-t2/raw-mni"
+  # deepbrain's TF1 graph holds an unseeded random op: it cannot run under TF_DETERMINISTIC_OPS
+  [ -f "$WORK/flair-t1-t2/raw-mni/manifest.csv" ] || PYTHONPATH="$REPO" env -u TF_DETERMINISTIC_OPS \
+    python scripts/prepare_raw_sessions.py --data "$DATA" --out "$WORK/flair-t1-t2/raw-mni" --brain-extractor deepbrain
   [ -d "$WORK/flair-t1-t2/shards" ] || $MSGAN make-tfrecords --manifest "$WORK/flair-t1-t2/raw-mni/manifest.csv" \
     --task flair --inputs T1,T2 --preset real-flair --out "$WORK/flair-t1-t2/shards"
 }
@@ -87,7 +88,8 @@ for which in "${WHICH[@]}"; do
       $MSGAN export --run "$WORK/flair-t1-t2/run-no-$left_out" --out "$WORK/flair-t1-t2/no-$left_out/1" \
         --space mni152 --overwrite --note "flair-t1-t2's recipe without $left_out (leave-one-patient-out)"
     done
-    PYTHONPATH="$REPO" python scripts/evaluate_synthesize_raw.py --data "$DATA" \
+    PYTHONPATH="$REPO" env -u TF_DETERMINISTIC_OPS python scripts/evaluate_synthesize_raw.py --data "$DATA" \
+      --brain-extractor deepbrain \
       --model "patient03=$WORK/flair-t1-t2/no-patient03/1" --model "patient04=$WORK/flair-t1-t2/no-patient04/1"
     ;;
   esac
