@@ -39,6 +39,18 @@ def mni_rows(data: Path) -> list[str]:
     return rows
 
 
+def mni_brain_ml(data: Path) -> dict[str, float]:
+    """Non-zero T1 volume (mL) of the MNI patients as the dataset's authors registered them."""
+    import nibabel as nib
+    import numpy as np
+
+    out = {}
+    for patient in ("patient07", "patient19"):
+        img = nib.load(str(data / "cross_sectional" / "MNI" / patient / f"T1_{MNI_STEM}.nii.gz"))
+        out[patient] = float(np.count_nonzero(np.asarray(img.dataobj))) * float(np.prod(img.header.get_zooms()[:3])) / 1000
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "open_ms_data")
@@ -49,6 +61,8 @@ def main(argv=None):
     from msgan.inference.raw_chain import to_model_space
 
     rows = mni_rows(args.data)
+    for patient, ml in mni_brain_ml(args.data).items():
+        print(f"{patient}/t0 (the authors' MNI registration): {ml:.0f} mL of non-zero T1 voxels")
     for patient, study in RAW.items():
         session = to_model_space(raw_paths(args.data, patient), "mni152", reference="T1",
                                  extractor=args.brain_extractor)
