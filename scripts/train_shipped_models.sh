@@ -43,7 +43,7 @@ t1_t2_shards() {  # the raw sessions in MNI152 and the shards of all four patien
   [ -d "$WORK/flair-t1-t2/shards" ] || $MSGAN make-tfrecords --manifest "$WORK/flair-t1-t2/raw-mni/manifest.csv" \
     --task flair --inputs T1,T2 --preset real-flair --out "$WORK/flair-t1-t2/shards"
 }
-T1_T2_NOTE="Trained on four real MS patients of one site (open_ms_data, Ljubljana): patients 07 and 19 as published in MNI space, and the raw sessions of patients 03 and 04 brought into MNI152 by msgan synthesize's chain. Scored leave-one-patient-out on the raw patients 03 and 04 (docs/synthesize.md). A research tool, not a clinical model."
+T1_T2_NOTE="Trained on four real MS patients of one site (open_ms_data, Ljubljana): patients 07 and 19 as published in MNI space, and the raw sessions of patients 03 and 04 brought into MNI152 by msgan synthesize's chain (deepbrain brain masks). Scored leave-one-patient-out on the raw patients 03 and 04 (docs/synthesize.md: r 0.66-0.74). A research tool, not a clinical model."
 
 for which in "${WHICH[@]}"; do
   case "$which" in
