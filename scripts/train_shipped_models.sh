@@ -9,14 +9,21 @@
 #        validate). Its model card says first that the training data are simulated.
 # flair: flair-t1-t2-t1post, FLAIR from T1, T2, T1POST trained on the two real patients of
 #        ../shared/data/open_ms_data with the real-FLAIR recipe (README, "FLAIR on real patients").
+# flair-t1-t2: FLAIR from T1 and T2 (no contrast agent), same recipe, trained on every real
+#        session with T1, T2 and FLAIR: MNI patients 07 and 19 and the raw sessions of patients
+#        03 and 04 brought into MNI152 by msgan synthesize's own chain
+#        (scripts/prepare_raw_sessions.py); its model card names the space (mni152).
+# flair-t1-t2-lopo: the same recipe without patient03 and without patient04, exported
+#        under WORK/flair-t1-t2/no-patientNN/1 and scored by scripts/evaluate_synthesize_raw.py
+#        (docs/synthesize.md).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=shipped_models_work
 WHICH=()
-USAGE="usage: $0 [pib] [flair] [--work DIR]"
+USAGE="usage: $0 [pib] [flair] [flair-t1-t2] [flair-t1-t2-lopo] [--work DIR]"
 while [ $# -gt 0 ]; do
   case "$1" in
-    pib|flair) WHICH+=("$1"); shift ;;
+    pib|flair|flair-t1-t2|flair-t1-t2-lopo) WHICH+=("$1"); shift ;;
     --work) WORK=$2; shift 2 ;;
     *) echo "$USAGE" >&2; exit 2 ;;
   esac
@@ -26,6 +33,17 @@ case "$WORK" in /*) ;; *) WORK="$PWD/$WORK" ;; esac
 cd "$REPO"
 MSGAN="${MSGAN:-msgan}"
 export TF_DETERMINISTIC_OPS=1 PYTHONHASHSEED=0
+DATA="${OPEN_MS_DATA:-$REPO/../shared/data/open_ms_data}"
+
+t1_t2_shards() {  # the raw sessions in MNI152 and the shards of all four patients (T1, T2 -> FLAIR)
+  [ -d "$DATA" ] || { echo "flair-t1-t2: $DATA not found (set OPEN_MS_DATA)" >&2; exit 2; }
+  # deepbrain's TF1 graph holds an unseeded random op: it cannot run under TF_DETERMINISTIC_OPS
+  [ -f "$WORK/flair-t1-t2/raw-mni/manifest.csv" ] || PYTHONPATH="$REPO" env -u TF_DETERMINISTIC_OPS \
+    python scripts/prepare_raw_sessions.py --data "$DATA" --out "$WORK/flair-t1-t2/raw-mni" --brain-extractor deepbrain
+  [ -d "$WORK/flair-t1-t2/shards" ] || $MSGAN make-tfrecords --manifest "$WORK/flair-t1-t2/raw-mni/manifest.csv" \
+    --task flair --inputs T1,T2 --preset real-flair --out "$WORK/flair-t1-t2/shards"
+}
+T1_T2_NOTE="Trained on four real MS patients of one site (open_ms_data, Ljubljana): patients 07 and 19 as published in MNI space, and the raw sessions of patients 03 and 04 brought into MNI152 by msgan synthesize's chain (deepbrain brain masks). Scored leave-one-patient-out on the raw patients 03 and 04 (docs/synthesize.md: r 0.66-0.74). A research tool, not a clinical model."
 
 for which in "${WHICH[@]}"; do
   case "$which" in
@@ -54,6 +72,25 @@ for which in "${WHICH[@]}"; do
       --seed 0 --overwrite --no-progress
     $MSGAN export --run "$WORK/flair/run" --out "msgan/saved_models/$NAME/1" --overwrite \
       --note "Trained on two real MS patients only (open_ms_data patient07 and patient19, Ljubljana: one site, skull-stripped, N4-corrected, registered to MNI at 1 mm); never validated on a patient it did not train on (the same recipe, leave-one-patient-out: README, 'FLAIR on real patients'). A research tool, not a clinical model."
+    ;;
+  flair-t1-t2)
+    t1_t2_shards
+    $MSGAN train --model unet_small --data "$WORK/flair-t1-t2/shards" --run "$WORK/flair-t1-t2/run" \
+      --preset real-flair --seed 0 --overwrite --no-progress
+    $MSGAN export --run "$WORK/flair-t1-t2/run" --out "msgan/saved_models/flair-t1-t2/1" --space mni152 --overwrite \
+      --note "$T1_T2_NOTE"
+    ;;
+  flair-t1-t2-lopo)
+    t1_t2_shards
+    for left_out in patient03 patient04; do
+      $MSGAN train --model unet_small --data "$WORK/flair-t1-t2/shards" --run "$WORK/flair-t1-t2/run-no-$left_out" \
+        --exclude-subjects "$left_out" --preset real-flair --seed 0 --overwrite --no-progress
+      $MSGAN export --run "$WORK/flair-t1-t2/run-no-$left_out" --out "$WORK/flair-t1-t2/no-$left_out/1" \
+        --space mni152 --overwrite --note "flair-t1-t2's recipe without $left_out (leave-one-patient-out)"
+    done
+    PYTHONPATH="$REPO" env -u TF_DETERMINISTIC_OPS python scripts/evaluate_synthesize_raw.py --data "$DATA" \
+      --brain-extractor deepbrain \
+      --model "patient03=$WORK/flair-t1-t2/no-patient03/1" --model "patient04=$WORK/flair-t1-t2/no-patient04/1"
     ;;
   esac
 done

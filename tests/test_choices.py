@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from data_tools import contracts
-from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, COMPRESSIONS, LOSS_NAMES, PRECISIONS,
-                                  SINGLE_SESSION_TASK_NAMES, TASK_NAMES, THRESHOLD_SOURCES, THRESHOLD_SPACES)
+from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, BRAIN_EXTRACTORS, COMPRESSIONS, LOSS_NAMES,
+                                  OUTPUT_SPACES, PRECISIONS, SINGLE_SESSION_TASK_NAMES, SPACE_NAMES, TASK_NAMES,
+                                  THRESHOLD_SOURCES, THRESHOLD_SPACES)
 from data_tools.errors import ConfigError, InputFileError
 from data_tools.io.cohort import open_cohort
+from data_tools.preprocessing.brain_extraction import choose_extractor
 from data_tools.preprocessing.preprocess import PreprocessOptions
 from data_tools.preprocessing.registration import REGISTRATION_MODELS
 from data_tools.shards import patches
@@ -25,6 +27,8 @@ from msgan.evaluation.demyelination import check_threshold_options
 from msgan.experiments.reproduce import CHAPTERS
 from msgan.models import build
 from msgan.models.precision import set_precision
+from msgan.inference import spaces
+from msgan.inference.synthesize import synthesize
 from msgan.training import presets, zoo
 from msgan.training.precision import check_precision
 from msgan.training.presets import OPTIMIZER_NAMES, RECIPES
@@ -52,7 +56,14 @@ LIBRARY_CHECKS = {
     "registration model": (lambda name: PreprocessOptions(model=name).validate(), REGISTRATION_MODELS),
     "precision": (lambda name: check_precision(name, jit_compile=True), PRECISIONS),
     "precision (a built model)": (lambda name: set_precision(build("fcn", 1, filters=1, n_layers=1), name), PRECISIONS),
+    "brain extractor": (choose_extractor, BRAIN_EXTRACTORS),
+    "model space": (spaces.space_grid, SPACE_NAMES),
+    "output space": (lambda name: synthesize(None, {}, "unused.nii.gz", space=name), OUTPUT_SPACES),
 }
+
+
+def test_the_spaces_with_a_grid_are_the_names_the_cli_lists():
+    assert tuple(spaces.SPACES) == SPACE_NAMES
 
 
 @pytest.mark.parametrize("option", sorted(LIBRARY_CHECKS))
@@ -144,6 +155,10 @@ CLI_CHOICES = {
     ("predict", "--blend"): BLEND_NAMES,
     ("predict", "--task"): TASK_NAMES,
     ("export", "--blend"): BLEND_NAMES,
+    ("export", "--space"): SPACE_NAMES,
+    ("synthesize", "--space"): OUTPUT_SPACES,
+    ("synthesize", "--brain-extractor"): BRAIN_EXTRACTORS,
+    ("synthesize", "--registration"): REGISTRATION_MODELS,
     ("evaluate", "--task"): TASK_NAMES,
     ("evaluate", "--threshold-source"): tuple(THRESHOLD_SOURCES),
     ("evaluate", "--threshold-space"): tuple(THRESHOLD_SPACES),

@@ -15,7 +15,7 @@ from msgan.cli import main
 from msgan.errors import ConfigError
 from msgan.inference.shipped import SHIPPED_DIR, describe, resolve_model, shipped_models
 
-SHIPPED = ("pib-mtr-fa-rd-ad", "flair-t1-t2-t1post")
+SHIPPED = ("pib-mtr-fa-rd-ad", "flair-t1-t2-t1post", "flair-t1-t2")
 
 
 def _cli(*args) -> int:
@@ -36,6 +36,9 @@ def test_the_shipped_models_are_there_small_and_described(capsys):
     card = json.loads((found["pib-mtr-fa-rd-ad"] / "assets" / "model_card.json").read_text())
     assert next(iter(card)) == "note" and "SIMULATED" in card["note"]  # first, as the issue asks
     assert card["fingerprint"]["voxel_size"]["min"] == [2.0, 2.0, 2.0]
+    raw = json.loads((found["flair-t1-t2"] / "assets" / "model_card.json").read_text())
+    assert raw["inputs"] == ["T1", "T2"] and raw["space"] == "mni152"  # msgan synthesize needs the space
+    assert set(raw["training_sessions"]) == {"patient03/study2", "patient04/study1", "patient07/t0", "patient19/t0"}
     flair = rows["flair-t1-t2-t1post"]
     assert flair["inputs"] == ["T1", "T2", "T1POST"] and flair["target"] == "FLAIR"
     card = json.loads((found["flair-t1-t2-t1post"] / "assets" / "model_card.json").read_text())

@@ -28,6 +28,14 @@ THRESHOLD_SPACES = {"native": "distance to CSF in each subject's own space",
 #: variables float32 always, layers computing in bfloat16/float16 except the output heads,
 #: ``msgan.models.precision``); float16 training scales its losses (LossScaleOptimizer)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+#: spaces a model can be trained in (a model card's ``space``; ``export --space``); their
+#: templates and grids are ``msgan.inference.spaces.SPACES``
+SPACE_NAMES = ("mni152",)
+#: where ``msgan synthesize --space`` writes: the reference input's own grid or the model's
+OUTPUT_SPACES = ("native", "model")
+#: brain extraction of raw heads (``synthesize --brain-extractor``): ``auto`` is HD-BET when
+#: its extra is installed, else deepbrain (``data_tools.preprocessing.brain_extraction``)
+BRAIN_EXTRACTORS = ("auto", "hdbet", "deepbrain")
 
 #: example layouts ``msgan ablate`` trains on (it predicts whole volumes; checked by ``ablate``)
 ABLATION_LAYOUTS = ("whole", "patches")

@@ -298,6 +298,8 @@ class ModelCard(JsonDocument):
         "validation_subjects": (_is_int, "a number of subjects"),
         "validation_metrics": (_is_object, "an object metric -> value"),
         "precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
+        "space": (lambda v: isinstance(v, str), "a space name (msgan.inference.spaces)"),
+        "training_sessions": (_is_names, "a list of subject/session names"),
     }
 
     note: str | None = None
@@ -318,6 +320,10 @@ class ModelCard(JsonDocument):
     signatures: Mapping | None = None
     msgan_version: str | None = None
     tensorflow_version: str | None = None
+    #: the space the training scans were in (``msgan synthesize`` registers raw scans to it)
+    space: str | None = None
+    #: the sessions the model trained on, ``subject/session``
+    training_sessions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -11,17 +11,24 @@ component, holes filled, is the brain. ``scripts/bench_brain_extraction.py``
 measured it against the dataset authors' masks of raw MS scans beside a Python BET, the
 MNI152 template and deepbrain on FLAIR (README, ``msgan preprocess``).
 
+HD-BET (:mod:`data_tools.preprocessing.hdbet`, extra ``[hdbet]``) follows the brain on raw
+heads of any weighting more closely (docs/synthesize.md); ``method="auto"`` takes it when
+installed, else deepbrain.
+
 :func:`data_tools.io.fingerprint.looks_skull_stripped` decides whether a scan needs this at all.
 """
 from __future__ import annotations
 
 import functools
+import logging
 
 import numpy as np
 
 from data_tools.errors import ConfigError, ImageContentError
 from data_tools.preprocessing.grids import make_grid
 from data_tools.preprocessing.itk_bridge import array_to_itk, itk_to_affine, itk_to_array, sitk
+
+log = logging.getLogger(__name__)
 
 NETWORK_SIZE = 128
 @functools.lru_cache(maxsize=1)
@@ -80,19 +87,39 @@ def largest_component_filled(mask):
     return tx.BinaryFillhole(tx.Cast(labels == 1, tx.sitkUInt8), fullyConnected=False, foregroundValue=1)
 
 
-def extract_brain(reference, t1=None, t1_to_reference=None, label=None):
+def choose_extractor(method: str = "auto") -> str:
+    """``hdbet`` or ``deepbrain`` for ``method`` (``auto``: HD-BET if installed)."""
+    from data_tools.contracts import BRAIN_EXTRACTORS, look_up_option
+    from data_tools.preprocessing import hdbet
+
+    look_up_option(method, BRAIN_EXTRACTORS, "brain extractor")
+    if method == "auto":
+        method = "hdbet" if hdbet.available() else "deepbrain"
+    return method
+
+
+def extract_brain(reference, t1=None, t1_to_reference=None, label=None, method: str = "deepbrain"):
     """The brain mask (uint8 0/1) on ``reference``'s grid.
 
-    deepbrain was trained on T1-weighted heads: give the session's T1 and its transform
-    onto the reference (ITK convention: reference points -> T1 points) when there is one;
-    without, the network runs on the reference itself (less accurate on FLAIR, see README).
-    An empty result is an :class:`ImageContentError` naming ``label``.
+    ``method``: ``hdbet`` (HD-BET, trained on T1, T2 and FLAIR: runs on ``reference``
+    itself), ``deepbrain`` (trained on T1-weighted heads: give the session's T1 and its
+    transform onto the reference, ITK convention, when there is one; without, the network
+    runs on the reference itself, less accurately on FLAIR, see README; the default) or
+    ``auto`` (HD-BET if its extra is installed, else deepbrain; logged). An empty result is an
+    :class:`ImageContentError` naming ``label``.
     """
     from data_tools.preprocessing.registration import resample
 
-    probability = brain_probability(t1 if t1 is not None else reference)
-    # The network's grid lies in the T1's (or the reference's) physical space.
-    probability = resample(probability, reference, t1_to_reference if t1 is not None else None)
+    method = choose_extractor(method)
+    log.info("%s: brain extraction by %s", label or "image", method)
+    if method == "hdbet":
+        from data_tools.preprocessing.hdbet import brain_probability as hdbet_probability
+
+        probability = resample(hdbet_probability(reference), reference)
+    else:
+        probability = brain_probability(t1 if t1 is not None else reference)
+        # The network's grid lies in the T1's (or the reference's) physical space.
+        probability = resample(probability, reference, t1_to_reference if t1 is not None else None)
     mask = largest_component_filled(sitk().Cast(probability > 0.5, sitk().sitkUInt8))
     if not sitk().GetArrayViewFromImage(mask).any():
         raise ImageContentError("brain extraction found no brain (is this a head MR image?)", label)

@@ -47,7 +47,7 @@ from data_tools.preprocessing.registration import REGISTRATION_MODELS, Registrat
 
 log = logging.getLogger(__name__)
 
-BRAIN_MASK_MODES = ("auto", "deepbrain", "template", "none")
+BRAIN_MASK_MODES = ("auto", "hdbet", "deepbrain", "template", "none")
 #: Weighted MR images, whose intensities carry a coil bias field. Quantitative maps (MTR,
 #: FA, RD, AD) and the PIB DVR map are ratios or physical quantities: N4 would distort them.
 N4_NAMES = ("T1", "T2", "PD", "T1SE", "DIR", "T1POST", "FLAIR")
@@ -62,7 +62,7 @@ class PreprocessOptions:
     n4_shrink: int = DEFAULT_SHRINK
     n4_iterations: tuple[int, ...] = DEFAULT_ITERATIONS
     #: "auto" (the session's own brainmask; else the non-zero voxels of a reference already
-    #: brain-extracted; else "deepbrain"), "deepbrain", "template", "none", or a mask file
+    #: brain-extracted; else "deepbrain"), "hdbet", "deepbrain", "template", "none", or a mask file
     #: on the reference grid used for every session
     brain_mask: str = "auto"
     crop: tuple[int, int, int] | None = None
@@ -136,13 +136,16 @@ def _brain_mask(session, options, images, stripped, grid, to_reference, masks, m
         mode = "deepbrain"
     if mode == "none":
         return None
+    if mode == "hdbet":
+        return resample(extract_brain(reference, label=session.label, method="hdbet"), grid, to_reference, mask=True)
     if mode == "deepbrain":
         use_t1 = "T1" in images and options.reference != "T1"
         if not use_t1 and options.reference != "T1":
             log.warning("%s: no T1: brain extraction runs on %s, for which its network was not trained "
                         "(check the QC figure)", session.label, options.reference)
         mask = extract_brain(reference, images["T1"] if use_t1 else None,
-                             transforms[f"T1_to_{options.reference}"] if use_t1 else None, label=session.label)
+                             transforms[f"T1_to_{options.reference}"] if use_t1 else None, label=session.label,
+                             method="deepbrain")
         return resample(mask, grid, to_reference, mask=True)
     if mode == "template":
         from data_tools.preprocessing.brain_template import template_to_subject

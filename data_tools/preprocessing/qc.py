@@ -88,9 +88,42 @@ def qc_figure(path: str | Path, title: str, reference_name: str, reference: np.n
               registered: dict[str, np.ndarray], brain: np.ndarray | None = None,
               overwrite: bool = False, spacing=(1.0, 1.0, 1.0)) -> Path:
     """Write the QC PNG; arrays are nibabel-ordered volumes on the same output grid of ``spacing`` mm."""
+    return save_figure(draw_qc(title, reference_name, reference, registered, brain, spacing), path, overwrite)
+
+
+def draw_rows(title: str, rows: dict[str, np.ndarray], brain: np.ndarray | None = None, spacing=(1.0, 1.0, 1.0)):
+    """Each named volume in its own row (three views through the brain's centre, true aspect,
+    the brain outline on every view): the inputs and the output of ``msgan synthesize``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = draw_qc(title, reference_name, reference, registered, brain, spacing)
+    brain = None if brain is None else brain.astype(bool)
+    first = next(iter(rows.values()))
+    where = brain if brain is not None and brain.any() else first != 0
+    centre = [int(round(np.mean(ax))) for ax in np.nonzero(where)] if where.any() else [s // 2 for s in first.shape]
+    aspects = slice_aspects(spacing)
+    outlines = _slices(brain, centre) if brain is not None else [None] * 3
+    fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)), squeeze=False)
+    for row, (label, volume) in enumerate(rows.items()):
+        for col, panel in enumerate(_slices(_unit(volume, brain), centre)):
+            axes[row, col].imshow(panel, cmap="gray", vmin=0, vmax=1, aspect=aspects[col])
+            if outlines[col] is not None and outlines[col].any():
+                axes[row, col].contour(outlines[col].astype(float), levels=[0.5], colors="r", linewidths=0.8)
+        axes[row, 0].set_ylabel(label)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path: str | Path, overwrite: bool = False) -> Path:
+    """Write a matplotlib figure as PNG, atomically, and close it."""
+    import matplotlib.pyplot as plt
+
     with atomic_output_file(path, overwrite=overwrite) as tmp:
         fig.savefig(tmp, dpi=80)
     plt.close(fig)

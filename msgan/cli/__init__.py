@@ -29,6 +29,7 @@ COMMANDS = {
     "tune": "msgan.cli.train:tune_command",
     "predict": "msgan.cli.predict:predict_command",
     "export": "msgan.cli.predict:export_command",
+    "synthesize": "msgan.cli.synthesize:synthesize_command",
     "evaluate": "msgan.cli.evaluate:evaluate_command",
     "saliency": "msgan.cli.saliency:saliency_command",
     "ablate": "msgan.cli.ablate:ablate_command",

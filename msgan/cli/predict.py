@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from data_tools.contracts import BLEND_NAMES, PRECISIONS, TASK_NAMES
+from data_tools.contracts import BLEND_NAMES, PRECISIONS, SPACE_NAMES, TASK_NAMES
 from data_tools.errors import ConfigError
 
 
@@ -128,8 +128,10 @@ def predict_command(run_dir, saved_model, shipped, model_dir, cohort, bids, mani
 @click.option("--noise-samples", type=click.IntRange(min=0), default=0, show_default=True,
               help="GAN Sketchers: z = 0 (0) or the mean over K fixed draws of z, baked into predict_volume.")
 @click.option("--note", help="A sentence put first in the model card (e.g. 'trained on simulated data').")
+@click.option("--space", type=click.Choice(SPACE_NAMES), default=None,
+              help="The space the training scans were in (msgan synthesize registers raw scans to it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing SavedModel folder.")
-def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, note, overwrite):
+def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, note, space, overwrite):
     """Export a run as a SavedModel (serving_default + predict_volume) with a model card."""
     from pathlib import Path
 
@@ -141,5 +143,5 @@ def export_command(run_dir, out, overlap, blend, batch_size, noise_samples, note
         click.echo(f"note: TF Serving expects a numeric version folder (saved_models/<name>/1), got {out}",
                    err=True)
     path = export_run(run_dir, out, overwrite=overwrite, overlap=overlap, blend=blend, batch_size=batch_size,
-                      noise_samples=noise_samples, note=note)
+                      noise_samples=noise_samples, note=note, space=space)
     click.echo(f"exported {path} (signatures serving_default, predict_volume)")

@@ -32,7 +32,8 @@ def _parse_crop(ctx, param, value):
               help="N4 iterations per fitting level.")
 @click.option("--brain-mask", default="auto", show_default=True,
               help="auto (the session's own brainmask; else none if the reference is brain-extracted, "
-                   "else deepbrain), deepbrain (network on the T1), template (nilearn MNI152), none, "
+                   "else deepbrain), hdbet (HD-BET on the reference; pip install 'msgan[hdbet]'), "
+                   "deepbrain (network on the T1), template (nilearn MNI152), none, "
                    "or a mask file.")
 @click.option("--masks-on", default=None, help="Sequence the session's masks were drawn on [reference].")
 @click.option("--model", type=click.Choice(REGISTRATION_MODELS), default="affine", show_default=True,

@@ -45,9 +45,23 @@ def best_validation_metrics(run_dir: Path) -> dict:
     return best
 
 
-def model_card(predictor, config: dict, validation: dict | None = None, note: str | None = None) -> dict:
+def training_sessions(config) -> list[str] | None:
+    """``subject/session`` of every training session, from the run's shard index (if still there)."""
+    from data_tools.shards.tfrecords import read_index
+
+    data, subjects = config.get("data"), set(config.get("train_subjects") or [])
+    if not data or not (Path(data) / "index.json").is_file():
+        return None
+    sessions = read_index(data)["sessions"]
+    return sorted(key.replace("sub-", "").replace("ses-", "") for key in sessions
+                  if key.split("/")[0].removeprefix("sub-") in subjects)
+
+
+def model_card(predictor, config: dict, validation: dict | None = None, note: str | None = None,
+               space: str | None = None) -> dict:
     """The JSON description shipped with the SavedModel; ``note`` comes first (e.g. that
-    the training data were simulated)."""
+    the training data were simulated); ``space``: the space the training scans were in
+    (:mod:`msgan.inference.spaces`; ``msgan synthesize`` needs it)."""
     import tensorflow as tf
 
     return {
@@ -63,6 +77,8 @@ def model_card(predictor, config: dict, validation: dict | None = None, note: st
         "noise": predictor.noise_description(),
         "precision": model_precision(predictor.model),
         "training_subjects": len(config.get("train_subjects") or []),
+        **({"training_sessions": sessions} if (sessions := training_sessions(config)) else {}),
+        **({"space": space} if space else {}),
         "validation_subjects": len(config.get("val_subjects") or []),
         "validation_metrics": validation or {},
         "fingerprint": config.get("fingerprint"),
@@ -106,11 +122,16 @@ def export_predictor(predictor, out: str | Path, card: dict, overwrite: bool = F
 
 def export_run(run_dir: str | Path, out: str | Path, overwrite: bool = False,
                overlap: float | None = None, blend: str = "gaussian", batch_size: int = 1,
-               noise_samples: int = 0, note: str | None = None) -> Path:
+               noise_samples: int = 0, note: str | None = None, space: str | None = None) -> Path:
     """``msgan export``: the run's best weights and normalisation as a SavedModel."""
     from msgan.inference.predict import predictor_from_run
 
     predictor, config = predictor_from_run(run_dir, overlap=overlap, blend=blend, batch_size=batch_size,
                                            noise_samples=noise_samples)
-    card = model_card(predictor, config, best_validation_metrics(Path(run_dir)), note=note)
+    if space is not None:
+        from data_tools.contracts import look_up_option
+        from msgan.inference.spaces import SPACES
+
+        look_up_option(space, SPACES, "model space")
+    card = model_card(predictor, config, best_validation_metrics(Path(run_dir)), note=note, space=space)
     return export_predictor(predictor, out, card, overwrite=overwrite)
