@@ -36,3 +36,30 @@ def test_verbose_leaves_tensorflow_logging_alone_and_quiet_warnings_are_one_line
         stream = io.StringIO()
         warnings.showwarning("two\nlines", UserWarning, "x.py", 3, file=stream)
     assert stream.getvalue().count("\n") == 1 and "UserWarning" in stream.getvalue()
+
+
+@pytest.mark.parametrize("args, quiet_asked", [(["-q", "simulate"], True), (["--debug", "--quiet", "predict"], True),
+                                               (["simulate", "--quiet"], False), ([], False)])
+def test_only_the_group_option_asks_for_quiet(args, quiet_asked):
+    assert quiet.wants_quiet(args) is quiet_asked
+
+
+def test_quiet_turns_every_progress_bar_off(tmp_path):
+    """The same small simulation, with and without ``msgan --quiet``: a tqdm bar ("N/M [") on
+    stderr only without it, the same cohort written either way."""
+    import subprocess
+    import sys
+
+    def simulate(*group):
+        out = tmp_path / ("quiet" if group else "loud")
+        done = subprocess.run([sys.executable, "-m", "msgan", *group, "simulate", "--out", str(out), "--n-ms", "1",
+                               "--n-hc", "1", "--resolution", "6", "--sessions", "t0"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stderr, sorted(p.relative_to(out).as_posix() for p in out.rglob("*.nii.gz"))
+
+    loud, loud_files = simulate()
+    silent, silent_files = simulate("--quiet")
+    bar = "2/2 ["
+    assert bar in loud and bar not in silent
+    assert loud_files == silent_files and loud_files

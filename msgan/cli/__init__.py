@@ -15,7 +15,7 @@ import sys
 import click
 
 from msgan._version import __version__
-from msgan.cli.quiet import quiet_console, wants_verbose
+from msgan.cli.quiet import no_progress_bars, quiet_console, wants_quiet, wants_verbose
 from msgan.errors import MsganError
 
 #: command name -> "module:attribute" of a click command. Keep sorted by workflow order.
@@ -55,8 +55,9 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="msgan")
 @click.option("--debug", is_flag=True, help="Show full tracebacks instead of one-line errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details, TensorFlow's own log lines included.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars, for every command (warnings and errors stay).")
 @click.pass_context
-def cli(ctx, debug, verbose):
+def cli(ctx, debug, verbose, quiet):
     """msgan: predict missing FLAIR or [11C]PIB PET myelin maps of MS patients from MRI."""
     ctx.ensure_object(dict)["debug"] = debug
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
@@ -67,6 +68,8 @@ def main(argv=None):
     """Console-script entry point: run the group, turning MsganError into one line + exit 2."""
     args = sys.argv[1:] if argv is None else list(argv)
     quiet_console(wants_verbose(args))  # before any command imports TensorFlow
+    if wants_quiet(args):
+        no_progress_bars()
     previous = _terminate_on_sigterm()
     _hold_stop_signals_in_a_cluster(args)
     try:

@@ -31,14 +31,45 @@ CPP_LOG_LINE = re.compile(r"^([IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]|"
                           r"WARNING: All log messages before absl::InitializeLog\(\))")
 
 
-def wants_verbose(args) -> bool:
-    """True when the group options (before the command name) hold ``-v``/``--verbose``."""
+def _group_flag(args, names) -> bool:
+    """True when the group options (before the command name) hold one of ``names``."""
     for arg in args:
         if not arg.startswith("-"):
             return False
-        if arg in ("-v", "--verbose"):
+        if arg in names:
             return True
     return False
+
+
+def wants_verbose(args) -> bool:
+    """True when the group options (before the command name) hold ``-v``/``--verbose``."""
+    return _group_flag(args, ("-v", "--verbose"))
+
+
+def wants_quiet(args) -> bool:
+    """True when the group options (before the command name) hold ``-q``/``--quiet``."""
+    return _group_flag(args, ("-q", "--quiet"))
+
+
+def no_progress_bars() -> None:
+    """Every progress bar off (``msgan --quiet``): tqdm's bars are made with ``disable=True``
+    whatever a command asks (commands pass ``disable=not progress``, which would win over
+    tqdm's ``TQDM_DISABLE``)."""
+    import functools
+
+    from tqdm import std
+
+    original = std.tqdm.__init__
+    if getattr(original, "msgan_quiet", False):
+        return
+
+    @functools.wraps(original)
+    def disabled(self, *args, **kwargs):
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    disabled.msgan_quiet = True
+    std.tqdm.__init__ = disabled
 
 
 def quiet_console(verbose: bool) -> None:
