@@ -19,7 +19,7 @@ from msgan.cli import main
 from msgan.cli.quiet import CPP_LOG_LINE
 from msgan.inference.shipped import MODELS_ENV, SHIPPED_DIR, describe, resolve_model
 
-SHIPPED = ("flair-t1-t2-t1post", "pib-mtr-fa-rd-ad")
+SHIPPED = ("flair-t1-t2", "flair-t1-t2-t1post", "pib-mtr-fa-rd-ad")
 
 
 def _cli(*args) -> int:
@@ -101,12 +101,13 @@ def test_the_wheel_installs_the_models_that_list_and_run_from_another_folder(tmp
     assert listed.returncode == 0, listed.stderr
     assert sorted(line.split(" ")[0] for line in listed.stdout.splitlines()) == sorted(SHIPPED)
     for model, names, voxel, target in (("flair-t1-t2-t1post", ("T1", "T2", "T1POST"), 1.0, "FLAIR"),
+                                        ("flair-t1-t2", ("T1", "T2"), 1.0, "FLAIR"),
                                         ("pib-mtr-fa-rd-ad", ("MTR", "FA", "RD", "AD"), 2.0, "PIB")):
-        cohort = _tiny_cohort(elsewhere / f"cohort-{target}", names, voxel)
+        cohort = _tiny_cohort(elsewhere / f"cohort-{model}", names, voxel)
         done = run(bin_dir / "msgan", "predict", "--model", model, "--cohort", cohort, "--out",
-                   elsewhere / f"pred-{target}", "--force")
+                   elsewhere / f"pred-{model}", "--force")
         assert done.returncode == 0, done.stderr
         noise = [line for line in done.stderr.splitlines() if CPP_LOG_LINE.match(line) or "cpu_feature" in line]
         assert noise == []  # TensorFlow's own C++/absl lines are off without --verbose
-        pred = np.asarray(nib.load(str(elsewhere / f"pred-{target}" / "01" / "t0" / f"{target}_pred.nii.gz")).dataobj)
+        pred = np.asarray(nib.load(str(elsewhere / f"pred-{model}" / "01" / "t0" / f"{target}_pred.nii.gz")).dataobj)
         assert np.isfinite(pred).all() and np.abs(pred).max() > 0
