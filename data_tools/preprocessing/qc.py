@@ -51,37 +51,15 @@ def slice_aspects(spacing) -> list[float]:
 def draw_qc(title: str, reference_name: str, reference: np.ndarray, registered: dict[str, np.ndarray],
             brain: np.ndarray | None = None, spacing=(1.0, 1.0, 1.0)):
     """The QC figure (a matplotlib Figure): true aspect ratio, brain outline on every view."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     brain = None if brain is None else brain.astype(bool)
-    where = brain if brain is not None and brain.any() else reference != 0
-    centre = [int(round(np.mean(ax))) for ax in np.nonzero(where)] if where.any() \
-        else [s // 2 for s in reference.shape]
-    aspects = slice_aspects(spacing)
+    centre = _centre(brain, reference)
     ref_unit = _unit(reference, brain)
     rows = [(f"{name} / {reference_name}", [checkerboard(r, i) for r, i in
                                             zip(_slices(ref_unit, centre), _slices(_unit(image, brain), centre))])
             for name, image in registered.items()]
     rows.append((f"brain mask on {reference_name}" if brain is not None else reference_name,
                  _slices(ref_unit, centre)))
-    outlines = _slices(brain, centre) if brain is not None else [None] * 3
-    fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)), squeeze=False)
-    for row, (label, panels) in enumerate(rows):
-        for col, panel in enumerate(panels):
-            ax = axes[row, col]
-            ax.imshow(panel, cmap="gray", vmin=0, vmax=1, aspect=aspects[col])
-            if outlines[col] is not None and outlines[col].any():
-                ax.contour(outlines[col].astype(float), levels=[0.5], colors="r", linewidths=0.8)
-        axes[row, 0].set_ylabel(label)
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _panel_grid(title, rows, brain, centre, spacing)
 
 
 def qc_figure(path: str | Path, title: str, reference_name: str, reference: np.ndarray,
@@ -94,23 +72,34 @@ def qc_figure(path: str | Path, title: str, reference_name: str, reference: np.n
 def draw_rows(title: str, rows: dict[str, np.ndarray], brain: np.ndarray | None = None, spacing=(1.0, 1.0, 1.0)):
     """Each named volume in its own row (three views through the brain's centre, true aspect,
     the brain outline on every view): the inputs and the output of ``msgan synthesize``."""
+    brain = None if brain is None else brain.astype(bool)
+    centre = _centre(brain, next(iter(rows.values())))
+    panels = [(label, _slices(_unit(volume, brain), centre)) for label, volume in rows.items()]
+    return _panel_grid(title, panels, brain, centre, spacing)
+
+
+def _centre(brain: np.ndarray | None, image: np.ndarray) -> list[int]:
+    """The voxel the three views cross at: the brain's centre, else the image's non-zero centre."""
+    where = brain if brain is not None and brain.any() else image != 0
+    return [int(round(np.mean(ax))) for ax in np.nonzero(where)] if where.any() else [s // 2 for s in image.shape]
+
+
+def _panel_grid(title: str, rows, brain: np.ndarray | None, centre, spacing):
+    """One row of three views per ``(label, panels)``, at true aspect, the brain outline on each."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    brain = None if brain is None else brain.astype(bool)
-    first = next(iter(rows.values()))
-    where = brain if brain is not None and brain.any() else first != 0
-    centre = [int(round(np.mean(ax))) for ax in np.nonzero(where)] if where.any() else [s // 2 for s in first.shape]
     aspects = slice_aspects(spacing)
     outlines = _slices(brain, centre) if brain is not None else [None] * 3
     fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)), squeeze=False)
-    for row, (label, volume) in enumerate(rows.items()):
-        for col, panel in enumerate(_slices(_unit(volume, brain), centre)):
-            axes[row, col].imshow(panel, cmap="gray", vmin=0, vmax=1, aspect=aspects[col])
+    for row, (label, panels) in enumerate(rows):
+        for col, panel in enumerate(panels):
+            ax = axes[row, col]
+            ax.imshow(panel, cmap="gray", vmin=0, vmax=1, aspect=aspects[col])
             if outlines[col] is not None and outlines[col].any():
-                axes[row, col].contour(outlines[col].astype(float), levels=[0.5], colors="r", linewidths=0.8)
+                ax.contour(outlines[col].astype(float), levels=[0.5], colors="r", linewidths=0.8)
         axes[row, 0].set_ylabel(label)
     for ax in axes.ravel():
         ax.set_xticks([])
