@@ -5,10 +5,13 @@ that models can train on them beside the MNI patients 07 and 19.
 
 Writes a cohort folder ``OUT/sub-patientNN/ses-studyN/{T1,T2,FLAIR,brainmask}.nii.gz`` and
 ``OUT/manifest.csv`` listing those sessions and the MNI patients of the shared data (T1, T2,
-FLAIR, lesions) for ``msgan make-tfrecords --manifest``; prints each step's seconds.
+FLAIR, lesions) for ``msgan make-tfrecords --manifest``; prints each step's seconds. The MNI
+patients were registered by the dataset's authors without scaling to the template (about
+1.1 L of brain where the template holds about 1.9 L): by default they are registered to the
+template too (``OUT/sub-patient07/ses-t0/...``), so that all four patients share one scale.
 
     PYTHONPATH=$PWD nice -n 10 python scripts/prepare_raw_sessions.py --out /tmp/raw-mni
-        [--data ../shared/data/open_ms_data] [--brain-extractor auto]
+        [--data ../shared/data/open_ms_data] [--brain-extractor auto] [--mni-patients as-published]
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ RAW = {"patient03": "study2", "patient04": "study1"}
 #: msgan name -> file stem of the raw session
 STEMS = {"T1": "T1W", "T2": "T2W", "FLAIR": "FLAIR"}
 MNI_STEM = "N4_noneck_reduced_winsor_regtoFLAIR_brain_N4_regtoMNI"
+MNI_PATIENTS = ("patient07", "patient19")
 
 
 def raw_paths(data: Path, patient: str) -> dict[str, Path]:
@@ -29,13 +33,32 @@ def raw_paths(data: Path, patient: str) -> dict[str, Path]:
     return {name: data / "longitudinal" / "raw" / patient / f"{study}_{stem}.nii.gz" for name, stem in STEMS.items()}
 
 
+def mni_paths(data: Path, patient: str) -> dict[str, Path]:
+    folder = data / "cross_sectional" / "MNI" / patient
+    paths = {name: folder / f"{name}_{MNI_STEM}.nii.gz" for name in ("T1", "T2", "FLAIR")}
+    paths["lesions"] = folder / "GOLD_STANDARD_N4_noneck_reduced_winsor_regtoFLAIR_regtoMNI.nii.gz"
+    return paths
+
+
 def mni_rows(data: Path) -> list[str]:
+    """The MNI patients' files as the dataset's authors registered them."""
+    return [f"{patient},t0,{name},{path}" for patient in MNI_PATIENTS for name, path in mni_paths(data, patient).items()]
+
+
+def mni_rows_at_template(data: Path, out: Path) -> list[str]:
+    """The MNI patients affinely registered to the template, as the raw sessions are, written under ``out``."""
+    from data_tools.io.nifti import save_new
+    from msgan.inference.raw_chain import stripped_to_model_space
+
     rows = []
-    for patient in ("patient07", "patient19"):
-        folder = data / "cross_sectional" / "MNI" / patient
-        for name in ("T1", "T2", "FLAIR"):
-            rows.append(f"{patient},t0,{name},{folder / f'{name}_{MNI_STEM}.nii.gz'}")
-        rows.append(f"{patient},t0,lesions,{folder / f'GOLD_STANDARD_N4_noneck_reduced_winsor_regtoFLAIR_regtoMNI.nii.gz'}")
+    for patient in MNI_PATIENTS:
+        images, brain, affine = stripped_to_model_space(mni_paths(data, patient), "mni152")
+        folder = out / f"sub-{patient}" / "ses-t0"
+        for name, image in images.items():
+            save_new(image, affine, folder / f"{name}.nii.gz", overwrite=True,
+                     dtype="uint8" if name == "lesions" else "float32")
+            rows.append(f"{patient},t0,{name},{folder / f'{name}.nii.gz'}")
+        print(f"{patient}/t0 at the template's scale: {brain.sum() / 1000:.0f} mL of brain in MNI", flush=True)
     return rows
 
 
@@ -45,7 +68,7 @@ def mni_brain_ml(data: Path) -> dict[str, float]:
     import numpy as np
 
     out = {}
-    for patient in ("patient07", "patient19"):
+    for patient in MNI_PATIENTS:
         img = nib.load(str(data / "cross_sectional" / "MNI" / patient / f"T1_{MNI_STEM}.nii.gz"))
         out[patient] = float(np.count_nonzero(np.asarray(img.dataobj))) * float(np.prod(img.header.get_zooms()[:3])) / 1000
     return out
@@ -56,11 +79,14 @@ def main(argv=None):
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "open_ms_data")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--brain-extractor", default="auto")
+    parser.add_argument("--mni-patients", choices=("template", "as-published"), default="template",
+                        help="template: register patients 07 and 19 affinely to the template as the raw "
+                             "sessions are (one scale for all); as-published: the authors' MNI files")
     args = parser.parse_args(argv)
     from data_tools.io.nifti import save_new
     from msgan.inference.raw_chain import to_model_space
 
-    rows = mni_rows(args.data)
+    rows = mni_rows(args.data) if args.mni_patients == "as-published" else mni_rows_at_template(args.data, args.out)
     for patient, ml in mni_brain_ml(args.data).items():
         print(f"{patient}/t0 (the authors' MNI registration): {ml:.0f} mL of non-zero T1 voxels")
     for patient, study in RAW.items():

@@ -52,3 +52,27 @@ def test_the_chain_brings_a_raw_t1_to_mni_and_back(open_ms_raw, tmp_path):
     assert (tmp_path / "qc.png").stat().st_size > 0
     assert {p.name for p in (tmp_path / "steps").iterdir()} >= {
         "T2_to_T1.tfm", "T1_to_mni152.tfm", "brainmask_native.nii.gz", "T1_mni152.nii.gz", "prediction_mni152.nii.gz"}
+
+
+def test_an_mni_patient_brought_to_the_template_scale(open_ms_data):
+    """The authors' MNI patient (registered without scaling) comes out at the template's
+    scale, as the raw sessions do, with its lesions moved by the same transform."""
+    import nibabel as nib
+
+    from msgan.inference.raw_chain import stripped_to_model_space
+    from msgan.inference.spaces import SPACES
+
+    folder = open_ms_data / "cross_sectional" / "MNI" / "patient07"
+    stem = "N4_noneck_reduced_winsor_regtoFLAIR_brain_N4_regtoMNI"
+    paths = {"T1": folder / f"T1_{stem}.nii.gz", "FLAIR": folder / f"FLAIR_{stem}.nii.gz",
+             "lesions": folder / "GOLD_STANDARD_N4_noneck_reduced_winsor_regtoFLAIR_regtoMNI.nii.gz"}
+    before_brain = np.asarray(nib.load(str(paths["T1"])).dataobj) != 0
+    before_lesions = np.asarray(nib.load(str(paths["lesions"])).dataobj) > 0
+    images, brain, affine = stripped_to_model_space(paths, "mni152")
+    shape, grid_affine = SPACES["mni152"]
+    assert brain.shape == shape and np.allclose(affine, grid_affine)
+    growth = brain.sum() / before_brain.sum()
+    assert 1.3 < growth < 2.0, growth  # ~1.1 L as published, the template's brain ~1.9 L
+    assert images["lesions"].dtype == np.uint8 and set(np.unique(images["lesions"])) <= {0, 1}
+    assert abs(images["lesions"].sum() / before_lesions.sum() / growth - 1) < 0.1
+    assert np.all(images["T1"][~brain] == 0) and np.all(images["FLAIR"][~brain] == 0)

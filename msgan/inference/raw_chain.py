@@ -145,3 +145,33 @@ def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, referen
     steps.done("resample")
     return ModelSpaceSession(reference, ref_volume, images, brain, itk_to_affine(grid), native_brain,
                              transforms, native, steps.seconds, method)
+
+
+def stripped_to_model_space(paths: Mapping[str, str | Path], space: str, reference: str = "T1",
+                            masks: tuple[str, ...] = ("lesions",)) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Scans already skull-stripped and co-registered (one grid) brought onto ``space``'s grid
+    by the same affine registration to the template as :func:`to_model_space`'s ``to_space``.
+
+    So that sessions registered elsewhere (the shared MNI patients, registered by the dataset's
+    authors without scaling to the template) lie at the template's scale, as the raw sessions
+    brought in by the chain do. Returns ``(name -> array, brain, grid affine)``; the brain is the
+    reference's non-zero voxels, ``masks`` are resampled by nearest neighbour.
+    """
+    from data_tools.preprocessing.itk_bridge import itk_to_affine, itk_to_array, volume_to_itk
+    from data_tools.preprocessing.registration import register, resample
+    from msgan.inference.spaces import space_grid, space_template
+
+    volumes = {name: load_volume(path, mask=name in masks) for name, path in paths.items()}
+    ref = volumes[reference]
+    transform, _ = register(space_template(space, TEMPLATE_MM), volume_to_itk(ref), model="affine",
+                            label=f"{ref.path} onto the {space} template")
+    grid = space_grid(space)
+    brain_native = Volume((ref.data != 0).astype(np.uint8), ref.affine, ref.header, ref.path)
+    brain = itk_to_array(resample(volume_to_itk(brain_native), grid, transform, mask=True)).astype(bool)
+    images = {}
+    for name, volume in volumes.items():
+        if name in masks:
+            volume = Volume(volume.data.astype(np.uint8), volume.affine, volume.header, volume.path)
+        moved = itk_to_array(resample(volume_to_itk(volume), grid, transform, mask=name in masks))
+        images[name] = np.where(brain, moved, 0).astype(np.uint8 if name in masks else np.float32)
+    return images, brain, itk_to_affine(grid)
