@@ -19,6 +19,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 #: raw patient -> study (one visit each in the shared data)
 RAW = {"patient03": "study2", "patient04": "study1"}
@@ -26,6 +28,8 @@ RAW = {"patient03": "study2", "patient04": "study1"}
 STEMS = {"T1": "T1W", "T2": "T2W", "FLAIR": "FLAIR"}
 MNI_STEM = "N4_noneck_reduced_winsor_regtoFLAIR_brain_N4_regtoMNI"
 MNI_PATIENTS = ("patient07", "patient19")
+#: the inputs of the models trained on these sessions (the raw sessions have no T1POST)
+INPUTS = ("T1", "T2")
 
 
 def raw_paths(data: Path, patient: str) -> dict[str, Path]:
@@ -45,19 +49,27 @@ def mni_rows(data: Path) -> list[str]:
     return [f"{patient},t0,{name},{path}" for patient in MNI_PATIENTS for name, path in mni_paths(data, patient).items()]
 
 
-def mni_rows_at_template(data: Path, out: Path) -> list[str]:
-    """The MNI patients affinely registered to the template, as the raw sessions are, written under ``out``."""
+def mni_rows_at_template(data: Path, out: Path, thick_mm: float | None = None) -> list[str]:
+    """The MNI patients affinely registered to the template, as the raw sessions are, written
+    under ``out``; with ``thick_mm``, a second session of each (``t0thick``) whose inputs look
+    acquired in axial slices that thick, as the raw sessions' are (the FLAIR target as it is)."""
     from data_tools.io.nifti import save_new
+    from data_tools.simulation.randomize import thick_slices
     from msgan.inference.raw_chain import stripped_to_model_space
 
     rows = []
     for patient in MNI_PATIENTS:
         images, brain, affine = stripped_to_model_space(mni_paths(data, patient), "mni152")
-        folder = out / f"sub-{patient}" / "ses-t0"
-        for name, image in images.items():
-            save_new(image, affine, folder / f"{name}.nii.gz", overwrite=True,
-                     dtype="uint8" if name == "lesions" else "float32")
-            rows.append(f"{patient},t0,{name},{folder / f'{name}.nii.gz'}")
+        sessions = {"t0": images}
+        if thick_mm:
+            sessions["t0thick"] = {name: np.where(brain, thick_slices(image, 1.0, thick_mm, axis=2), 0)
+                                   if name in INPUTS else image for name, image in images.items()}
+        for session, session_images in sessions.items():
+            folder = out / f"sub-{patient}" / f"ses-{session}"
+            for name, image in session_images.items():
+                save_new(image, affine, folder / f"{name}.nii.gz", overwrite=True,
+                         dtype="uint8" if name == "lesions" else "float32")
+                rows.append(f"{patient},{session},{name},{folder / f'{name}.nii.gz'}")
         print(f"{patient}/t0 at the template's scale: {brain.sum() / 1000:.0f} mL of brain in MNI", flush=True)
     return rows
 
@@ -65,7 +77,6 @@ def mni_rows_at_template(data: Path, out: Path) -> list[str]:
 def mni_brain_ml(data: Path) -> dict[str, float]:
     """Non-zero T1 volume (mL) of the MNI patients as the dataset's authors registered them."""
     import nibabel as nib
-    import numpy as np
 
     out = {}
     for patient in MNI_PATIENTS:
@@ -82,11 +93,19 @@ def main(argv=None):
     parser.add_argument("--mni-patients", choices=("template", "as-published"), default="template",
                         help="template: register patients 07 and 19 affinely to the template as the raw "
                              "sessions are (one scale for all); as-published: the authors' MNI files")
+    parser.add_argument("--thick-copies", type=float, metavar="MM",
+                        help="add a copy of each MNI patient whose T1 and T2 look acquired in MM-thick "
+                             "axial slices (with --mni-patients template)")
     args = parser.parse_args(argv)
     from data_tools.io.nifti import save_new
     from msgan.inference.raw_chain import to_model_space
 
-    rows = mni_rows(args.data) if args.mni_patients == "as-published" else mni_rows_at_template(args.data, args.out)
+    if args.mni_patients == "as-published":
+        if args.thick_copies:
+            parser.error("--thick-copies needs --mni-patients template")
+        rows = mni_rows(args.data)
+    else:
+        rows = mni_rows_at_template(args.data, args.out, args.thick_copies)
     for patient, ml in mni_brain_ml(args.data).items():
         print(f"{patient}/t0 (the authors' MNI registration): {ml:.0f} mL of non-zero T1 voxels")
     for patient, study in RAW.items():
