@@ -12,7 +12,8 @@
 The thesis never states lambda_S and lambda_R (eq. 3.6): both default to 100, Isola et
 al.'s value for the pix2pix objective it follows, which balances the adversarial loss
 because the WL1 of ``msgan.losses`` is on the L1's scale (a uniform error e costs e in
-both) and its NWL1 close to it (e over three regions of equal size, less when they
+both) and its NWL1 below it: 3 * sum_r f_r (1 - f_r) / 2 times the L1 for a uniform error
+(1 for three regions of equal size, about two thirds on brain patches, whose regions
 differ: ``normalized_weighted_l1``). Chapter 3 states neither the discriminator
 update ratio nor label smoothing, so for its GANs both are options, off by default.
 
