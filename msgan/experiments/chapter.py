@@ -78,7 +78,7 @@ class ChapterRun:
         from data_tools.shards.dataset import build_shards
 
         if spec not in self.shards:
-            self.shards[spec] = self.tmp / "shards" / "+".join(spec.inputs)
+            self.shards[spec] = self.tmp / "shards" / "+".join(spec.inputs or (spec.task,))
             build_shards(self.data, spec, self.shards[spec], progress=self.progress)
         return self.shards[spec]
 

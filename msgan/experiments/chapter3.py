@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from data_tools.contracts import ShardSpec
+from data_tools.contracts import TASKS, ShardSpec
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport, measures_table, pyplot, save_figure
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs
 
-INPUTS = ("MTR", "FA", "RD", "AD")
+INPUTS = TASKS["myelin"].thesis_inputs
 REFERENCE = "sketcher_refiner"
 CONFIGS = (
     Config("dnn2", "dnn2", "l1", label="2-Layer DNN"),
@@ -65,7 +65,7 @@ CHECK = Chapter3Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0, ses
 
 def _shards(run: ChapterRun, config: Config) -> ShardSpec:
     """Crops of the baseline visit, no augmentation (sec. 3.3.1)."""
-    return ShardSpec("myelin", inputs=config.inputs or INPUTS, target="PIB", layout="crop", crop=run.settings.crop,
+    return ShardSpec("myelin", inputs=config.inputs or INPUTS, layout="crop", crop=run.settings.crop,
                      session="t0")
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data_tools.contracts import ShardSpec
+from data_tools.contracts import TASKS, ShardSpec
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport, mean_sd, measure, measures_table
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs, simulation_record
 
-INPUTS = ("MTR", "FA", "RD", "AD")
+INPUTS = TASKS["myelin-longitudinal"].thesis_inputs
 REFERENCE = "refiner_cfsagan"
 CONFIGS = (
     Config("dnn2", "dnn2", "l1", label="2-Layer DNN"),
@@ -71,7 +71,7 @@ CHECK = Chapter4Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0), pa
 
 def _shards(run: ChapterRun, config: Config) -> ShardSpec:
     """One set of patch shards of the baseline visit for every configuration (sec. 4.3.1)."""
-    return ShardSpec("myelin", inputs=INPUTS, target="PIB", patch=run.settings.patch,
+    return ShardSpec("myelin", inputs=INPUTS, patch=run.settings.patch,
                      overlap=run.settings.overlap, augment=run.settings.augment, session="t0")
 
 
@@ -115,11 +115,11 @@ def _report(run: ChapterRun) -> ChapterReport:
                  "Image quality (eq. 4.5, 4.6) of the six methods, mean (SD) over held-out subjects at t0.")
     report.figure("Fig. 4.3", report.copied("qualitative.png"),
                   "(A) the input MRI and (B) every method's prediction beside the truth, one held-out patient.")
-    for part, measure, published, what in (
+    for part, cell, published, what in (
             ("a", "mse_brain", thesis.TABLE_4_2A, "MSE inside the brain"),
             ("b", "roi:lesions", thesis.TABLE_4_2B,
              "lesion myelin-content discrepancy |mean true - mean predicted DVR| per patient")):
-        report.table(f"Table 4.2 ({part})", _losses_table(tables, measure, published),
+        report.table(f"Table 4.2 ({part})", _losses_table(tables, cell, published),
                      f"{what}, mean (SD) at t0, each model with each loss (sec. 4.3.3).")
     report.demyelination("Fig. 4.4", tables, REFERENCE,
                          "(A) % of the baseline lesion load demyelinated, true vs predicted, per patient at t0 and "
