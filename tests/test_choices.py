@@ -162,6 +162,7 @@ CLI_CHOICES = {
     ("evaluate", "--task"): TASK_NAMES,
     ("evaluate", "--threshold-source"): tuple(THRESHOLD_SOURCES),
     ("evaluate", "--threshold-space"): tuple(THRESHOLD_SPACES),
+    ("reproduce", "--threshold-space"): tuple(THRESHOLD_SPACES),
     ("ablate", "--task"): SINGLE_SESSION_TASK_NAMES,
     ("ablate", "--layout"): ABLATION_LAYOUTS,
     ("ablate", "--optimizer"): OPTIMIZER_NAMES,
