@@ -48,3 +48,13 @@ def test_unknown_chapter_is_a_usage_error(tmp_path, capsys):
         main(["reproduce", "ch9", "--check", "--out", str(tmp_path / "x")])
     assert done.value.code == 2 and "ch9" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_mni_thresholds_without_simpleitk_fail_before_any_work(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "SimpleITK", None)  # import SimpleITK now raises ImportError
+    with pytest.raises(SystemExit) as done:
+        main(["reproduce", "ch4", "--check", "--out", str(tmp_path / "x")])
+    assert done.value.code == 2 and "SimpleITK" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
