@@ -94,6 +94,7 @@ def fit_classic(name, train, test):
 
 def fit_deep(variant, cohort, train_id, test_session, work: Path, seed=0):
     """Shards of the training patient with the recipe, one training run, the prediction."""
+    from data_tools.contracts import ShardSpec
     from data_tools.shards.dataset import build_shards
     from msgan.inference.predict import predict_session, predictor_from_run
     from msgan.training.presets import RECIPES, TrainOptions
@@ -101,9 +102,9 @@ def fit_deep(variant, cohort, train_id, test_session, work: Path, seed=0):
 
     recipe = RECIPES[variant["preset"]]
     shards = work / "shards"
-    build_shards(cohort, "flair", shards, inputs=INPUTS, target=TARGET, subjects=[train_id],
-                 session="t0", overwrite=True, progress=False,
-                 **{**recipe["shards"], **variant.get("shards", {})})
+    spec = ShardSpec("flair", inputs=INPUTS, target=TARGET, subjects=[train_id], session="t0")
+    build_shards(cohort, spec.merged(recipe["shards"], variant.get("shards", {})), shards, overwrite=True,
+                 progress=False)
     options = TrainOptions(variant["model"], str(shards), str(work / "run"), preset=variant["preset"],
                            seed=seed, overwrite=True, progress=False, **variant.get("train", {}))
     train(options)

@@ -102,11 +102,12 @@ def tiny_cohort(tmp_path) -> Path:
 def tiny_shards(tiny_cohort, tmp_path) -> Path:
     """Whole-volume flair shards (T1, T2 -> FLAIR) of :func:`tiny_cohort`."""
     from data_tools.io.cohort import open_cohort
+    from data_tools.contracts import ShardSpec
     from data_tools.shards.dataset import build_shards
 
     out = tmp_path / "shards"
-    build_shards(open_cohort(cohort=tiny_cohort), "flair", out, inputs=["T1", "T2"], target="FLAIR",
-                 layout="whole", progress=False)
+    build_shards(open_cohort(cohort=tiny_cohort), ShardSpec("flair", inputs=["T1", "T2"], target="FLAIR",
+                                                            layout="whole"), out, progress=False)
     return out
 
 

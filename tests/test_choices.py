@@ -12,7 +12,7 @@ import pytest
 from data_tools import contracts
 from data_tools.contracts import (ABLATION_LAYOUTS, BLEND_NAMES, BRAIN_EXTRACTORS, COMPRESSIONS, LOSS_NAMES,
                                   OUTPUT_SPACES, PRECISIONS, SINGLE_SESSION_TASK_NAMES, SPACE_NAMES, TASK_NAMES,
-                                  THRESHOLD_SOURCES, THRESHOLD_SPACES)
+                                  THRESHOLD_SOURCES, THRESHOLD_SPACES, ShardSpec)
 from data_tools.errors import ConfigError, InputFileError
 from data_tools.io.cohort import open_cohort
 from data_tools.preprocessing.brain_extraction import choose_extractor
@@ -118,7 +118,7 @@ def test_shard_options_are_checked_before_any_work(tiny_cohort, tmp_path):
 
     cohort = open_cohort(cohort=tiny_cohort)
     with pytest.raises(ConfigError) as caught:
-        build_shards(cohort, "flair", tmp_path / "shards", normalize=UNKNOWN, progress=False)
+        build_shards(cohort, ShardSpec("flair", normalize=UNKNOWN), tmp_path / "shards", progress=False)
     assert all(name in caught.value.message for name in NORMALIZE_CHOICES)
     with pytest.raises(ConfigError) as caught:
         ShardWriter(tmp_path / "writer", compression=UNKNOWN)
@@ -162,6 +162,7 @@ CLI_CHOICES = {
     ("evaluate", "--task"): TASK_NAMES,
     ("evaluate", "--threshold-source"): tuple(THRESHOLD_SOURCES),
     ("evaluate", "--threshold-space"): tuple(THRESHOLD_SPACES),
+    ("reproduce", "--threshold-space"): tuple(THRESHOLD_SPACES),
     ("ablate", "--task"): SINGLE_SESSION_TASK_NAMES,
     ("ablate", "--layout"): ABLATION_LAYOUTS,
     ("ablate", "--optimizer"): OPTIMIZER_NAMES,

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_tools.contracts import (LOSS_NAMES, TASK_NAMES, TASKS, ModelCard, RunConfig, ShardIndex, get_task,
-                                  look_up_option)
+from data_tools.contracts import (LOSS_NAMES, TASK_NAMES, TASKS, ModelCard, RunConfig, ShardIndex, ShardSpec,
+                                  TrainOptions, get_task, look_up_option)
 from data_tools.errors import ConfigError, DataIntegrityError, InputFileError, MsganError
 from msgan.cli import main
 
@@ -247,6 +247,29 @@ def test_corrupt_config_on_resume_is_one_line_and_exit_2(tiny_cohort, tmp_path, 
     assert exc.value.code == 2 and len(err) == 1, err
     assert err[0].startswith(f"error: {run / 'config.json'}: ")
     assert (run / "config.json").read_text() == content and sorted(p.name for p in run.iterdir()) == ["config.json"]
+
+
+def test_shard_spec_merges_a_preset_then_the_options_given():
+    spec = ShardSpec("flair", inputs=["T1", "T2"])
+    assert (spec.layout, spec.patch, spec.overlap, spec.normalize, spec.shard_size) == ("patches", (64, 64, 64), 0.5,
+                                                                                         "global", 32)
+    preset = {"normalize": "subject-all", "patch": 32, "min_brain": 0.25}
+    merged = spec.merged(preset, {"patch": 16, "min_brain": None, "layout": None})
+    assert (merged.normalize, merged.patch, merged.min_brain, merged.layout) == ("subject-all", 16, 0.25, "patches")
+    assert merged.inputs == ["T1", "T2"] and spec.patch == (64, 64, 64)  # a copy: the spec is unchanged
+
+
+def test_run_config_reads_its_training_options_typed_with_their_stages():
+    two_stage = RunConfig.from_dict({**CONFIG, "model": "refiner_cfsagan", "loss": "l1", "refiner_loss": "nwl1",
+                                     "lr": 1e-4, "refiner_lr": 5e-5, "refinements": 2, "lambda_refiner": 10.0})
+    options = two_stage.options
+    assert isinstance(options, TrainOptions) and options.model == "refiner_cfsagan" and options.data == "/shards"
+    assert [(s.loss, s.lr, s.lam) for s in options.stages()] == [("l1", 1e-4, 100.0), ("nwl1", 5e-5, 10.0),
+                                                                ("nwl1", 5e-5, 10.0)]
+    # a run written before refiner_loss/refiner_lr existed: its keys absent, the Sketcher's apply
+    old = RunConfig.from_dict({k: v for k, v in CONFIG.items() if k != "data"} | {"refinements": 1})
+    assert old.options.data == "" and [(s.loss, s.lr) for s in old.options.stages()] == [("mse", 0.0005)] * 2
+    assert [s.loss for s in RunConfig.from_dict(CONFIG).options.stages()] == ["mse"]
 
 
 def test_contracts_sit_at_the_bottom_of_the_import_graph():

@@ -285,7 +285,7 @@ def test_summaries_leave_undefined_values_out_and_count_the_defined_ones():
 def test_a_regression_that_cannot_run_is_stated_not_silently_dropped():
     import pandas as pd
 
-    from msgan.evaluation.tables import _clinical
+    from msgan.evaluation.tables import clinical_regressions as _clinical
 
     rng = np.random.default_rng(0)
     rows = []

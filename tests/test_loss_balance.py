@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from data_tools.contracts import ShardSpec
 from data_tools.io.cohort import open_cohort
 from data_tools.shards.dataset import build_shards
 from data_tools.shards.tfrecords import make_dataset
@@ -26,7 +27,7 @@ def lesion_batch(tmp_path_factory):
     root = tmp_path_factory.mktemp("balance")
     cohort = simulate_cohort(root / "cohort", n_ms=1, n_hc=0, resolution=4.0, seed=5,
                              sessions=("t0",), progress=False)
-    build_shards(open_cohort(cohort=cohort), "myelin", root / "shards", patch=32, overlap=0.5, progress=False)
+    build_shards(open_cohort(cohort=cohort), ShardSpec("myelin", patch=32, overlap=0.5), root / "shards", progress=False)
     for batch in make_dataset(root / "shards", batch_size=4, shuffle=False):
         if np.any(batch["roi"].numpy() == losses.LESION):
             return batch

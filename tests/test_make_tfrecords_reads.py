@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import make_tiny_session, write_nifti
 
+from data_tools.contracts import ShardSpec
 from data_tools.io.cohort import open_cohort
 from data_tools.shards import dataset
 from data_tools.shards.tfrecords import make_dataset
@@ -51,7 +52,7 @@ def reads(monkeypatch):
 
 
 def _write(cohort, out):
-    dataset.build_shards(open_cohort(cohort=cohort), "flair", out, inputs="T1,T2", patch=8, overlap=0.5,
+    dataset.build_shards(open_cohort(cohort=cohort), ShardSpec("flair", inputs="T1,T2", patch=8, overlap=0.5), out,
                          progress=False)
     return [{k: v.numpy() for k, v in ex.items()}
             for ex in make_dataset(out, shuffle=False, deterministic=True, verify=False)]

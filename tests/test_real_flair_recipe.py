@@ -6,6 +6,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from conftest import OPEN_MS_MANIFEST
+from data_tools.contracts import ShardSpec
 from data_tools.io.cohort import open_cohort
 from data_tools.io.masks import brain_mask
 from data_tools.shards.dataset import build_shards
@@ -44,8 +45,8 @@ def test_short_real_flair_training_beats_linear_regression_on_the_other_patient(
     r_linear = brain_correlation(truth, linear_pred, brain)
 
     shards = tmp_path / "shards"
-    build_shards(cohort, "flair", shards, inputs=INPUTS, subjects=["patient07"], session="t0",
-                 progress=False, **RECIPES["real-flair"]["shards"])
+    build_shards(cohort, ShardSpec("flair", inputs=INPUTS, subjects=["patient07"], session="t0").merged(
+        RECIPES["real-flair"]["shards"]), shards, progress=False)
     # 150 steps of batch 4: a fraction of the preset's length, enough to pass the line
     train(TrainOptions("unet_small", str(shards), str(tmp_path / "run"), preset="real-flair",
                        epochs=3, steps_per_epoch=50, progress=False))

@@ -8,6 +8,7 @@ that did not run read n/a.
 """
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from msgan.cli import main
@@ -32,6 +33,11 @@ def test_check_run_writes_every_table_and_figure(tmp_path):
     for part in ("a", "b"):
         unet = table_rows(section(found, f"Table 4.2 ({part})")[1])["3D U-Net"]
         assert unet[0] == unet[2] == unet[4] == "n/a" and is_number(unet[1])
+    # the thresholds in MNI space by default (sec. 3.3.5): sessions registered to the template
+    # (native space registers none and writes no such table)
+    assert not pd.read_csv(out / "evaluation" / "tables" / "registration.csv").empty
+    # Fig. 4.6 drew the evaluation's classified maps, not a second classification
+    assert (out / "figures" / "fig_4_6_dynamic_voxels.png").is_file()
     # every patient predicted at both visits by the model of the fold that held it out
     predicted = out / "predictions" / "refiner_cfsagan"
     assert all(len(list(p.iterdir())) == 2 for p in predicted.iterdir() if p.name.startswith("ms"))
@@ -41,4 +47,14 @@ def test_unknown_chapter_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         main(["reproduce", "ch9", "--check", "--out", str(tmp_path / "x")])
     assert done.value.code == 2 and "ch9" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_mni_thresholds_without_simpleitk_fail_before_any_work(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "SimpleITK", None)  # import SimpleITK now raises ImportError
+    with pytest.raises(SystemExit) as done:
+        main(["reproduce", "ch4", "--check", "--out", str(tmp_path / "x")])
+    assert done.value.code == 2 and "SimpleITK" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

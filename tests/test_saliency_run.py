@@ -7,6 +7,7 @@ import pytest
 from conftest import REPO, write_nifti
 from scipy.ndimage import gaussian_filter
 
+from data_tools.contracts import ShardSpec
 from data_tools.io.cohort import open_cohort
 from data_tools.shards.dataset import build_shards
 from msgan.saliency.session import saliency_for_session
@@ -40,7 +41,7 @@ def dir_driven_cohort(root, n=4, shape=(16, 16, 16)):
 def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("p3s")
     cohort = open_cohort(cohort=dir_driven_cohort(tmp / "cohort"))
-    build_shards(cohort, "flair", tmp / "shards", inputs=INPUTS, target="FLAIR", layout="whole",
+    build_shards(cohort, ShardSpec("flair", inputs=INPUTS, target="FLAIR", layout="whole"), tmp / "shards",
                  progress=False)
     train(TrainOptions("fcn", str(tmp / "shards"), str(tmp / "run"), exclude_subjects=["s3"], epochs=60,
                        batch=1, optimizer="adam", lr=3e-3, early_stopping=False,

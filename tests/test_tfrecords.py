@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from conftest import make_tiny_session
 
+from data_tools.contracts import ShardSpec
 from data_tools.errors import ConfigError, DataIntegrityError
 from data_tools.io.cohort import open_cohort
 from data_tools.io.masks import LESION, NAWM, OTHER
@@ -19,8 +20,8 @@ from data_tools.shards.tfrecords import make_dataset, read_index, verify_shards
 @pytest.fixture
 def shards(tiny_cohort, tmp_path):
     out = tmp_path / "shards"
-    build_shards(open_cohort(cohort=tiny_cohort), "flair", out, inputs="T1,T2", patch=8, overlap=0.5,
-                 shard_size=4, progress=False)
+    build_shards(open_cohort(cohort=tiny_cohort), ShardSpec("flair", inputs="T1,T2", patch=8, overlap=0.5,
+                                                            shard_size=4), out, progress=False)
     return out
 
 
@@ -106,20 +107,20 @@ def test_damaged_shard_is_named_before_reading(shards, damage):
 
 def test_layouts_whole_crop_and_augment(tiny_cohort, tmp_path):
     cohort = open_cohort(cohort=tiny_cohort)
-    whole = build_shards(cohort, "flair", tmp_path / "w", inputs="T1,T2", layout="whole", progress=False)
+    whole = build_shards(cohort, ShardSpec("flair", inputs="T1,T2", layout="whole"), tmp_path / "w", progress=False)
     assert whole["n_examples"] == 3 and whole["example_shape"] == [16, 16, 16]
-    crop = build_shards(cohort, "flair", tmp_path / "c", inputs="T1,T2", layout="crop", crop="12,20,12",
-                        subjects=["p1"], progress=False)
+    crop = build_shards(cohort, ShardSpec("flair", inputs="T1,T2", layout="crop", crop="12,20,12", subjects=["p1"]),
+                        tmp_path / "c", progress=False)
     ex = _all(make_dataset(tmp_path / "c"))[0]
     assert ex["inputs"].shape == (1, 12, 20, 12, 2) and crop["subjects"] == ["p1"]
     assert ex["brainmask"][0, :, 0].sum() == 0  # the 20-voxel axis reaches past the 16-voxel volume: padded
-    aug = build_shards(cohort, "flair", tmp_path / "a", inputs="T1,T2", patch=8, augment=True,
-                       subjects=["p1"], progress=False)
-    plain = build_shards(cohort, "flair", tmp_path / "p", inputs="T1,T2", patch=8, subjects=["p1"],
+    aug = build_shards(cohort, ShardSpec("flair", inputs="T1,T2", patch=8, augment=True, subjects=["p1"]),
+                       tmp_path / "a", progress=False)
+    plain = build_shards(cohort, ShardSpec("flair", inputs="T1,T2", patch=8, subjects=["p1"]), tmp_path / "p",
                          progress=False)
     assert aug["n_examples"] == 6 * plain["n_examples"] and len(aug["augment"]) == 5
     with pytest.raises(ConfigError, match="augment"):
-        build_shards(cohort, "flair", tmp_path / "x", layout="whole", augment=True, progress=False)
+        build_shards(cohort, ShardSpec("flair", layout="whole", augment=True), tmp_path / "x", progress=False)
     assert not (tmp_path / "x").exists()
 
 
@@ -127,7 +128,7 @@ def test_myelin_task_with_subject_scope_keeps_pib_global(tmp_path):
     root = tmp_path / "myelin"
     for i, sid in enumerate(["m1", "m2"]):
         make_tiny_session(root / f"sub-{sid}" / "ses-t0", seed=i, names=("MTR", "FA", "RD", "AD", "PIB"))
-    index = build_shards(open_cohort(cohort=root), "myelin", tmp_path / "s", normalize="subject", patch=16,
+    index = build_shards(open_cohort(cohort=root), ShardSpec("myelin", normalize="subject", patch=16), tmp_path / "s",
                          progress=False)
     assert index["inputs"] == ["MTR", "FA", "RD", "AD"] and index["target"] == "PIB"
     assert index["normalization"]["scope"] == "subject" and set(index["normalization"]["stats"]) == {"PIB"}

@@ -20,6 +20,7 @@ from typing import Any, Callable, ClassVar
 
 from data_tools.contracts.choices import PRECISIONS
 from data_tools.contracts.tasks import TASKS
+from data_tools.contracts.training import TrainOptions
 from data_tools.errors import DataIntegrityError, InputFileError
 
 SHARD_SCHEMA_VERSION = 1
@@ -237,7 +238,8 @@ class ShardIndex(JsonDocument):
 @dataclass(frozen=True, eq=False, kw_only=True)
 class RunConfig(JsonDocument):
     """``config.json`` of a run folder (docs/ARCHITECTURE.md, "Run folder"); the training
-    options (``TrainOptions`` fields: loss, lr, epochs, ...) are in ``extra``."""
+    options (:class:`~data_tools.contracts.TrainOptions` fields: loss, lr, epochs, ...) are
+    stored beside the typed keys (in ``extra``) and read typed as :attr:`options`."""
 
     KIND: ClassVar[str] = "run configuration"
     ERROR: ClassVar[type] = InputFileError
@@ -277,6 +279,15 @@ class RunConfig(JsonDocument):
     @property
     def hyperparameters(self) -> dict:
         return _plain(self.model_kwargs or {})
+
+    @property
+    def options(self) -> TrainOptions:
+        """The training options the run was made with, typed (its per-stage settings:
+        ``.stages()``); a key an older run's file lacks takes the option's default, and
+        ``run`` (never stored: the folder itself) is empty."""
+        names = {f.name for f in dataclasses.fields(TrainOptions)}
+        stored = {key: value for key, value in self.to_dict().items() if key in names}
+        return TrainOptions(**{"data": "", "run": "", **stored})
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

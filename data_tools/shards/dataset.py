@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from data_tools.contracts import get_task, look_up_option
+from data_tools.contracts import ShardSpec, get_task, look_up_option
 from data_tools.errors import CohortError, ConfigError
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import IMAGE_NAMES, Cohort, Session, parse_names
@@ -127,40 +127,31 @@ def normalise_session(data: SessionArrays, norm: Normalizer, inputs: Sequence[st
     return x, y, np.asarray(pads, np.float32), norm.background(target, data.target, data.brain)
 
 
-def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, target=None,
-                 layout: str = "patches", crop=P.DEFAULT_CROP, patch=P.DEFAULT_PATCH,
-                 overlap: float = P.DEFAULT_OVERLAP, augment: bool = False,
-                 min_brain: float = 0.0, lesion_copies: int = 1, normalize: str = "global", shard_size: int = 32, session: str | None = None,
-                 subjects: Sequence[str] | None = None, overwrite: bool = False,
-                 compression: str = "", progress: bool = True) -> dict:
-    """Write normalised TFRecord shards of ``cohort`` to ``out``; returns the index dict.
-
-    ``layout``: ``whole`` (ch. 2), ``crop`` with ``crop`` size (ch. 3), ``patches`` grid of
-    ``patch`` size and ``overlap`` (ch. 4, the default); ``augment`` adds the five
-    sec. 4.3.1 variants of every patch. ``min_brain``: the least brain fraction of a kept
-    patch; ``lesion_copies``: how many times an example holding lesion voxels is written
-    (sampling weighted toward lesions; shuffling spreads the copies). ``normalize``: ``global`` (thesis: all voxels of all
-    images), ``global-brain`` or ``subject`` (see :mod:`data_tools.shards.normalize`).
-    ``session`` restricts to one session name (e.g. ``t0``), ``subjects`` to some ids.
-    ``progress`` shows tqdm bars when stderr is a terminal.
-    """
+def build_shards(cohort: Cohort, spec: ShardSpec, out: str | Path, *, overwrite: bool = False,
+                 progress: bool = True) -> dict:
+    """Write normalised TFRecord shards of ``cohort`` to ``out`` as ``spec`` says
+    (:class:`~data_tools.contracts.ShardSpec`); returns the index dict. ``progress`` shows
+    tqdm bars when stderr is a terminal."""
+    layout, augment, overlap, min_brain, lesion_copies = (spec.layout, spec.augment, spec.overlap, spec.min_brain,
+                                                          spec.lesion_copies)
     look_up_option(layout, P.LAYOUTS, "layout")
-    scope, region = look_up_option(normalize, NORMALIZE_CHOICES, "normalisation (--normalize)")
+    scope, region = look_up_option(spec.normalize, NORMALIZE_CHOICES, "normalisation (--normalize)")
     if augment and layout != "patches":
         raise ConfigError("--augment applies to --layout patches (the thesis augments ch. 4 patches only)")
-    crop, patch = P.as_size(crop, "crop size"), P.as_size(patch, "patch size")
+    crop, patch = P.as_size(spec.crop, "crop size"), P.as_size(spec.patch, "patch size")
     if augment and patch[0] != patch[1]:
         raise ConfigError(f"--augment rotates the (D, H) plane and needs D == H, got patch {patch}")
     P.grid_stride(patch, overlap)  # validates the overlap early
     if int(lesion_copies) != lesion_copies or lesion_copies < 1:
         raise ConfigError(f"--lesion-copies must be a whole number of at least 1, got {lesion_copies}")
+    task, session, compression = spec.task, spec.session, spec.compression
 
-    cohort = cohort.select(subjects)
+    cohort = cohort.select(spec.subjects)
     sessions = cohort.sessions(session)
     if not sessions:
         raise CohortError(f"no session {session!r} in the cohort" if session else "the cohort has no sessions",
                           cohort.source)
-    inputs, target = resolve_task(task, inputs, target, sessions)
+    inputs, target = resolve_task(task, spec.inputs, spec.target, sessions)
     for ses in sessions:  # name a missing sequence before reading any image
         ses.require(inputs + [target])
     start = time.perf_counter()
@@ -186,7 +177,7 @@ def build_shards(cohort: Cohort, task: str, out: str | Path, *, inputs=None, tar
         # TensorFlow is imported only once the inputs are known good: bad input fails fast
         from data_tools.shards.tfrecords import ShardWriter, serialize_example, write_index
 
-        writer = ShardWriter(tmp, shard_size=shard_size, compression=compression)
+        writer = ShardWriter(tmp, shard_size=spec.shard_size, compression=compression)
         counts: dict[str, int] = {}
         shapes = set()
         for i, ses in enumerate(tqdm(sessions, desc="write shards", unit="session",

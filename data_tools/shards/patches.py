@@ -21,12 +21,8 @@ import numpy as np
 from scipy import ndimage
 
 from data_tools.contracts import look_up_option
+from data_tools.contracts.shards import DEFAULT_CROP, DEFAULT_OVERLAP, DEFAULT_PATCH, LAYOUTS  # noqa: F401
 from data_tools.errors import ConfigError, ImageContentError
-
-LAYOUTS = ("whole", "crop", "patches")
-DEFAULT_CROP = (128, 160, 128)
-DEFAULT_PATCH = (64, 64, 64)
-DEFAULT_OVERLAP = 0.5
 #: sec. 4.3.1: three rotations (90, 180, 270 degrees), scaling up by 1.25 and down by 0.75.
 AUGMENTATIONS = ("rot90", "rot180", "rot270", "zoom1.25", "zoom0.75")
 

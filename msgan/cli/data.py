@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import click
 
-from data_tools.contracts import TASK_NAMES
+from data_tools.contracts import DEFAULT_CROP, DEFAULT_OVERLAP, DEFAULT_PATCH, LAYOUTS, TASK_NAMES
 from data_tools.shards.normalize import NORMALIZE_CHOICES
-from data_tools.shards.patches import DEFAULT_OVERLAP, LAYOUTS
 from msgan.training.presets import RECIPES
 
 
@@ -23,8 +22,8 @@ from msgan.training.presets import RECIPES
               "options given explicitly win.")
 @click.option("--layout", type=click.Choice(LAYOUTS), help="whole volumes (ch. 2), a crop around the "
               "brain (ch. 3) or grid patches (ch. 4, the default).")
-@click.option("--crop", default="128,160,128", show_default=True, help="Crop size D,H,W (--layout crop).")
-@click.option("--patch", help="Patch size: N or D,H,W (--layout patches; default 64).")
+@click.option("--crop", help=f"Crop size D,H,W (--layout crop; default {','.join(map(str, DEFAULT_CROP))}).")
+@click.option("--patch", help=f"Patch size: N or D,H,W (--layout patches; default {DEFAULT_PATCH[0]}).")
 @click.option("--overlap", type=click.FloatRange(0, 1, max_open=True), help=f"Fraction of overlap between neighbouring patches "
               f"(default {DEFAULT_OVERLAP}).")
 @click.option("--augment", is_flag=True, help="Add rotations 90/180/270 and zooms 1.25/0.75 (sec. 4.3.1).")
@@ -37,7 +36,7 @@ from msgan.training.presets import RECIPES
                    "subject: each input image by its own brain statistics (target stays global); "
                    "subject-all: inputs and target each by their own brain statistics, predictions "
                    "written on the training target's pooled scale (multi-scanner FLAIR).")
-@click.option("--shard-size", type=click.IntRange(min=1), default=32, show_default=True, help="Examples per shard.")
+@click.option("--shard-size", type=click.IntRange(min=1), help="Examples per shard (default 32).")
 @click.option("--compress", is_flag=True, help="GZIP the shards (smaller, slower to read).")
 @click.option("--session", help="Only this session (e.g. t0); default every session.")
 @click.option("--subjects", help="Only these subject ids, comma-separated.")
@@ -45,23 +44,21 @@ from msgan.training.presets import RECIPES
 def make_tfrecords(cohort, manifest, root, task, inputs, target, out, preset, layout, crop, patch, overlap,
                    augment, min_brain, lesion_copies, normalize, shard_size, compress, session, subjects, overwrite):
     """Validate, normalise and write a cohort as TFRecord shards for training."""
+    from data_tools.contracts import ShardSpec
     from data_tools.io.cohort import open_cohort
     from data_tools.io.guard import check_outputs
     from data_tools.shards.dataset import build_shards
 
     from msgan.training.presets import recipe_settings
 
-    given = {"layout": layout, "patch": patch, "overlap": overlap, "min_brain": min_brain,
-             "lesion_copies": lesion_copies, "normalize": normalize}
-    settings = {"layout": "patches", "patch": "64", "overlap": DEFAULT_OVERLAP, "min_brain": 0.0,
-                "lesion_copies": 1, "normalize": "global", **recipe_settings(preset)["shards"],
-                **{k: v for k, v in given.items() if v is not None}}
+    spec = ShardSpec(task, inputs=inputs, target=target, augment=augment, compression="GZIP" if compress else "",
+                     session=session, subjects=subjects.split(",") if subjects else None).merged(
+        recipe_settings(preset)["shards"],  # a preset's shard settings, the options given winning
+        {"layout": layout, "crop": crop, "patch": patch, "overlap": overlap, "min_brain": min_brain,
+         "lesion_copies": lesion_copies, "normalize": normalize, "shard_size": shard_size})
     cohort_obj = open_cohort(cohort=cohort, manifest=manifest, root=root)
     check_outputs({"--out": out}, {"--cohort": cohort_obj})
-    index = build_shards(
-        cohort_obj, task, out, inputs=inputs, target=target, crop=crop, augment=augment, **settings, shard_size=shard_size,
-        session=session, subjects=subjects.split(",") if subjects else None, overwrite=overwrite,
-        compression="GZIP" if compress else "")
+    index = build_shards(cohort_obj, spec, out, overwrite=overwrite)
     size_mb = sum(s["bytes"] for s in index["shards"]) / 1e6
     click.echo(f"wrote {index['n_examples']} examples of {len(index['subjects'])} subject(s) in "
                f"{len(index['shards'])} shard(s), {size_mb:.1f} MB, {index['write_seconds']:.1f} s -> {out}")

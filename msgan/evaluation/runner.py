@@ -38,6 +38,8 @@ class EvaluationResult:
     gaps: list[str] = field(default_factory=list)
     cohort_summary: dict = field(default_factory=dict)
     provenance: dict = field(default_factory=dict)
+    #: (subject, session) -> lesion load and demyelinated maps (truth, ``keep_maps`` methods)
+    classified: dict = field(default_factory=dict)
 
 def _parse_methods(pred_dir, methods, label) -> dict[str, Path]:
     named = {label: Path(pred_dir)}
@@ -72,7 +74,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
              dilation: int = 5, bin_mm: float = DEFAULT_BIN_MM, overwrite: bool = False,
              command: str | None = None, on_warning: Callable[[str], None] | None = None,
              progress: bool = True, threshold_source: str = "same", threshold_space: str = "native",
-             mni=None) -> EvaluationResult:
+             mni=None, keep_maps: tuple[str, ...] = ()) -> EvaluationResult:
     """Evaluate predictions against ``cohort``'s true images and write a report folder ``out``.
 
     ``pred_dir`` holds the main method's predictions (named ``label``); ``methods`` maps
@@ -82,7 +84,8 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     width. ``threshold_source`` (``same`` | ``truth``) and ``threshold_space`` (``native`` |
     ``mni``) choose the demyelination thresholds (see :mod:`msgan.evaluation.demyelination`);
     ``mni`` (a :class:`~msgan.evaluation.mni_space.MniRegistration`) sets the template and
-    registration of the ``mni`` space. ``out`` receives ``report.md``, ``tables/*.csv`` and
+    registration of the ``mni`` space. ``keep_maps``: methods whose classified (demyelinated)
+    maps the result keeps, with the truth's, in ``classified`` (Fig. 4.6). ``out`` receives ``report.md``, ``tables/*.csv`` and
     ``figures/*.png``. ``progress=False`` hides the per-subject progress bar.
     """
     from msgan.evaluation.report import write_report  # matplotlib (Agg backend) only for a report
@@ -95,7 +98,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
         sitk()  # SimpleITK missing: one ConfigError now, not a gap per session
     named = _parse_methods(pred_dir, methods, label)
     options = Options(task, target, named, label, k, dilation, bin_mm, threshold_source,
-                      threshold_space, mni)
+                      threshold_space, mni, tuple(keep_maps))
     with_target = [s for s in cohort.sessions() if s.has(options.target)]
     if not with_target:
         raise InputFileError(f"no session of the cohort has a true {options.target} image", cohort.source)
@@ -109,7 +112,7 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     evaluator = CohortWalk(cohort, options, on_warning or log.warning, progress)
     evaluator.run()
     result = EvaluationResult(out, options, gaps=evaluator.gaps,
-                              provenance=_provenance(named, command))
+                              provenance=_provenance(named, command), classified=evaluator.classified)
     result.tables, notes = tables.build_tables(evaluator.rows, options.reference)
     for note in notes:
         evaluator.warn(note)

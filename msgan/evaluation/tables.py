@@ -64,7 +64,7 @@ def build_tables(collected: dict[str, list[dict]], reference: str) -> tuple[dict
         longi = rows["longitudinal"]
         tables["longitudinal_summary"] = mean_sd(
             longi, ["method"], [*INDICES, "dice_dynamic_demyelination", "dice_dynamic_remyelination"])
-        clinical, note = _clinical(longi)
+        clinical, note = clinical_regressions(longi)
         if clinical is not None:
             tables["clinical"] = clinical
         if note:
@@ -102,10 +102,13 @@ def _bland_altman(roi: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["session", "method", "region", "bias", "sd", "lower", "upper", "n"])
 
 
-def _clinical(longi: pd.DataFrame) -> tuple[pd.DataFrame | None, str | None]:
-    """Table 4.3: EDSS ~ index + age + sex + T2 lesion load, for true and each method's indices."""
+def clinical_regressions(longi: pd.DataFrame, edss: dict | None = None) -> tuple[pd.DataFrame | None, str | None]:
+    """Table 4.3: EDSS ~ index + age + sex + T2 lesion load, for true and each method's indices
+    (``edss``: subject -> EDSS in place of the participants', e.g. a negative control's)."""
     data = longi.copy()
     data["sex"] = data["sex"].map(encode_sex)
+    if edss is not None:
+        data["edss"] = data.subject.map(edss)
     note = None
     if pd.to_numeric(data["t2_lesion_load"], errors="coerce").isna().all():
         data["t2_lesion_load"] = data["baseline_lesion_ml"]

@@ -38,6 +38,7 @@ class Options:
     threshold_source: str = "same"
     threshold_space: str = "native"
     mni: object = None  # mni_space.MniRegistration for threshold_space "mni" (None: the defaults)
+    keep_maps: tuple[str, ...] = ()  # methods whose classified maps (with the truth's) the walk keeps
 
 
 def find_prediction(pred_dir: Path, session: Session, target: str) -> Path | None:
@@ -66,6 +67,8 @@ class CohortWalk:
         self.rows: dict[str, list[dict]] = {}
         self.figure_data: dict = {}
         self.groups: dict[str, str] = {}  # subject id -> MS | HC, as evaluated
+        #: (subject, session) -> {"lesions": lesion load, "maps": {TRUTH or kept method: demyelinated map}}
+        self.classified: dict[tuple[str, str], dict] = {}
 
     def warn(self, message: str) -> None:
         if message in self.gaps:  # a session visited by two passes reports its gap once
@@ -255,6 +258,9 @@ class CohortWalk:
                                             self.options.threshold_source, simulated)
         self.add_tables(rows)
         self.keep_overlay(base, truth, visit)
+        if self.options.keep_maps:
+            kept = {m: visit["maps"][m] for m in (TRUTH, *self.options.keep_maps) if m in visit["maps"]}
+            self.classified[subject.id, session.name] = {"lesions": visit["lesions"], "maps": kept}
         return visit
 
     def flair(self, base: dict, truth: Volume, preds: dict, regions: dict) -> None:

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES, look_up_option
+from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES, ShardSpec, look_up_option
 from data_tools.errors import ConfigError
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort, parse_names
@@ -119,8 +119,8 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
     with atomic_output_dir(out, overwrite=overwrite) as tmp:
         for label, names in variants:
             shards = tmp / "shards" / label
-            build_shards(cohort, task, shards, inputs=names, target=target, layout=layout, patch=patch,
-                         session=session, subjects=train_ids + test_ids, progress=progress)
+            build_shards(cohort, ShardSpec(task, inputs=names, target=target, layout=layout, patch=patch,
+                                           session=session, subjects=train_ids + test_ids), shards, progress=progress)
             for model in models:
                 if model in CLASSIC_MODELS:
                     preds = classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)

@@ -8,15 +8,20 @@ fold plan (read once, from the first cross-validation), the evaluation and the f
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from data_tools.contracts import ShardSpec
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort
 from msgan.experiments.chapter_report import ChapterReport
-from msgan.experiments.protocol import Config, cohort_for, cross_validate_and_predict, select_configs, timed
+from msgan.experiments.protocol import (Config, cohort_for, cross_validate_and_predict, select_configs,
+                                        simulation_record, timed)
+
+TOY = "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**"
 
 
 @dataclass(frozen=True)
@@ -25,19 +30,24 @@ class Chapter:
 
     ``task``: what ``msgan evaluate`` scores; ``reference``: the configuration every other
     is compared with; ``configs(settings)``: all configurations; ``settings(check)``: the
-    full (thesis) or ``--check`` sizes; ``train(run, config)``: shards and cross-validation
-    of one configuration (through :meth:`ChapterRun.cross_validate`); ``report(run)``:
+    full (thesis) or ``--check`` sizes; ``shards(run, config)``: the
+    :class:`~data_tools.contracts.ShardSpec` a configuration trains on (each distinct spec
+    written once); ``train(run, config, shards)``: its cross-validation (through
+    :meth:`ChapterRun.cross_validate`); ``report(run)``:
     the chapter's extra steps and its report; ``reference_first``: the reference trains
-    before the others (whose folds follow its plan)."""
+    before the others (whose folds follow its plan); ``keep_maps``: the evaluation keeps the
+    reference's classified maps (``run.result.classified``, Fig. 4.6)."""
 
     name: str
     task: str
     reference: str
     configs: Callable[[Any], tuple[Config, ...]]
     settings: Callable[[bool], Any]
-    train: Callable[["ChapterRun", Config], None]
+    shards: Callable[["ChapterRun", Config], ShardSpec]
+    train: Callable[["ChapterRun", Config, Path], None]
     report: Callable[["ChapterRun"], ChapterReport]
     reference_first: bool = False
+    keep_maps: bool = False
 
     @property
     def command(self) -> str:
@@ -61,7 +71,16 @@ class ChapterRun:
     progress: bool
     plan: list[dict] | None = None  # the fold plan, the same for every configuration
     result: Any = None  # the EvaluationResult of msgan evaluate
-    shards: dict = field(default_factory=dict)  # key (e.g. the inputs) -> shard folder
+    shards: dict = field(default_factory=dict)  # ShardSpec -> its shard folder
+
+    def shards_for(self, spec: ShardSpec) -> Path:
+        """The folder of ``spec``'s shards (``shards/<inputs>``), written the first time it is asked for."""
+        from data_tools.shards.dataset import build_shards
+
+        if spec not in self.shards:
+            self.shards[spec] = self.tmp / "shards" / "+".join(spec.inputs or (spec.task,))
+            build_shards(self.data, spec, self.shards[spec], progress=self.progress)
+        return self.shards[spec]
 
     def cross_validate(self, config: Config, shards: Path, folds: int, val_per_fold: int, train: dict,
                        **options) -> None:
@@ -70,15 +89,41 @@ class ChapterRun:
                                           folds, val_per_fold, train, self.progress, **options)
         self.plan = self.plan or plan
 
+    def new_report(self, title: str, section: str, shards: str, folds: str, presets: str, sizes: str,
+                   numbers: str, visit: str = ", visit t0") -> ChapterReport:
+        """The chapter's report, its preamble stating the protocol as run: toy or full size
+        (``section``: the thesis's), the cohort, the ``shards``, the ``folds`` and the plan, the
+        training (the settings' ``train`` or the thesis's ``presets``, then ``sizes``), what
+        msgan's ``numbers`` are."""
+        cohort = self.out / "cohort" if self.simulated else self.cohort_dir
+        simulated = " (simulated by `msgan simulate`: not patient images)" if simulation_record(self.cohort_dir) else ""
+        train = self.settings.train
+        report = ChapterReport(title, folder=self.tmp)
+        report.preamble += [
+            TOY if self.check else f"Full protocol of sec. {section}.", "",
+            f"- Cohort: `{cohort}`{simulated}: {len(self.data)} subjects{visit}.", f"- {shards}",
+            f"- {folds} Folds: " + "; ".join(f"fold {f['fold']} tests {', '.join(f['test'])}" for f in self.plan) + ".",
+            "- Training: " + (json.dumps(train) if train else f"the thesis's presets ({presets})") + sizes + ".",
+            f"- {numbers}"]
+        return report
+
 
 def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = None, check: bool = False,
                 settings=None, methods=None, overwrite: bool = False, progress: bool = True,
-                echo: Callable[[str], None] = print) -> Path:
+                echo: Callable[[str], None] = print, threshold_space: str = "mni") -> Path:
     """Run ``chapter``'s protocol into ``out`` (all or nothing); return the path of ``report.md``.
 
-    ``methods``: configuration names to run (None: all); the others' cells read n/a."""
+    ``methods``: configuration names to run (None: all); the others' cells read n/a.
+    ``threshold_space``: where the evaluation measures the distance to CSF of the
+    demyelination thresholds (``mni``: the thesis's way, sec. 3.3.5; ``native``)."""
+    from msgan.evaluation.demyelination import check_threshold_options
     from msgan.evaluation.runner import evaluate
 
+    check_threshold_options("same", threshold_space)
+    if threshold_space == "mni" and chapter.task != "flair":
+        from data_tools.preprocessing.itk_bridge import sitk
+
+        sitk()  # SimpleITK missing: one ConfigError before any training
     settings = settings or chapter.settings(check)
     configs = select_configs(chapter.configs(settings), methods, chapter.reference)
     out = Path(out)
@@ -93,10 +138,12 @@ def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = N
         run = ChapterRun(chapter, settings, configs, check, tmp, out, data, cohort_dir, simulated, step, progress)
         first = [c for c in configs if chapter.reference_first and c.name == chapter.reference]
         for config in first + [c for c in configs if c not in first]:
-            chapter.train(run, config)
+            chapter.train(run, config, run.shards_for(chapter.shards(run, config)))
         step(f"msgan evaluate --task {chapter.task} (all methods)")
         others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != chapter.reference}
         run.result = evaluate(tmp / "predictions" / chapter.reference, data, chapter.task, tmp / "evaluation",
                               methods=others, label=chapter.reference, command=chapter.command,
-                              on_warning=lambda w: None, progress=progress)
+                              on_warning=lambda w: None, progress=progress,
+                              threshold_space=threshold_space,
+                              keep_maps=(chapter.reference,) if chapter.keep_maps else ())
         return chapter.report(run).finish(tmp, out, started)

@@ -21,6 +21,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from data_tools.contracts import ShardSpec
 from data_tools.io.nifti import save_like
 from msgan.experiments.ablation import CLASSIC_MODELS, classic_predictions
 from msgan.experiments.chapter import Chapter, ChapterRun
@@ -29,37 +30,35 @@ from msgan.experiments.chapter2_report import write_report
 from msgan.experiments.protocol import Config
 
 
-def _train(run: ChapterRun, config: Config) -> None:
-    """Whole-volume shards of the configuration's inputs, then its cross-validation with
-    early stopping on the held-out fold (sec. 2.2.3); a classic method follows the
-    reference's folds."""
-    from data_tools.shards.dataset import build_shards
+def _shards(run: ChapterRun, config: Config) -> ShardSpec:
+    """Whole baseline volumes of the configuration's inputs, zero-padded to the cohort's
+    largest (:func:`whole_volume_window`), no augmentation (sec. 2.2.3)."""
+    return ShardSpec("flair", inputs=config.inputs or INPUTS, target=TARGET, layout="crop",
+                     crop=whole_volume_window(run.data), session="t0")
 
+
+def _train(run: ChapterRun, config: Config, shards: Path) -> None:
+    """Cross-validation with early stopping on the held-out fold (sec. 2.2.3); a classic
+    method follows the reference's folds."""
     settings = run.settings
-    inputs = config.inputs or INPUTS
-    volume = whole_volume_window(run.data)
-    if inputs not in run.shards:
-        run.shards[inputs] = run.tmp / "shards" / "+".join(inputs)
-        build_shards(run.data, "flair", run.shards[inputs], inputs=list(inputs), target=TARGET, layout="crop",
-                     crop=volume, session="t0", progress=run.progress)
     run.step(f"{config.name}: {settings.folds}-fold cross-validation, predictions")
     if config.model in CLASSIC_MODELS:
-        _classic_folds(config, run.shards[inputs], run.data, run.plan, run.tmp / "predictions", settings.seed)
+        _classic_folds(config, shards, run.data, run.plan, run.tmp / "predictions", settings.seed)
         return
     train = {**settings.train, "model_kwargs": config.model_kwargs, "seed": settings.seed}
-    run.cross_validate(config, run.shards[inputs], settings.folds, 0, train, early_stop_on_test=True, window=volume)
+    run.cross_validate(config, shards, settings.folds, 0, train, early_stop_on_test=True,
+                       window=whole_volume_window(run.data))
 
 
 def _report(run: ChapterRun):
     run.step("P3S maps (Fig. 2.6), inference times, figures, report")
-    return write_report(run.tmp, run.out, run.data, run.cohort_dir, run.simulated, run.settings, run.configs,
-                        run.check, run.result, run.plan)
+    return write_report(run)
 
 
 #: chapter 2, declared: the reference trains first, its folds.json is the plan every
 #: classic method follows
 CHAPTER = Chapter("ch2", "flair", REFERENCE, lambda settings: settings.configs(),
-                  lambda check: CHECK if check else Chapter2Settings(), _train, _report, reference_first=True)
+                  lambda check: CHECK if check else Chapter2Settings(), _shards, _train, _report, reference_first=True)
 
 
 def whole_volume_window(data, multiple: int = 8) -> tuple[int, int, int]:

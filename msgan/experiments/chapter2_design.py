@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from data_tools.contracts import TASKS
 from msgan.experiments.ablation import CLASSIC_MODELS
 from msgan.experiments.protocol import CohortDesign, Config
 
-INPUTS = ("T1", "T2", "PD", "T1SE", "DIR")
-TARGET = "FLAIR"
+INPUTS = TASKS["flair"].thesis_inputs
+TARGET = TASKS["flair"].target
 REFERENCE = "fcn-64"
 PREDICTION_NAME = f"{TARGET}_pred.nii.gz"
 

@@ -16,6 +16,7 @@ from data_tools.io.masks import brain_mask, lesion_mask, white_matter_mask  # no
 from data_tools.io.nifti import load_volume  # noqa: E402
 from msgan.evaluation.figures import qualitative_panel  # noqa: E402
 from msgan.evaluation.lesion_contrast import threshold_segmentation  # noqa: E402
+from msgan.experiments.chapter_report import save_figure  # noqa: E402
 
 
 def validation_curves(cv_dir: Path) -> pd.DataFrame:
@@ -100,8 +101,5 @@ def segmentation_examples(cohort, chosen: list[tuple[str, float]], pred_dir: Pat
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -2,7 +2,6 @@
 beside msgan's (:func:`write_report`)."""
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -12,8 +11,9 @@ import pandas as pd
 from msgan.evaluation.collect import TRUTH
 from msgan.evaluation.report import fmt
 from msgan.experiments import thesis_values as thesis
-from msgan.experiments.chapter2_design import (COMBINED, COMPARED, DEPTHS, INPUTS, NO_DIR, REFERENCE, REMOVED, TARGET,
-                                        WIDTHS, Chapter2Settings)
+from msgan.experiments.chapter import ChapterRun
+from msgan.experiments.chapter2_design import (COMBINED, COMPARED, DEPTHS, INPUTS, NO_DIR, PREDICTION_NAME, REFERENCE,
+                                               REMOVED, TARGET, WIDTHS)
 from msgan.experiments.chapter2_figures import (learning_curves, methods_panel, segmentation_examples,
                                                 validation_curves)
 from msgan.experiments.chapter_report import ChapterReport, mean_sd, quality_cell
@@ -73,93 +73,36 @@ def _parameters(config: Config) -> int:
     return count_parameters(build(config.model, len(config.inputs or INPUTS), **config.model_kwargs))
 
 
-def write_report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, settings: Chapter2Settings,
-                 configs: tuple[Config, ...], check: bool, result, plan: list[dict]) -> ChapterReport:
-    tables = result.tables
-    figures = tmp / "figures"
-    by_name = {c.name: c for c in configs}
-    ran = set(by_name)
-    report = ChapterReport("Chapter 2 reproduced: FLAIR from multiple MRI sequences (msgan reproduce ch2)")
-    report.preamble += [
-        "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**" if check else
-        "Full protocol of sec. 2.2.3.", "",
-        f"- Cohort: `{out / 'cohort' if simulated else cohort_dir}`"
-        + (" (simulated by `msgan simulate`: not patient images)" if (Path(cohort_dir) / "simulation.json").is_file()
-           else "") + f": {len(data)} subjects, visit t0.",
-        "- Whole volumes (zero-padded to a multiple of 8 voxels per side for the U-Net's poolings), each sequence "
+def write_report(run: ChapterRun) -> ChapterReport:
+    tables, settings, plan = run.result.tables, run.settings, run.plan
+    ran = {c.name for c in run.configs}
+    report = run.new_report(
+        "Chapter 2 reproduced: FLAIR from multiple MRI sequences (msgan reproduce ch2)", "2.2.3",
+        "Whole volumes (zero-padded to a multiple of 8 voxels per side for the U-Net's poolings), each sequence "
         "z-scored over all voxels of all images (sec. 2.2.3), no augmentation; "
         f"inputs {', '.join(INPUTS)} (Table 2.4: subsets), target {TARGET}.",
-        f"- {settings.folds}-fold subject-level cross-validation, controls spread one per fold, the same folds for "
+        f"{settings.folds}-fold subject-level cross-validation, controls spread one per fold, the same folds for "
         "every method; early stopping (STOP_3, strips of 5 epochs) on the held-out fold as in the thesis, so the "
-        "errors are optimistic (sec. 2.4). Folds: "
-        + "; ".join(f"fold {f['fold']} tests {', '.join(f['test'])}" for f in plan) + ".",
-        "- Training: " + (json.dumps(settings.train) if settings.train else "the thesis's presets (MSE, SGD 5e-4, "
-                          "batch 1, sec. 2.2.3)")
-        + (f"; networks {settings.width_scale:g} x the thesis's width" if settings.width_scale != 1 else "") + ".",
-        "- msgan's numbers: inside the brain mask in the FLAIR's units, mean (SD) over held-out subjects. `*`: "
-        "differs from the FCN (F = 64, L = 3), two-sided paired t-test p < 0.05, one pair per subject.",
-    ]
+        "errors are optimistic (sec. 2.4).", "MSE, SGD 5e-4, batch 1, sec. 2.2.3",
+        f"; networks {settings.width_scale:g} x the thesis's width" if settings.width_scale != 1 else "",
+        "msgan's numbers: inside the brain mask in the FLAIR's units, mean (SD) over held-out subjects. `*`: "
+        "differs from the FCN (F = 64, L = 3), two-sided paired t-test p < 0.05, one pair per subject.")
     if ran != {c.name for c in settings.configs()}:
         report.preamble.append(f"- Only these methods ran: {', '.join(sorted(ran))}; the others' cells read n/a.")
-    # Table 2.1
-    patient = plan[0]["test"][0]
-    rows = []
-    for width, name in WIDTHS.items():
-        if name not in ran:
-            rows.append([f"F1 = F2 = F3 = {width}", NA, NA, NA, *thesis.TABLE_2_1[width]])
-            continue
-        mse, _ = quality_cell(tables, name, "mse_brain", REFERENCE)
-        seconds = _inference_seconds(tmp / "cv" / name / "fold-1", data, patient)
-        rows.append([f"F1 = F2 = F3 = {width}", mse, f"{_parameters(by_name[name]) / 1000:.1f} K",
-                     f"{seconds:.2f}", *thesis.TABLE_2_1[width]])
-    report.table("Table 2.1", pd.DataFrame(rows, columns=["FCN", "MSE (msgan)", "parameters (msgan)",
-                                                          "inference s/volume (msgan)", "MSE (thesis)",
-                                                          "parameters (thesis)", "inference s/volume (thesis)"]),
-                 "FCN width: MSE, parameters (as Keras counts them), seconds to predict one whole volume "
-                 f"(sub-{patient}, this machine's CPU; the thesis's on a GTX TITAN X).")
-    # Fig. 2.3
-    curves = {f"L = {depth}": validation_curves(tmp / "cv" / name) for depth, name in DEPTHS.items() if name in ran}
-    image = learning_curves(curves, figures / "fig_2_3_learning_curves.png")
-    rows = [[label, len(c), fmt(float(c.val_mse.min())) if len(c) else NA,
-             fmt(float(c.val_mse.iloc[-1])) if len(c) else NA] for label, c in curves.items()]
-    report.table("Fig. 2.3", pd.DataFrame(rows, columns=["depth", "epochs", "lowest held-out MSE",
-                                                         "last held-out MSE"]),
-                 f"Learning curves of the FCN with L = 2, 3, 4, 6 layers of 64 filters: held-out MSE (normalised "
-                 f"units) per epoch, mean over folds. Thesis: {thesis.FIG_2_3}.",
-                 str(image.relative_to(tmp)) if image else None)
-    # Table 2.2
+    _table_2_1(report, run, ran)
+    _fig_2_3(report, run.tmp, ran)
     for part, metric, published in (("a", "mse_brain", thesis.TABLE_2_2A), ("b", "ssim_brain", thesis.TABLE_2_2B)):
-        what = "Mean square error" if part == "a" else "Structural similarity"
+        what = "Mean square error" if part == "a" else "Structural similarity inside the brain mask"
         report.table(f"Table 2.2 ({part})", _with_thesis_average(per_fold(tables, plan, COMPARED, metric), published),
                      f"{what} (standard deviation) per fold, five methods on the same folds.")
-    # Table 2.3
-    contrast = tables.get("contrast_summary")
-    tests = tables.get("contrast_tests")
-    rows = []
-    for label, name in {**COMPARED, "Ground Truth": TRUTH}.items():
-        row = [label]
-        for metric in ("ratio1", "ratio2"):
-            match = contrast[contrast.method == name] if contrast is not None else []
-            cell = (f"{fmt(match[f'{metric}_mean'].iloc[0])} ({fmt(match[f'{metric}_sd'].iloc[0])})"
-                    + _star(tests, name, metric) if len(match) else NA)
-            row.append(cell)
-        rows.append(row + list(thesis.TABLE_2_3[label]))
-    report.table("Table 2.3", pd.DataFrame(rows, columns=["method", "Ratio 1 (msgan)", "Ratio 2 (msgan)",
-                                                          "Ratio 1 (thesis)", "Ratio 2 (thesis)"]),
+    report.table("Table 2.3", _table_2_3(tables),
                  "MS lesion contrast (eq. 2.4): lesions / NAWM (Ratio 1) and lesions / surrounding NAWM within 5 "
                  "voxels (Ratio 2), mean (SD) over patients.")
-    # Fig. 2.4
-    session = next(iter(data.select([_first_patient(data, plan)]).sessions("t0")))
-    panel = methods_panel(session, {label: tmp / "predictions" / name / session.subject / session.name /
-                                    f"{TARGET}_pred.nii.gz" for label, name in COMPARED.items()},
-                          TARGET, f"sub-{session.subject} (held out)", figures / "fig_2_4_methods.png")
-    report.figure("Fig. 2.4", str(panel.relative_to(tmp)) if panel else None,
+    session = next(iter(run.data.select([_first_patient(run.data, plan)]).sessions("t0")))
+    report.figure("Fig. 2.4", _panel(run.tmp, session, COMPARED, f"sub-{session.subject} (held out)", "fig_2_4_methods"),
                   "Synthetic FLAIR of each method beside the true one (top) and absolute differences (bottom).")
-    # Fig. 2.5
-    _fig_2_5(report, tables, data, tmp, figures, result.options.k)
-    # Fig. 2.6
-    _fig_2_6(report, tmp, data, plan, ran)
-    # Table 2.4
+    _fig_2_5(report, tables, run.data, run.tmp, run.tmp / "figures", run.result.options.k)
+    _fig_2_6(report, run.tmp, run.data, plan, ran)
     for part, methods, published, what in (
             ("a", {i: REMOVED[i] for i in INPUTS}, thesis.TABLE_2_4A, "the FCN without the named sequence"),
             ("b", NO_DIR, thesis.TABLE_2_4B, "each method without DIR"),
@@ -167,17 +110,65 @@ def write_report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, 
         report.table(f"Table 2.4 ({part})",
                      _with_thesis_average(per_fold(tables, plan, methods, "mse_brain"), published),
                      f"Mean square error (SD) per fold of {what}; `*` against the FCN on all five sequences.")
-    panel = methods_panel(session, {c: tmp / "predictions" / name / session.subject / session.name /
-                                    f"{TARGET}_pred.nii.gz" for c, name in COMBINED.items()},
-                          TARGET, f"sub-{session.subject}: FCN on each input combination",
-                          figures / "fig_2_7_combinations.png")
-    report.figure("Fig. 2.7", str(panel.relative_to(tmp)) if panel else None,
+    report.figure("Fig. 2.7", _panel(run.tmp, session, COMBINED, f"sub-{session.subject}: FCN on each input "
+                                     "combination", "fig_2_7_combinations"),
                   "Synthetic FLAIR from T1+DIR, T2+DIR, T1+T2, T1+T2+DIR and T1+T2+PD beside the truth.")
-    report.text("Files", ["- `evaluation/report.md`: every measure and test of `msgan evaluate`.",
-                          "- `cv/<method>/`: folds.json, fold runs (history.csv), results.csv; "
-                          "`predictions/<method>/`; `saliency/`: P3S maps of the FCN.",
-                          "- `tables/*.csv`: the tables above; `figures/*.png`: the figures above."])
+    report.files("", "`cv/<method>/`: folds.json, fold runs (history.csv), results.csv; `predictions/<method>/`; "
+                 "`saliency/`: P3S maps of the FCN.")
     return report
+
+
+def _table_2_1(report: ChapterReport, run: ChapterRun, ran: set[str]) -> None:
+    """FCN width: MSE, parameters and the seconds to predict one whole volume."""
+    by_name = {c.name: c for c in run.configs}
+    patient = run.plan[0]["test"][0]
+    rows = []
+    for width, name in WIDTHS.items():
+        if name not in ran:
+            rows.append([f"F1 = F2 = F3 = {width}", NA, NA, NA, *thesis.TABLE_2_1[width]])
+            continue
+        mse, _ = quality_cell(run.result.tables, name, "mse_brain", REFERENCE)
+        seconds = _inference_seconds(run.tmp / "cv" / name / "fold-1", run.data, patient)
+        rows.append([f"F1 = F2 = F3 = {width}", mse, f"{_parameters(by_name[name]) / 1000:.1f} K",
+                     f"{seconds:.2f}", *thesis.TABLE_2_1[width]])
+    report.table("Table 2.1", pd.DataFrame(rows, columns=["FCN", "MSE (msgan)", "parameters (msgan)",
+                                                          "inference s/volume (msgan)", "MSE (thesis)",
+                                                          "parameters (thesis)", "inference s/volume (thesis)"]),
+                 "FCN width: MSE, parameters (as Keras counts them), seconds to predict one whole volume "
+                 f"(sub-{patient}, this machine's CPU; the thesis's on a GTX TITAN X).")
+
+
+def _fig_2_3(report: ChapterReport, tmp: Path, ran: set[str]) -> None:
+    """Learning curves of the FCN at each depth."""
+    curves = {f"L = {depth}": validation_curves(tmp / "cv" / name) for depth, name in DEPTHS.items() if name in ran}
+    image = learning_curves(curves, tmp / "figures" / "fig_2_3_learning_curves.png")
+    rows = [[label, len(c), fmt(float(c.val_mse.min())) if len(c) else NA,
+             fmt(float(c.val_mse.iloc[-1])) if len(c) else NA] for label, c in curves.items()]
+    report.table("Fig. 2.3", pd.DataFrame(rows, columns=["depth", "epochs", "lowest held-out MSE",
+                                                         "last held-out MSE"]),
+                 f"Learning curves of the FCN with L = 2, 3, 4, 6 layers of 64 filters: held-out MSE (normalised "
+                 f"units) per epoch, mean over folds. Thesis: {thesis.FIG_2_3}.",
+                 image)
+
+
+def _table_2_3(tables: dict) -> pd.DataFrame:
+    """Lesion contrast ratios per method and of the truth, the thesis's beside them."""
+    contrast, tests = tables.get("contrast_summary"), tables.get("contrast_tests")
+    rows = []
+    for label, name in {**COMPARED, "Ground Truth": TRUTH}.items():
+        match = contrast[contrast.method == name] if contrast is not None else []
+        rows.append([label, *[f"{fmt(match[f'{m}_mean'].iloc[0])} ({fmt(match[f'{m}_sd'].iloc[0])})"
+                              + _star(tests, name, m) if len(match) else NA for m in ("ratio1", "ratio2")],
+                     *thesis.TABLE_2_3[label]])
+    return pd.DataFrame(rows, columns=["method", "Ratio 1 (msgan)", "Ratio 2 (msgan)", "Ratio 1 (thesis)",
+                                       "Ratio 2 (thesis)"])
+
+
+def _panel(tmp: Path, session, methods: dict[str, str], title: str, name: str) -> Path | None:
+    """Figs. 2.4 and 2.7: the named methods' predictions of ``session`` beside the truth."""
+    return methods_panel(session, {label: tmp / "predictions" / method / session.subject / session.name /
+                                   PREDICTION_NAME for label, method in methods.items()},
+                         TARGET, title, tmp / "figures" / f"{name}.png")
 
 
 def _first_patient(data, plan: list[dict]) -> str:
@@ -197,7 +188,7 @@ def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path
                                          (mine.subject.iloc[-1], float(mine.dice.iloc[-1]))]))
     image = segmentation_examples(data, chosen, tmp / "predictions" / REFERENCE, TARGET, k,
                                   figures / "fig_2_5_segmentations.png") if chosen else None
-    report.figure("Fig. 2.5", str(image.relative_to(tmp)) if image else None,
+    report.figure("Fig. 2.5", image,
                   "WM lesion segmentation (threshold segmentation of `msgan evaluate`, in place of the thesis's "
                   f"lesion pipeline) on true and synthetic FLAIR, the patients with the highest and lowest DICE. "
                   f"DICE, mean (SD) over patients: {cell}. Thesis: {thesis.FIG_2_5}.")

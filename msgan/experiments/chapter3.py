@@ -11,18 +11,19 @@ one report whose sections are the thesis's tables and figures.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from data_tools.contracts import TASKS, ShardSpec
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter import Chapter, ChapterRun
-from msgan.experiments.chapter_report import ChapterReport, copy_figure, quality_cell, roi_discrepancy
+from msgan.experiments.chapter_report import ChapterReport, measures_table, pyplot, save_figure
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs
 
-INPUTS = ("MTR", "FA", "RD", "AD")
+INPUTS = TASKS["myelin"].thesis_inputs
 REFERENCE = "sketcher_refiner"
 CONFIGS = (
     Config("dnn2", "dnn2", "l1", label="2-Layer DNN"),
@@ -62,20 +63,18 @@ CHECK = Chapter3Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0, ses
                          train={"epochs": 1, "steps_per_epoch": 2, "batch": 2}, filters=2, discriminator_patch=16)
 
 
-def _train(run: ChapterRun, config: Config) -> None:
-    """Crop shards of the configuration's inputs, then its cross-validation without
-    validation subjects (sec. 3.3.1)."""
-    from data_tools.shards.dataset import build_shards
+def _shards(run: ChapterRun, config: Config) -> ShardSpec:
+    """Crops of the baseline visit, no augmentation (sec. 3.3.1)."""
+    return ShardSpec("myelin", inputs=config.inputs or INPUTS, layout="crop", crop=run.settings.crop,
+                     session="t0")
 
+
+def _train(run: ChapterRun, config: Config, shards: Path) -> None:
+    """Cross-validation without validation subjects (sec. 3.3.1)."""
     settings = run.settings
-    inputs = config.inputs or INPUTS
-    if inputs not in run.shards:
-        run.shards[inputs] = run.tmp / "shards" / "+".join(inputs)
-        build_shards(run.data, "myelin", run.shards[inputs], inputs=list(inputs), target="PIB", layout="crop",
-                     crop=settings.crop, session="t0", progress=run.progress)
     run.step(f"{config.name}: {settings.folds}-fold cross-validation (no validation set), predictions")
     train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
-    run.cross_validate(config, run.shards[inputs], settings.folds, 0, train, window=settings.crop)
+    run.cross_validate(config, shards, settings.folds, 0, train, window=settings.crop)
 
 
 def _saliency_and_report(run: ChapterRun) -> ChapterReport:
@@ -89,97 +88,61 @@ def _saliency_and_report(run: ChapterRun) -> ChapterReport:
     for name in [c.name for c in run.configs if c.name in ("unet-l1", "unet-wl1")]:
         saliency_for_session(run.tmp / "cv" / name / "fold-1", run.data, patient, run.tmp / "saliency" / name,
                              session="t0", window=run.settings.crop)
-    return _report(run.tmp, run.out, run.data, run.cohort_dir, run.simulated, run.settings, run.check, run.result,
-                   patient, run.plan)
+    return _report(run, patient)
 
 
 #: chapter 3, declared
 CHAPTER = Chapter("ch3", "myelin", REFERENCE, lambda settings: CONFIGS,
-                  lambda check: CHECK if check else Chapter3Settings(), _train, _saliency_and_report)
+                  lambda check: CHECK if check else Chapter3Settings(), _shards, _train, _saliency_and_report)
+
+QUALITY = {"MSE": "mse_brain", "PSNR": "psnr_brain"}
+DISCREPANCY = {roi: f"roi:{roi}" for roi in ROIS}
+METHODS = {LABELS[name]: name for name in TABLE_3_1}
 
 
-def _quality(tables, name: str, metric: str):
-    return quality_cell(tables, name, metric, REFERENCE)
-
-
-def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, settings: Chapter3Settings,
-            check: bool, result, patient: str, folds: list[dict]) -> ChapterReport:
-    tables = result.tables
-    figures = tmp / "figures"
-    evaluation = tmp / "evaluation"
-    report = ChapterReport("Chapter 3 reproduced: PIB myelin maps from MTR and DTI (msgan reproduce ch3)")
-    report.preamble += [
-        "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**" if check else
-        "Full protocol of sec. 3.3.1.", "",
-        f"- Cohort: `{out / 'cohort' if simulated else cohort_dir}`"
-        + (" (simulated by `msgan simulate`: not patient images)" if (Path(cohort_dir) / "simulation.json").is_file()
-           else "") + f": {len(data)} subjects, visit t0.",
-        f"- Shards: {'x'.join(map(str, settings.crop))} crops of the brain, no augmentation; inputs "
+def _report(run: ChapterRun, patient: str) -> ChapterReport:
+    tables, settings = run.result.tables, run.settings
+    table = partial(measures_table, tables, REFERENCE)
+    report = run.new_report(
+        "Chapter 3 reproduced: PIB myelin maps from MTR and DTI (msgan reproduce ch3)", "3.3.1",
+        f"Shards: {'x'.join(map(str, settings.crop))} crops of the brain, no augmentation; inputs "
         f"{', '.join(INPUTS)} (Tables 3.3-3.4: MTR, MTR+RD), target PIB.",
-        f"- {settings.folds}-fold subject-level cross-validation, controls spread evenly, no validation set "
-        "(sec. 3.3.1), the same folds for every method. Folds: "
-        + "; ".join(f"fold {f['fold']} tests {', '.join(f['test'])}" for f in folds) + ".",
-        "- Training: " + (json.dumps(settings.train) if settings.train else "the thesis's presets (sec. 3.3.1)")
-        + (f", networks with {settings.filters} base filters" if settings.filters else "") + ".",
-        "- msgan's numbers: inside the brain mask, mean (SD) over held-out subjects. `*`: differs from the Refiner, "
-        "two-sided paired t-test p < 0.05, one pair per subject.",
-    ]
-    rows = []
-    for name in TABLE_3_1:
-        mse, n = _quality(tables, name, "mse_brain")
-        psnr, _ = _quality(tables, name, "psnr_brain")
-        rows.append([LABELS[name], mse, psnr, n, *thesis.TABLE_3_1[LABELS[name]]])
-    report.table("Table 3.1", pd.DataFrame(rows, columns=["method", "MSE (msgan)", "PSNR (msgan)", "n",
-                                                          "MSE (thesis)", "PSNR (thesis)"]),
+        f"{settings.folds}-fold subject-level cross-validation, controls spread evenly, no validation set "
+        "(sec. 3.3.1), the same folds for every method.", "sec. 3.3.1",
+        f", networks with {settings.filters} base filters" if settings.filters else "",
+        "msgan's numbers: inside the brain mask, mean (SD) over held-out subjects. `*`: differs from the Refiner, "
+        "two-sided paired t-test p < 0.05, one pair per subject.")
+    report.table("Table 3.1", table("method", METHODS, {**QUALITY, "n": "n"}, thesis.TABLE_3_1),
                  "Image quality (MSE, PSNR eq. 3.9) of the six methods.")
-    report.figure("Fig. 3.4", copy_figure(evaluation, "qualitative.png", figures),
+    report.figure("Fig. 3.4", report.copied("qualitative.png"),
                   "Every method's prediction beside the true PIB, one held-out subject.")
-    rows = [[LABELS[name], *[roi_discrepancy(tables, name, roi) for roi in ROIS], *thesis.TABLE_3_2[LABELS[name]]]
-            for name in TABLE_3_1]
-    report.table("Table 3.2", pd.DataFrame(rows, columns=["method", *[f"{r} (msgan)" for r in ROIS],
-                                                          *[f"{r} (thesis)" for r in ROIS]]),
+    report.table("Table 3.2", table("method", METHODS, DISCREPANCY, thesis.TABLE_3_2),
                  "Myelin content prediction discrepancy |mean true - mean predicted DVR| per subject and region "
                  "(WM_HC: white matter of controls; NAWM and lesions: patients).")
-    rows = [[k, _quality(tables, name, "mse_brain")[0], _quality(tables, name, "psnr_brain")[0],
-             *[roi_discrepancy(tables, name, roi) for roi in ROIS]] for k, name in ITERATIONS.items()]
-    frame = pd.DataFrame(rows, columns=["K", "MSE", "PSNR", *[f"discrepancy {r}" for r in ROIS]])
-    report.table("Fig. 3.5", frame, "Refinement iterations K = 0 (the Sketcher) to 3, MSE, PSNR and discrepancy "
-                 f"per region. Thesis: {thesis.FIG_3_5}.", _plot_iterations(tables, figures, tmp))
-    report.figure("Fig. 3.6", copy_figure(evaluation, "roi_boxplots.png", figures),
-                  "Mean DVR per region and subject, true and every method's.")
-    group = tables.get("group_tests")
-    report.table("Sec. 3.3.4: group comparisons", group if group is not None else pd.DataFrame(),
+    report.table("Fig. 3.5", table("K", ITERATIONS, {**QUALITY, **{f"discrepancy {r}": f"roi:{r}" for r in ROIS}}),
+                 "Refinement iterations K = 0 (the Sketcher) to 3, MSE, PSNR and discrepancy "
+                 f"per region. Thesis: {thesis.FIG_3_5}.", _plot_iterations(tables, run.tmp / "figures"))
+    report.figure("Fig. 3.6", report.copied("roi_boxplots.png"),
+                  "Mean DVR per region and subject, true and every method's (whiskers: minimum to maximum).")
+    report.table("Sec. 3.3.4: group comparisons", tables.get("group_tests"),
                  f"Per-subject region means, true maps and each method's. Thesis: {thesis.SEC_3_3_4}.")
-    ba = tables.get("bland_altman")
-    report.table("Fig. 3.7", ba if ba is not None else pd.DataFrame(),
+    report.table("Fig. 3.7", tables.get("bland_altman"),
                  f"Bland-Altman bias and limits per method and region. Thesis: {thesis.FIG_3_7}.",
-                 copy_figure(evaluation, "bland_altman.png", figures))
-    demy = tables.get("demyelination_summary")
-    dice = "n/a" if demy is None else "; ".join(
-        f"ses-{r.session}: {r.dice_mean:.3g} ({r.dice_sd:.3g})" for r in demy[demy.method == REFERENCE].itertuples())
-    report.figure("Fig. 3.8", copy_figure(evaluation, "demyelination_percent.png", figures),
-                  f"(A) % of the lesion load demyelinated, true vs predicted, per patient; DICE of the Refiner's "
-                  f"demyelinated maps with the true ones {dice}. Thesis: {thesis.FIG_3_8}.")
-    overlay = copy_figure(evaluation, "demyelination_overlays.png", figures)
-    if overlay:
-        report.sections[-1][1].extend(["", f"(B) ![Fig. 3.8 (B)]({overlay})"])
-    report.figure("Fig. 3.9", _saliency_figure(tmp, figures, patient),
+                 report.copied("bland_altman.png"))
+    report.demyelination("Fig. 3.8", tables, REFERENCE,
+                         "(A) % of the lesion load demyelinated, true vs predicted, per patient; DICE of the "
+                         "Refiner's demyelinated maps with the true ones {dice}. Thesis: " + thesis.FIG_3_8 + ".")
+    report.figure("Fig. 3.9", _saliency_figure(run.tmp, patient),
                   f"Attention saliency (eq. 3.7) of a U-Net trained with L1 (top) and with WL1 (bottom), held-out "
                   f"patient {patient}. Thesis: {thesis.FIG_3_9}.")
-    for title, published, cells, columns in (
-            ("Table 3.3", thesis.TABLE_3_3,
-             lambda n: [_quality(tables, n, "mse_brain")[0], _quality(tables, n, "psnr_brain")[0]], ["MSE", "PSNR"]),
-            ("Table 3.4", thesis.TABLE_3_4, lambda n: [roi_discrepancy(tables, n, r) for r in ROIS], list(ROIS))):
-        rows = [[combo, *cells(name), *published[combo]] for combo, name in COMBINATIONS.items()]
-        report.table(title, pd.DataFrame(rows, columns=["inputs", *[f"{c} (msgan)" for c in columns],
-                                                        *[f"{c} (thesis)" for c in columns]]),
+    for title, measures, published in (("Table 3.3", QUALITY, thesis.TABLE_3_3),
+                                       ("Table 3.4", DISCREPANCY, thesis.TABLE_3_4)):
+        report.table(title, table("inputs", COMBINATIONS, measures, published),
                      "The Refiner with MTR, MTR+RD and MTR+DTI (sec. 3.3.7); `*` against MTR+DTI.")
     report.table("Sec. 3.3.7: test", _combination_tests(tables),
                  f"Paired two-sided t-tests of each input set against MTR+DTI, one pair per subject. "
                  f"Thesis: {thesis.SEC_3_3_7}.")
-    report.text("Files", ["- `evaluation/report.md`: every measure and test of `msgan evaluate`.",
-                          "- `cv/<method>/`, `predictions/<method>/`, `saliency/<unet-l1|unet-wl1>/`.",
-                          "- `tables/*.csv`: the tables above; `figures/*.png`: the figures above."])
+    report.files("", "`cv/<method>/`, `predictions/<method>/`, `saliency/<unet-l1|unet-wl1>/`.")
     return report
 
 
@@ -199,52 +162,34 @@ def _combination_tests(tables) -> pd.DataFrame:
     return both[["inputs", "metric", "roi", "n", "mean_diff", "t", "p"]]
 
 
-def _plot_iterations(tables, figures: Path, tmp: Path) -> str | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _plot_iterations(tables, figures: Path) -> Path | None:
+    """Fig. 3.5: the brain MSE at t0 against the refinement iterations K."""
     summary = tables.get("quality_summary")
     if summary is None:
         return None
-    ks, mse = [], []
-    for k, name in ITERATIONS.items():
-        row = summary[(summary.method == name) & (summary.session == "t0")]
-        if len(row):
-            ks.append(k)
-            mse.append(float(row.mse_brain_mean.iloc[0]))
-    if not ks:
+    points = {k: summary[(summary.method == name) & (summary.session == "t0")].mse_brain_mean
+              for k, name in ITERATIONS.items()}
+    points = {k: float(mse.iloc[0]) for k, mse in points.items() if len(mse)}
+    if not points:
         return None
-    figures.mkdir(exist_ok=True)
-    fig, ax = plt.subplots(figsize=(4, 3))
-    ax.plot(ks, mse, "o-")
+    fig, ax = pyplot().subplots(figsize=(4, 3))
+    ax.plot(list(points), list(points.values()), "o-")
     ax.set_xlabel("refinement iterations K")
     ax.set_ylabel("MSE (brain)")
-    ax.set_xticks(ks)
-    path = figures / "fig_3_5_iterations.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return str(path.relative_to(tmp))
+    ax.set_xticks(list(points))
+    return save_figure(fig, figures / "fig_3_5_iterations.png")
 
 
-def _saliency_figure(tmp: Path, figures: Path, patient: str) -> str | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def _saliency_figure(tmp: Path, patient: str) -> Path | None:
+    """Fig. 3.9: the attention maps of the U-Nets trained with L1 and with WL1, one above the other."""
     images = {loss: tmp / "saliency" / name / "attention.png" for loss, name in (("L1", "unet-l1"), ("WL1", "unet-wl1"))}
     images = {loss: path for loss, path in images.items() if path.is_file()}  # --methods may leave one out
     if not images:
         return None
-    figures.mkdir(exist_ok=True)
+    plt = pyplot()
     fig, axes = plt.subplots(len(images), 1, figsize=(8, 3 * len(images)), squeeze=False)
     for ax, (loss, image) in zip(axes[:, 0], images.items()):
         ax.imshow(plt.imread(image))
         ax.set_title(f"U-Net trained with {loss}, sub-{patient}", fontsize=9)
         ax.axis("off")
-    path = figures / "fig_3_9_attention.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return str(path.relative_to(tmp))
+    return save_figure(fig, tmp / "figures" / "fig_3_9_attention.png")

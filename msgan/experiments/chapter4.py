@@ -10,20 +10,20 @@ one report whose sections are the thesis's tables and figures.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from data_tools.contracts import TASKS, ShardSpec
 from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter import Chapter, ChapterRun
-from msgan.experiments.chapter_report import (ChapterReport, copy_figure, mean_sd, quality_cell,
-                                               roi_discrepancy)
+from msgan.experiments.chapter_report import ChapterReport, mean_sd, measure, measures_table
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs, simulation_record
 
-INPUTS = ["MTR", "FA", "RD", "AD"]
+INPUTS = TASKS["myelin-longitudinal"].thesis_inputs
 REFERENCE = "refiner_cfsagan"
 CONFIGS = (
     Config("dnn2", "dnn2", "l1", label="2-Layer DNN"),
@@ -69,128 +69,88 @@ CHECK = Chapter4Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0), pa
                          filters=2)
 
 
-def _train(run: ChapterRun, config: Config) -> None:
-    """One set of patch shards of the baseline visit for every configuration, then its
-    cross-validation with validation subjects out of the training folds (sec. 4.3.1)."""
-    from data_tools.shards.dataset import build_shards
+def _shards(run: ChapterRun, config: Config) -> ShardSpec:
+    """One set of patch shards of the baseline visit for every configuration (sec. 4.3.1)."""
+    return ShardSpec("myelin", inputs=INPUTS, patch=run.settings.patch,
+                     overlap=run.settings.overlap, augment=run.settings.augment, session="t0")
 
+
+def _train(run: ChapterRun, config: Config, shards: Path) -> None:
+    """Cross-validation with validation subjects out of the training folds (sec. 4.3.1)."""
     settings = run.settings
-    if "patches" not in run.shards:
-        run.shards["patches"] = run.tmp / "shards"
-        build_shards(run.data, "myelin", run.shards["patches"], inputs=INPUTS, target="PIB", patch=settings.patch,
-                     overlap=settings.overlap, augment=settings.augment, session="t0", progress=run.progress)
     run.step(f"{config.name}: {settings.folds}-fold cross-validation, predictions at t0 and t1")
     train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
-    run.cross_validate(config, run.shards["patches"], settings.folds, settings.val_per_fold, train)
+    run.cross_validate(config, shards, settings.folds, settings.val_per_fold, train)
 
 
 def _report_of(run: ChapterRun) -> ChapterReport:
     run.step("report")
-    return _report(run.tmp, run.out, run.data, run.cohort_dir, run.simulated, run.settings, run.check, run.result,
-                   run.plan)
+    return _report(run)
 
 
 #: chapter 4, declared
 CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda settings: CONFIGS,
-                  lambda check: CHECK if check else Chapter4Settings(), _train, _report_of)
+                  lambda check: CHECK if check else Chapter4Settings(), _shards, _train, _report_of, keep_maps=True)
+
+QUALITY = {"MSE": "mse_brain", "PSNR": "psnr_brain"}
 
 
-def _quality(tables, method: str, metric: str):
-    return quality_cell(tables, method, metric, REFERENCE)
-
-
-def _lesion_discrepancy(tables, method: str) -> str:
-    return roi_discrepancy(tables, method, "lesions")
-
-
-def _report(tmp: Path, out: Path, data, cohort_dir: Path, simulated: bool, settings: Chapter4Settings,
-            check: bool, result, folds: list[dict]) -> ChapterReport:
-    tables = result.tables
-    figures = tmp / "figures"
-    evaluation = tmp / "evaluation"
-    record = simulation_record(cohort_dir)
-    labels = LABELS
-    report = ChapterReport("Chapter 4 reproduced: myelin content from multisequence MRI (msgan reproduce ch4)")
-    report.preamble += [
-        "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**" if check else
-        "Full protocol of sec. 4.3.1.", "",
-        f"- Cohort: `{cohort_dir if not simulated else out / 'cohort'}`"
-        + (" (simulated by `msgan simulate`: not patient images)" if record else "")
-        + f": {len(data)} subjects.",
-        f"- Shards: baseline visit (t0), {settings.patch}^3 patches at {settings.overlap:.0%} overlap, "
+def _report(run: ChapterRun) -> ChapterReport:
+    tables, settings = run.result.tables, run.settings
+    table = partial(measures_table, tables, REFERENCE)
+    record = simulation_record(run.cohort_dir)
+    report = run.new_report(
+        "Chapter 4 reproduced: myelin content from multisequence MRI (msgan reproduce ch4)", "4.3.1",
+        f"Shards: baseline visit (t0), {settings.patch}^3 patches at {settings.overlap:.0%} overlap, "
         f"augmentation of sec. 4.3.1 {'on' if settings.augment else 'off'}; inputs {', '.join(INPUTS)}, target PIB.",
-        f"- {settings.folds}-fold subject-level cross-validation, {settings.val_per_fold} validation subject(s) per "
+        f"{settings.folds}-fold subject-level cross-validation, {settings.val_per_fold} validation subject(s) per "
         "fold out of its training folds, the same folds for every method; each fold's model predicts its "
-        "held-out subjects at t0 and t1 (sec. 4.3.1). Folds: "
-        + "; ".join(f"fold {f['fold']} tests {', '.join(f['test'])}" for f in folds) + ".",
-        "- Training: " + (json.dumps(settings.train) if settings.train else "the thesis's presets (sec. 4.3.1)")
-        + (f", networks with {settings.filters} base filters" if settings.filters else "") + ".",
-        "- msgan's numbers: t0 (the thesis's test visit), inside the brain mask; every measure at t0 and t1 is in "
+        "held-out subjects at t0 and t1 (sec. 4.3.1).", "sec. 4.3.1",
+        f", networks with {settings.filters} base filters" if settings.filters else "",
+        "msgan's numbers: t0 (the thesis's test visit), inside the brain mask; every measure at t0 and t1 is in "
         "the full evaluation report `evaluation/report.md`. `*`: differs from Refiner CF-SAGAN, two-sided paired "
-        "t-test p < 0.05, one pair per subject (the thesis's stars compare with its proposed method too).",
-    ]
-    # Table 4.1
-    rows = []
-    for name in TABLE_4_1:
-        mse, n = _quality(tables, name, "mse_brain")
-        psnr, _ = _quality(tables, name, "psnr_brain")
-        t_mse, t_psnr = thesis.TABLE_4_1[labels[name]]
-        rows.append([labels[name], mse, psnr, n, t_mse, t_psnr])
-    report.table("Table 4.1", pd.DataFrame(rows, columns=["method", "MSE (msgan)", "PSNR (msgan)", "n",
-                                                          "MSE (thesis)", "PSNR (thesis)"]),
+        "t-test p < 0.05, one pair per subject (the thesis's stars compare with its proposed method too).", visit="")
+    report.table("Table 4.1", table("method", {LABELS[n]: n for n in TABLE_4_1}, {**QUALITY, "n": "n"},
+                                    thesis.TABLE_4_1),
                  "Image quality (eq. 4.5, 4.6) of the six methods, mean (SD) over held-out subjects at t0.")
-    report.figure("Fig. 4.3", copy_figure(evaluation, "qualitative.png", figures),
+    report.figure("Fig. 4.3", report.copied("qualitative.png"),
                   "(A) the input MRI and (B) every method's prediction beside the truth, one held-out patient.")
-    # Table 4.2
-    for part, title, cell, published in (
-            ("a", "Table 4.2 (a)", lambda n: _quality(tables, n, "mse_brain")[0], thesis.TABLE_4_2A),
-            ("b", "Table 4.2 (b)", lambda n: _lesion_discrepancy(tables, n), thesis.TABLE_4_2B)):
-        rows = []
-        for shown, model in TABLE_4_2.items():
-            row = [shown]
-            for loss_label, loss in LOSSES.items():
-                row += [cell(f"{model}-{loss}"), published[shown][loss_label]]
-            rows.append(row)
-        columns = ["model"] + [f"{loss} ({who})" for loss in LOSSES for who in ("msgan", "thesis")]
-        what = ("MSE inside the brain" if part == "a" else
-                "lesion myelin-content discrepancy |mean true - mean predicted DVR| per patient")
-        report.table(title, pd.DataFrame(rows, columns=columns),
+    for part, cell, published, what in (
+            ("a", "mse_brain", thesis.TABLE_4_2A, "MSE inside the brain"),
+            ("b", "roi:lesions", thesis.TABLE_4_2B,
+             "lesion myelin-content discrepancy |mean true - mean predicted DVR| per patient")):
+        report.table(f"Table 4.2 ({part})", _losses_table(tables, cell, published),
                      f"{what}, mean (SD) at t0, each model with each loss (sec. 4.3.3).")
-    # Fig. 4.4
-    demy = tables.get("demyelination_summary")
-    dice = "; ".join(f"ses-{r.session}: DICE {r.dice_mean:.3g} (SD {r.dice_sd:.3g})"
-                     for r in demy[demy.method == REFERENCE].itertuples()) if demy is not None else "n/a"
-    report.figure("Fig. 4.4", copy_figure(evaluation, "demyelination_percent.png", figures),
-                  "(A) % of the baseline lesion load demyelinated, true vs predicted, per patient at t0 and t1. "
-                  f"Refiner CF-SAGAN vs truth: {dice}. Thesis: {thesis.FIG_4_4}.")
-    overlay = copy_figure(evaluation, "demyelination_overlays.png", figures)
-    if overlay:
-        report.sections[-1][1].extend(["", f"(B) ![Fig. 4.4 (B)]({overlay})"])
-    # Fig. 4.5 and sec. 4.3.5
+    report.demyelination("Fig. 4.4", tables, REFERENCE,
+                         "(A) % of the baseline lesion load demyelinated, true vs predicted, per patient at t0 and "
+                         "t1. DICE of Refiner CF-SAGAN's maps with the true ones: {dice}. Thesis: "
+                         + thesis.FIG_4_4 + ".")
     longi = tables.get("longitudinal")
-    dyn = "n/a"
-    if longi is not None:
-        mine = longi[longi.method == REFERENCE]
-        dyn = (f"DICE of the dynamic maps {mean_sd(mine.dice_dynamic_demyelination)} (demyelination), "
-               f"{mean_sd(mine.dice_dynamic_remyelination)} (remyelination)")
-    report.figure("Fig. 4.5", copy_figure(evaluation, "longitudinal_indices.png", figures),
+    dyn = "n/a" if longi is None else (
+        f"DICE of the dynamic maps {mean_sd(longi[longi.method == REFERENCE].dice_dynamic_demyelination)} "
+        f"(demyelination), {mean_sd(longi[longi.method == REFERENCE].dice_dynamic_remyelination)} (remyelination)")
+    report.figure("Fig. 4.5", report.copied("longitudinal_indices.png"),
                   f"Global change, dynamic demyelination and remyelination indices per patient, true vs "
                   f"Refiner CF-SAGAN: {dyn}. Thesis: {thesis.FIG_4_5}.")
     report.table("Sec. 4.3.5: patients in the right dynamic category", _categories(longi),
                  "Share of patients whose predicted global index of myelin content change has the sign of the "
                  f"true one (predominant demyelination > 0, remyelination < 0). Thesis: {thesis.SEC_4_3_5}.")
-    _fig_4_6(report, data, tmp, longi, figures)
-    _table_4_3(report, longi, record, data)
-    # sec. 4.4
-    rows = [[labels[name], _quality(tables, name, "mse_brain")[0], _quality(tables, name, "psnr_brain")[0],
-             _lesion_discrepancy(tables, name)] for name in (REFERENCE, "refiner_cfsagan-3gans")]
-    report.table("Sec. 4.4: 3 vs 2 CF-SAGANs", pd.DataFrame(rows, columns=["method", "MSE", "PSNR",
-                                                                           "lesion discrepancy"]),
+    _fig_4_6(report, run, longi)
+    _table_4_3(report, tables, longi, record)
+    report.table("Sec. 4.4: 3 vs 2 CF-SAGANs",
+                 table("method", {LABELS[n]: n for n in (REFERENCE, "refiner_cfsagan-3gans")},
+                       {**QUALITY, "lesion discrepancy": "roi:lesions"}),
                  f"Two CF-SAGANs (one Refiner) against three (two Refiners), at t0. Thesis: {thesis.SEC_4_4}.")
-    report.text("Files", ["- `evaluation/report.md`: every measure and test of `msgan evaluate` (t0 and t1).",
-                          "- `cv/<method>/`: folds.json, fold runs, results.csv; `predictions/<method>/`.",
-                          "- `tables/*.csv`: the tables above; `figures/*.png`: the figures above."])
+    report.files(" (t0 and t1)", "`cv/<method>/`: folds.json, fold runs, results.csv; `predictions/<method>/`.")
     return report
+
+
+def _losses_table(tables, what: str, published: dict) -> pd.DataFrame:
+    """Table 4.2: per model, msgan's cell beside the thesis's for each loss."""
+    rows = [[shown, *[cell for loss_label, loss in LOSSES.items()
+                      for cell in (measure(tables, f"{model}-{loss}", what, REFERENCE), published[shown][loss_label])]]
+            for shown, model in TABLE_4_2.items()]
+    return pd.DataFrame(rows, columns=["model"] + [f"{loss} ({who})" for loss in LOSSES for who in ("msgan", "thesis")])
 
 
 def _categories(longi: pd.DataFrame | None) -> pd.DataFrame:
@@ -209,61 +169,44 @@ def _categories(longi: pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def _fig_4_6(report, data, tmp: Path, longi, figures: Path) -> None:
+def _fig_4_6(report: ChapterReport, run: ChapterRun, longi) -> None:
     from msgan.evaluation.collect import TRUTH
     from msgan.experiments.dynamic_voxels import draw_dynamic_voxels, dynamic_voxel_maps
 
-    path = None
-    chosen: list[str] = []
+    path, chosen = None, []
     if longi is not None:
-        truth = longi[longi.method == TRUTH].sort_values("global_change", ascending=False)
-        ids = list(truth.subject)
+        ids = list(longi[longi.method == TRUTH].sort_values("global_change", ascending=False).subject)
         chosen = list(dict.fromkeys([ids[0], ids[len(ids) // 2], ids[-1]])) if ids else []
-        panels = dynamic_voxel_maps(data, tmp / "predictions" / REFERENCE, chosen)
+        panels = dynamic_voxel_maps(run.data, run.result.classified, REFERENCE, chosen)
         if panels:
-            figures.mkdir(exist_ok=True)
-            path = str(draw_dynamic_voxels(panels, figures / "fig_4_6_dynamic_voxels.png").relative_to(tmp))
+            path = draw_dynamic_voxels(panels, run.tmp / "figures" / "fig_4_6_dynamic_voxels.png")
     report.figure("Fig. 4.6", path,
                   "Demyelinating (red) and remyelinating (blue) voxels inside the baseline lesions (white), "
-                  "predicted (middle) and true (right), on the T1; patients with the largest, median and "
-                  f"smallest true global change ({', '.join(chosen) or 'none'}). Thesis: {thesis.FIG_4_6}.")
+                  "predicted (middle) and true (right), on the T1, as the evaluation classified them; patients with "
+                  f"the largest, median and smallest true global change ({', '.join(chosen) or 'none'}). "
+                  f"Thesis: {thesis.FIG_4_6}.")
 
 
-def _regression(longi: pd.DataFrame, method: str, edss: dict | None = None) -> list[list]:
-    from msgan.evaluation.clinical import edss_regression, encode_sex
-
-    part = longi[longi.method == method].copy()
-    part["sex"] = part["sex"].map(encode_sex)
-    if edss is not None:
-        part["edss"] = part.subject.map(edss)
-    rows = []
-    for index in ("dynamic_demyelination", "dynamic_remyelination"):
-        fit = edss_regression(part, index)
-        if fit is None:
-            rows.append([index, "(too few patients)"] + [float("nan")] * 6)
-            continue
-        for r in fit.itertuples():
-            rows.append([index, r.term, r.coef, r.se, r.t, r.p, r.beta, r.n])
-    return rows
-
-
-def _with_thesis(rows: list[list], source: str) -> pd.DataFrame:
-    out = []
+def _with_thesis(fits: pd.DataFrame | None, source: str) -> pd.DataFrame:
+    """The evaluation's regressions of one kind of maps, the thesis's coefficient, p and beta beside them."""
+    columns = ["index", "term", "coef", "se", "t", "p", "beta", "n"]
+    rows = [] if fits is None else fits[columns].values.tolist()
     for row in rows:
         index, term = row[0], row[1]
-        key = "index" if term == index else term
-        published = thesis.TABLE_4_3.get((source, index), {}).get(key, (float("nan"),) * 5)
-        out.append(row[:8] + [published[0], published[3], published[4]])
-    return pd.DataFrame(out, columns=["index", "term", "coef", "SE", "t", "p", "beta", "n",
-                                      "coef (thesis)", "p (thesis)", "beta (thesis)"])
+        published = thesis.TABLE_4_3.get((source, index), {}).get("index" if term == index else term, (np.nan,) * 5)
+        row += [published[0], published[3], published[4]]
+    return pd.DataFrame(rows, columns=[*columns[:3], "SE", *columns[4:], "coef (thesis)", "p (thesis)",
+                                       "beta (thesis)"])
 
 
-def _table_4_3(report, longi, record: dict | None, data) -> None:
+def _table_4_3(report: ChapterReport, tables: dict, longi, record: dict | None) -> None:
     from data_tools.simulation import clinical
 
     from msgan.evaluation.collect import TRUTH
+    from msgan.evaluation.tables import clinical_regressions
 
-    if record and record.get("options", {}).get("edss_independent"):
+    independent = bool(record and record.get("options", {}).get("edss_independent"))
+    if independent:
         built_in = ("This cohort was simulated with `--edss-independent`: EDSS is unrelated to myelin, so this "
                     "table is itself the negative control and should find no association.")
     elif record:
@@ -275,20 +218,20 @@ def _table_4_3(report, longi, record: dict | None, data) -> None:
     else:
         built_in = "A user's cohort: EDSS as in its participants.tsv."
     note = ("OLS of baseline EDSS on each dynamic index with age, sex (F = 1) and T2 lesion load (statsmodels), "
-            "one row per patient with both visits. " + built_in)
-    empty = longi is None
-    report.table("Table 4.3 (a)", _with_thesis([] if empty else _regression(longi, TRUTH), "truth"),
-                 "True-PET-derived indices. " + note)
-    report.table("Table 4.3 (b)", _with_thesis([] if empty else _regression(longi, REFERENCE), "predicted"),
-                 "Refiner CF-SAGAN-derived indices. " + note)
-    if record and not record.get("options", {}).get("edss_independent") and not empty:
+            "one row per patient with both visits (the evaluation's `clinical` table). " + built_in)
+    fits = tables.get("clinical")
+    for part, maps, source, whose in (("a", TRUTH, "truth", "True-PET"), ("b", REFERENCE, "predicted",
+                                                                            "Refiner CF-SAGAN")):
+        report.table(f"Table 4.3 ({part})", _with_thesis(None if fits is None else fits[fits.maps == maps], source),
+                     f"{whose}-derived indices. " + note)
+    if record and not independent and longi is not None:
         from data_tools.simulation.cohort import draw_cohort_participants
 
         people = draw_cohort_participants(record["n_ms"], record["n_hc"], record["seed"], edss_independent=True)
-        edss = {p.id: p.edss for p in people}
-        rows = [[LABELS.get(maps, maps), *row] for maps in (TRUTH, REFERENCE) for row in _regression(longi, maps, edss)]
-        frame = pd.DataFrame(rows, columns=["maps", "index", "term", "coef", "SE", "t", "p", "beta", "n"])
-        report.table("Table 4.3, negative control (EDSS independent of myelin)", frame,
+        control, _ = clinical_regressions(longi[longi.method.isin([TRUTH, REFERENCE])], {p.id: p.edss for p in people})
+        report.table("Table 4.3, negative control (EDSS independent of myelin)",
+                     None if control is None else control.assign(maps=control.maps.map(lambda m: LABELS.get(m, m)))
+                     .rename(columns={"se": "SE"}),
                      "The same regressions, EDSS replaced by what `msgan simulate --edss-independent` draws for this "
                      "cohort's seed (same images, same indices, EDSS from an independent remyelination rate): the "
                      "index rows should not be significant.")

@@ -25,16 +25,20 @@ def slug(title: str) -> str:
 
 @dataclass
 class ChapterReport:
-    """Sections in order; ``write(folder)`` renders them."""
+    """Sections in order; ``write(folder)`` renders them. ``folder``: the partial output
+    folder whose ``evaluation/figures`` :meth:`copied` takes figures from."""
 
     title: str
     preamble: list[str] = field(default_factory=list)
     sections: list[tuple[str, list[str]]] = field(default_factory=list)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    folder: Path | None = None
 
-    def table(self, title: str, frame: pd.DataFrame, note: str = "", image: str | None = None) -> None:
+    def table(self, title: str, frame: pd.DataFrame | None, note: str = "", image: str | Path | None = None) -> None:
         """A section holding ``frame`` (kept as ``tables/<slug>.csv``), an optional note and image."""
+        image = self._relative(image)
         name = slug(title)
+        frame = pd.DataFrame() if frame is None else frame
         self.tables[name] = frame
         lines = [markdown_table(list(map(str, frame.columns)), frame.values.tolist()) if len(frame)
                  else "(no rows: see the notes and the evaluation report's Gaps)", "",
@@ -43,13 +47,42 @@ class ChapterReport:
             lines += ["", f"![{title}]({image})"]
         self.sections.append((title, ([note, ""] if note else []) + lines))
 
-    def figure(self, title: str, path: str | None, caption: str) -> None:
-        """A section showing ``path`` (relative to the report) with its caption."""
+    def figure(self, title: str, path: str | Path | None, caption: str) -> None:
+        """A section showing ``path`` (relative to the report, or a file inside ``folder``) with its caption."""
+        path = self._relative(path)
         body = [caption, ""] + ([f"![{title}]({path})"] if path else ["(figure not drawn: see the notes)"])
         self.sections.append((title, body))
 
+    def _relative(self, path: str | Path | None) -> str | None:
+        return str(path.relative_to(self.folder)) if isinstance(path, Path) else path
+
+    def copied(self, name: str) -> str | None:
+        """``evaluation/figures/<name>`` copied to ``figures/fig_<name>``; that path (None if not drawn)."""
+        source = self.folder / "evaluation" / "figures" / name
+        if not source.is_file():
+            return None
+        (self.folder / "figures").mkdir(exist_ok=True)
+        shutil.copy2(source, self.folder / "figures" / f"fig_{name}")
+        return f"figures/fig_{name}"
+
+    def demyelination(self, title: str, tables: dict, reference: str, caption: str) -> None:
+        """Fig. 3.8 / 4.4: (A) % of the lesion load demyelinated, ``caption`` with ``{dice}``, the
+        reference's DICE with the true maps per visit; (B) the demyelinated maps overlaid."""
+        demy = tables.get("demyelination_summary")
+        dice = "n/a" if demy is None else "; ".join(f"ses-{r.session}: {r.dice_mean:.3g} ({r.dice_sd:.3g})"
+                                                    for r in demy[demy.method == reference].itertuples())
+        self.figure(title, self.copied("demyelination_percent.png"), caption.format(dice=dice))
+        overlay = self.copied("demyelination_overlays.png")
+        if overlay:
+            self.sections[-1][1].extend(["", f"(B) ![{title} (B)]({overlay})"])
+
     def text(self, title: str, lines: list[str]) -> None:
         self.sections.append((title, lines))
+
+    def files(self, scope: str, folders: str) -> None:
+        """The closing section naming what the output folder holds."""
+        self.text("Files", [f"- `evaluation/report.md`: every measure and test of `msgan evaluate`{scope}.",
+                            f"- {folders}", "- `tables/*.csv`: the tables above; `figures/*.png`: the figures above."])
 
     def finish(self, tmp: Path, out: Path, started: float) -> Path:
         """Add the total time and the machine, write into ``tmp`` (the partial folder of
@@ -75,6 +108,24 @@ class ChapterReport:
         return path
 
 
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only, no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` (its folder made) at the reports' resolution, and close it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    pyplot().close(fig)
+    return path
+
+
 def mean_sd(values) -> str:
     """``mean (SD)`` of a series (NaN left out), ``n/a`` when empty."""
     series = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
@@ -82,16 +133,6 @@ def mean_sd(values) -> str:
         return "n/a"
     sd = series.std(ddof=1) if len(series) > 1 else float("nan")
     return f"{fmt(float(series.mean()))} ({fmt(float(sd))})"
-
-
-def copy_figure(evaluation: Path, name: str, figures: Path) -> str | None:
-    """Copy ``evaluation/figures/<name>`` into ``figures/fig_<name>``; its path relative to the report."""
-    source = evaluation / "figures" / name
-    if not source.is_file():
-        return None
-    figures.mkdir(exist_ok=True)
-    shutil.copy2(source, figures / f"fig_{name}")
-    return f"figures/fig_{name}"
 
 
 def quality_cell(tables: dict, method: str, metric: str, reference: str, session: str = "t0"):
@@ -117,3 +158,24 @@ def roi_discrepancy(tables: dict, method: str, roi: str = "lesions", session: st
     if rows is None:
         return "n/a"
     return mean_sd(rows[(rows.method == method) & (rows.session == session) & (rows.roi == roi)].discrepancy)
+
+
+def measure(tables: dict, method: str, what: str, reference: str) -> str | int:
+    """One cell of a method's row: ``n``, a quality metric with its star (``mse_brain``,
+    ``psnr_brain``) or a region's discrepancy (``roi:<region>``)."""
+    if what.startswith("roi:"):
+        return roi_discrepancy(tables, method, what[4:])
+    cell, n = quality_cell(tables, method, "mse_brain" if what == "n" else what, reference)
+    return n if what == "n" else cell
+
+
+def measures_table(tables: dict, reference: str, first: str, rows: dict, measures: dict[str, str],
+                   published: dict | None = None) -> pd.DataFrame:
+    """A table declared as data: one row per ``rows`` item (shown -> method name), one column
+    per ``measures`` item (column -> :func:`measure`); with ``published`` (shown -> the thesis's
+    values, in the measures' order without ``n``) msgan's columns and the thesis's side by side."""
+    mine = [c if published is None or c == "n" else f"{c} (msgan)" for c in measures]
+    theirs = [f"{c} (thesis)" for c in measures if c != "n"] if published is not None else []
+    body = [[shown, *[measure(tables, name, what, reference) for what in measures.values()],
+             *(published[shown] if published is not None else ())] for shown, name in rows.items()]
+    return pd.DataFrame(body, columns=[first, *mine, *theirs])

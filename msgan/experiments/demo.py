@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import platform
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from data_tools.contracts import BASELINE, TASKS
+from data_tools.contracts import BASELINE, TASKS, ShardSpec
 from data_tools.io.atomic import atomic_output_dir
-from msgan.experiments.protocol import Config, cross_validate_and_predict, discarded_on_stop
+from msgan.experiments.protocol import Config, cross_validate_and_predict, discarded_on_stop, merge_fold
 
 # the thesis's inputs: ch. 2 had no T1POST (sec. 2.2.3), although the simulator writes one
 FLAIR_INPUTS = list(TASKS["flair"].thesis_inputs)
@@ -60,13 +59,14 @@ class DemoSettings:
         rates = {} if self.myelin_lr is None else {"lr": self.myelin_lr, "refiner_lr": self.myelin_lr}
         flair = DemoTask("flair", Config("fcn", "fcn", "mse", model_kwargs={"filters": self.fcn_filters,
                                                                              "n_layers": 3}),
-                         FLAIR_INPUTS, {"layout": "whole"},
+                         ShardSpec("flair", inputs=FLAIR_INPUTS, layout="whole", session=BASELINE),
                          {"epochs": self.flair_epochs, "batch": 1, "optimizer": "adam", "lr": 1e-3},
                          baseline=True)
         refiner_loss = "nwl1" if self.myelin_model == "refiner_cfsagan" else None
         myelin = DemoTask("myelin", Config(self.myelin_model, self.myelin_model, "l1", refiner_loss=refiner_loss,
                                            model_kwargs=self.gan_kwargs()),
-                          MYELIN_INPUTS, {"patch": self.myelin_patch, "overlap": self.myelin_overlap},
+                          ShardSpec("myelin", inputs=MYELIN_INPUTS, patch=self.myelin_patch,
+                                    overlap=self.myelin_overlap, session=BASELINE),
                           {"epochs": self.myelin_epochs, "steps_per_epoch": self.myelin_steps, "batch": 4,
                            **rates})
         return flair, myelin
@@ -74,13 +74,13 @@ class DemoSettings:
 
 @dataclass(frozen=True)
 class DemoTask:
-    """One half of the demo: the task, its trained configuration, the shards' layout and the
-    training settings (``TrainOptions`` fields); ``baseline``: the mean-image baseline too."""
+    """One half of the demo: the task, its trained configuration, its shards (of the baseline
+    visit) and the training settings (``TrainOptions`` fields); ``baseline``: the mean-image
+    baseline too."""
 
     task: str
     config: Config
-    inputs: list[str]
-    shards: dict
+    shards: ShardSpec
     train: dict
     baseline: bool = False
 
@@ -109,14 +109,6 @@ def toy_graphs(optimize: bool = False):
         tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False, **previous})
 
 
-def _merge_into(fold_dir: Path, combined: Path) -> None:
-    """Move each subject folder of one fold's predictions into the combined folder."""
-    combined.mkdir(parents=True, exist_ok=True)
-    for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):
-        shutil.move(str(subject_dir), str(combined / subject_dir.name))
-    shutil.rmtree(fold_dir)
-
-
 def run_task(declared: DemoTask, cohort, tmp: Path, seed: int, progress: bool) -> list[dict]:
     """Shards of the baseline visit, ``msgan cv`` of the declared configuration and its
     held-out predictions (``tmp/predictions/<config>``), and the baseline's; the fold plan."""
@@ -125,16 +117,15 @@ def run_task(declared: DemoTask, cohort, tmp: Path, seed: int, progress: bool) -
 
     target = TASKS[declared.task].target
     shards = tmp / "shards" / declared.task
-    build_shards(cohort, declared.task, shards, inputs=declared.inputs, target=target, session=BASELINE,
-                 progress=progress, **declared.shards)
+    build_shards(cohort, declared.shards, shards, progress=progress)
     train = {**declared.train, "model_kwargs": declared.config.model_kwargs, "seed": seed,
              "early_stopping": False}
     plan = cross_validate_and_predict(declared.config, shards, cohort, tmp / "runs", tmp / "predictions", FOLDS, 0,
                                       train, progress)
     for fold in plan if declared.baseline else ():
         fold_dir = tmp / "predictions" / f".mean-fold{fold['fold']}"
-        mean_image_baseline(cohort, fold["train"], fold["test"], target, declared.inputs, fold_dir)
-        _merge_into(fold_dir, tmp / "predictions" / "mean-image")
+        mean_image_baseline(cohort, fold["train"], fold["test"], target, declared.shards.inputs, fold_dir)
+        merge_fold(fold_dir, tmp / "predictions" / "mean-image")
     return plan
 
 

@@ -32,9 +32,20 @@ def flair_headline(flair) -> tuple[str, bool]:
 
 def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, myelin, saliency_subject: str,
                       ranking, warnings, durations: dict, machine: str) -> Path:
+    lines = [*_summary(settings, quick, folds, flair, myelin, durations, machine),
+             *_saliency(saliency_subject, ranking), "## Gaps", "", *([f"- {w}" for w in warnings] or ["- none"]), "",
+             "## Full evaluation: FLAIR", "", _embedded(flair.out / "report.md", "evaluation/flair"), "",
+             "## Full evaluation: myelin", "", _embedded(myelin.out / "report.md", "evaluation/myelin")]
+    path = folder / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _summary(settings: dict, quick: bool, folds, flair, myelin, durations: dict, machine: str) -> list[str]:
+    """The run, the cohort and folds, and the headline of each task."""
     headline, _ = flair_headline(flair)
     missing = [t for t in MYELIN_TABLES if t not in myelin.tables or myelin.tables[t].empty]
-    lines = [
+    return [
         "# msgan demo report",
         "",
         "**All data here are simulated** (`msgan simulate`): MNI152-based anatomy with synthetic MS "
@@ -72,7 +83,11 @@ def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, m
         "",
         ("Every myelin table is filled." if not missing else
          f"Tables not filled: {', '.join(missing)} (see the gaps below)."),
-        "",
+        ""]
+
+
+def _saliency(saliency_subject: str, ranking) -> list[str]:
+    return [
         "## Saliency (P3S, eq. 2.3) of the FLAIR fcn",
         "",
         f"Held-out patient sub-{saliency_subject}, mean P3S inside the brain, most salient first:",
@@ -83,19 +98,4 @@ def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, m
         f"![P3S maps](saliency/sub-{saliency_subject}/p3s.png)",
         "",
         f"![attention saliency](saliency/sub-{saliency_subject}/attention.png)",
-        "",
-        "## Gaps",
-        "",
-        *([f"- {w}" for w in warnings] or ["- none"]),
-        "",
-        "## Full evaluation: FLAIR",
-        "",
-        _embedded(flair.out / "report.md", "evaluation/flair"),
-        "",
-        "## Full evaluation: myelin",
-        "",
-        _embedded(myelin.out / "report.md", "evaluation/myelin"),
-    ]
-    path = folder / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+        ""]

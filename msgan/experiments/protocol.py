@@ -106,8 +106,6 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
                            progress=progress, **train)
     cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
     plan = FoldPlan.from_json(runs / config.name / "folds.json").folds
-    combined = predictions / config.name
-    combined.mkdir(parents=True, exist_ok=True)
     predictor = None
     for fold in plan:
         run = runs / config.name / f"fold-{fold['fold']}"
@@ -117,10 +115,17 @@ def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, run
             predictor.model.load_weights(str(run / "model.weights.h5"))
         fold_dir = predictions / f".{config.name}-fold{fold['fold']}"
         predict_cohort(predictor, cohort, fold_dir, subjects=fold["test"], session=None, progress=progress)
-        for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):
-            shutil.move(str(subject_dir), str(combined / subject_dir.name))
-        shutil.rmtree(fold_dir)
+        merge_fold(fold_dir, predictions / config.name)
     return plan
+
+
+def merge_fold(fold_dir: Path, combined: Path) -> None:
+    """Move each subject folder of one fold's predictions into the method's folder (``msgan
+    predict``'s layout, every subject predicted by the fold that held it out)."""
+    combined.mkdir(parents=True, exist_ok=True)
+    for subject_dir in sorted(p for p in fold_dir.iterdir() if p.is_dir()):
+        shutil.move(str(subject_dir), str(combined / subject_dir.name))
+    shutil.rmtree(fold_dir)
 
 
 @contextlib.contextmanager

@@ -17,11 +17,13 @@ CHAPTERS = {name: f"msgan.experiments.chapter{name[-1]}" for name in ("ch2", "ch
 
 def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, check: bool = False,
               methods: Sequence[str] | None = None, overwrite: bool = False, progress: bool = True,
-              echo: Callable[[str], None] = print, precision: str = "float32", jit_compile: bool = False) -> Path:
+              echo: Callable[[str], None] = print, precision: str = "float32", jit_compile: bool = False,
+              threshold_space: str = "mni") -> Path:
     """Run ``chapter``'s protocol into ``out``; the path of its ``report.md``. ``methods``:
     the names of the chapter's configurations to run (None: all; the report's other cells
     read n/a). ``precision``/``jit_compile``: of every training and prediction in it
-    (:func:`msgan.training.precision.compute_settings`)."""
+    (:func:`msgan.training.precision.compute_settings`). ``threshold_space``: of the
+    demyelination thresholds (``mni``, the thesis's; ``native``: each subject's own space)."""
     import importlib
 
     from msgan.training.precision import check_precision, compute_settings
@@ -33,4 +35,4 @@ def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, c
     declared = importlib.import_module(CHAPTERS[chapter]).CHAPTER
     with discarded_on_stop(Path(out)), compute_settings(check_precision(precision, jit_compile), jit_compile):
         return run_chapter(declared, out, cohort=cohort, check=check, methods=methods, overwrite=overwrite,
-                           progress=progress, echo=echo)
+                           progress=progress, echo=echo, threshold_space=threshold_space)

@@ -38,8 +38,7 @@ def window_for(model, config: RunConfig, window=None) -> dict:
 
 def training_loss_name(config: RunConfig) -> str:
     """The reconstruction loss of the final stage (the Refiner's for two-stage models)."""
-    refinements = int(config.get("refinements") or 0)
-    return config.get("refiner_loss") if refinements and config.get("refiner_loss") else config["loss"]
+    return config.options.stages()[-1].loss
 
 
 def _loss_fn(name: str):

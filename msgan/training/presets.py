@@ -12,7 +12,8 @@
 The thesis never states lambda_S and lambda_R (eq. 3.6): both default to 100, Isola et
 al.'s value for the pix2pix objective it follows, which balances the adversarial loss
 because the WL1 of ``msgan.losses`` is on the L1's scale (a uniform error e costs e in
-both) and its NWL1 close to it (e over three regions of equal size, less when they
+both) and its NWL1 below it: 3 * sum_r f_r (1 - f_r) / 2 times the L1 for a uniform error
+(1 for three regions of equal size, about two thirds on brain patches, whose regions
 differ: ``normalized_weighted_l1``). Chapter 3 states neither the discriminator
 update ratio nor label smoothing, so for its GANs both are options, off by default.
 
@@ -24,18 +25,15 @@ written with and the training settings; explicit options still override both.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 
 from data_tools.contracts import LOSS_NAMES, PRECISIONS, look_up_option
+from data_tools.contracts.training import DEFAULT_CONNECT_TIMEOUT, DEFAULT_LAMBDA  # noqa: F401
+from data_tools.contracts.training import TrainOptions as TrainOptionsContract
 from msgan.errors import ConfigError
 from msgan.training.precision import current_settings
 
-DEFAULT_LAMBDA = 100.0
 #: the thesis's optimisers (``--optimizer``), built by ``run.make_optimizer``
 OPTIMIZER_NAMES = ("sgd", "adam")
-#: Seconds a worker waits for the others, at start and in each collective step
-#: (``--connect-timeout``): long enough for staggered job starts and per-epoch validation.
-DEFAULT_CONNECT_TIMEOUT = 300.0
 
 # keep_best: end with the best validation epoch's weights (ch. 2's early stopping) or the
 # last ones (ch. 3-4 train every method of a comparison for fixed epochs, GANs and
@@ -89,44 +87,9 @@ def recipe_settings(name: str | None) -> dict:
     return look_up_option(name or "thesis", RECIPES, "preset")
 
 
-@dataclass
-class TrainOptions:
-    """Everything one ``msgan train`` needs; ``None`` fields take the model's preset."""
-
-    model: str
-    data: str
-    run: str
-    val_subjects: list[str] = field(default_factory=list)
-    exclude_subjects: list[str] = field(default_factory=list)
-    train_subjects: list[str] | None = None  # None: every subject not validating/excluded
-    epochs: int | None = None
-    steps_per_epoch: int | None = None
-    batch: int | None = None
-    loss: str | None = None
-    refiner_loss: str | None = None
-    lambda_sketcher: float = DEFAULT_LAMBDA  # eq. 3.6, lambda_S (also a single GAN's)
-    lambda_refiner: float = DEFAULT_LAMBDA  # eq. 3.6, lambda_R of every Refiner
-    lr: float | None = None
-    refiner_lr: float | None = None
-    optimizer: str | None = None
-    d_steps: int | None = None
-    label_smoothing: bool | None = None
-    early_stopping: bool | None = None
-    keep_best: bool | None = None  # None: the preset's (best-validation weights for ch. 2 models)
-    strip_length: int = 5
-    strips: int = 3
-    refinements: int | None = None
-    checkpoint_every: int = 500
-    seed: int = 0
-    model_kwargs: dict = field(default_factory=dict)
-    resume: bool = False
-    overwrite: bool = False
-    progress: bool = True
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    preset: str | None = None  # a RECIPES name; None: the thesis's per-model defaults (PRESETS)
-    init_weights: str | None = None  # a finished run (same model, inputs) whose weights start this one
-    precision: str | None = None  # PRECISIONS; None: precision.current_settings() (float32)
-    jit_compile: bool | None = None  # XLA-compile each step; None: precision.current_settings()
+class TrainOptions(TrainOptionsContract):
+    """:class:`data_tools.contracts.TrainOptions` (the fields, what ``config.json`` stores),
+    resolved here against the thesis's per-model presets."""
 
     def resolved(self, require_validation: bool = True) -> "TrainOptions":
         """A copy with every ``None`` replaced by the named preset's setting, else the model's

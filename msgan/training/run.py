@@ -105,20 +105,13 @@ def train_built_model(strategy, model, kind: str, opts: TrainOptions, train_data
         summary = fit(step, train_data, state, fit_options(opts, keep_best=opts.keep_best), val_data=val_data,
                       records=Records(run_dir, "train", enabled=chief), on_step=on_step)
         return [{"stage": "train", **summary}]
-    if kind == "gan":
-        gans, losses, rates = [model], [opts.loss], [opts.lr]
-        lambdas = [opts.lambda_sketcher]
-    elif kind == "two_stage_gan":
-        gans = stage_gans(model, opts.refinements)
-        losses = [opts.loss] + [opts.refiner_loss] * opts.refinements
-        rates = [opts.lr] + [opts.refiner_lr] * opts.refinements
-        lambdas = [opts.lambda_sketcher] + [opts.lambda_refiner] * opts.refinements
-    else:
+    if kind not in ("gan", "two_stage_gan"):
         raise ConfigError(f"unknown model kind {kind!r}")
-    stages = [GanStageOptions(loss_for(loss), fit_options(opts, keep_best=False), learning_rate=lr,
-                              lam=lam, d_steps=opts.d_steps, label_smoothing=opts.label_smoothing,
+    gans = [model] if kind == "gan" else stage_gans(model, opts.refinements)
+    stages = [GanStageOptions(loss_for(stage.loss), fit_options(opts, keep_best=False), learning_rate=stage.lr,
+                              lam=stage.lam, d_steps=opts.d_steps, label_smoothing=opts.label_smoothing,
                               jit_compile=opts.jit_compile)
-              for loss, lr, lam in zip(losses, rates, lambdas)]
+              for stage in opts.stages()[:len(gans)]]
     return train_stages(strategy, gans, stages, lambda lr: make_optimizer(opts.optimizer, lr, opts.precision),
                         train_data, run_dir, val_data=val_data, seed=opts.seed, chief=chief,
                         on_step=on_step, adversarial=adversarial, traced=traced)
