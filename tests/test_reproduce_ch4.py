@@ -53,8 +53,14 @@ def test_unknown_chapter_is_a_usage_error(tmp_path, capsys):
 def test_mni_thresholds_without_simpleitk_fail_before_any_work(tmp_path, capsys, monkeypatch):
     import sys
 
+    from data_tools.preprocessing.itk_bridge import sitk
+
+    sitk.cache_clear()  # another test in this process may have found the module already
     monkeypatch.setitem(sys.modules, "SimpleITK", None)  # import SimpleITK now raises ImportError
-    with pytest.raises(SystemExit) as done:
-        main(["reproduce", "ch4", "--check", "--out", str(tmp_path / "x")])
+    try:
+        with pytest.raises(SystemExit) as done:
+            main(["reproduce", "ch4", "--check", "--out", str(tmp_path / "x")])
+    finally:
+        sitk.cache_clear()  # errors are not cached: later calls import the real module again
     assert done.value.code == 2 and "SimpleITK" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
