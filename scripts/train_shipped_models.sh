@@ -13,9 +13,9 @@
 #        session with T1, T2 and FLAIR: MNI patients 07 and 19 and the raw sessions of patients
 #        03 and 04 brought into MNI152 by msgan synthesize's own chain
 #        (scripts/prepare_raw_sessions.py); its model card names the space (mni152).
-# flair-t1-t2-lopo: all four patients at the template's scale, 1500 steps, without patient03 and without patient04, exported
-#        under WORK/flair-t1-t2/no-patientNN/1 and scored by scripts/evaluate_synthesize_raw.py
-#        (docs/synthesize.md).
+# flair-t1-t2-lopo: the same recipe without patient03 and without patient04, exported under
+#        WORK/flair-t1-t2/no-patientNN/1 and scored by scripts/evaluate_synthesize_raw.py
+#        (scripts/synthesize_lopo.sh; docs/synthesize.md).
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=shipped_models_work
@@ -85,15 +85,7 @@ for which in "${WHICH[@]}"; do
     ;;
   flair-t1-t2-lopo)
     t1_t2_shards template
-    for left_out in patient03 patient04; do
-      $MSGAN train --model unet_small --data "$WORK/flair-t1-t2/template/shards" --run "$WORK/flair-t1-t2/run-no-$left_out" \
-        --exclude-subjects "$left_out" --preset real-flair --epochs 15 --seed 0 --overwrite --no-progress
-      $MSGAN export --run "$WORK/flair-t1-t2/run-no-$left_out" --out "$WORK/flair-t1-t2/no-$left_out/1" \
-        --space mni152 --overwrite --note "flair-t1-t2's recipe without $left_out (leave-one-patient-out)"
-    done
-    PYTHONPATH="$REPO" env -u TF_DETERMINISTIC_OPS python scripts/evaluate_synthesize_raw.py --data "$DATA" \
-      --brain-extractor deepbrain \
-      --model "patient03=$WORK/flair-t1-t2/no-patient03/1" --model "patient04=$WORK/flair-t1-t2/no-patient04/1"
+    bash scripts/synthesize_lopo.sh --work "$WORK/flair-t1-t2" --shards "$WORK/flair-t1-t2/template/shards"
     ;;
   esac
 done
