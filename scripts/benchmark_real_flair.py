@@ -35,8 +35,9 @@ of ``--variants`` (default: unet_small with the ``real-flair`` preset), each
 "train_shards": SHARDS}``: ``init_weights`` starts each fold's training from a finished
 run (``msgan train --init-weights``: pretrained, then fine-tuned on the fold's patients);
 ``train_shards`` trains once on those shards instead of the real patients (simulation
-only) and that run predicts every fold (``OUT/runs/NAME/shared/run``, usable as another
-variant's ``init_weights`` later in the same ``--models`` list).
+only) and that run predicts every fold (``OUT/runs/NAME/shared/run``; another variant
+listed after it starts from it with ``"init_weights": "variant:NAME"``).
+scripts/issue26_variants.json holds issue 26's training schemes.
 
 ``--readme`` rewrites the block of that markdown file between the ``--block`` markers.
 Rows already in ``OUT/results.jsonl`` (same model, inputs, test and training patients) are
@@ -276,11 +277,20 @@ def markdown(rows, inputs, split) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_readme(readme: Path, table: str, block: str) -> None:
+def readme_markers(readme: Path, block: str) -> tuple[str, str]:
+    """The begin and end markers of ``block``, both present in ``readme``."""
     BEGIN, END = f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+    if not readme.is_file():
+        raise BenchError(f"{readme}: README not found")
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         raise BenchError(f"{readme}: no {BEGIN} ... {END} block to fill")
+    return BEGIN, END
+
+
+def write_readme(readme: Path, table: str, block: str) -> None:
+    BEGIN, END = readme_markers(readme, block)
+    text = readme.read_text()
     block = f"{BEGIN}\n{table}\n{END}"
     readme.write_text(re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
 
@@ -289,9 +299,20 @@ def slug(text: str) -> str:
     return re.sub(r"\W+", "_", text)
 
 
-def check_variants(variants: dict, names, out: Path, where: str) -> None:
-    """Every variant named in ``names`` well formed, its paths present (an ``init_weights``
-    may be the shared run of a ``train_shards`` variant listed before it)."""
+def with_run_references(variant, out: Path):
+    """``variant`` with an ``init_weights`` of ``variant:NAME`` replaced by NAME's shared run."""
+    init = variant.get("init_weights") if isinstance(variant, dict) else None
+    if isinstance(init, str) and init.startswith("variant:"):
+        return {**variant, "init_weights": str(shared_run(out, init.removeprefix("variant:")))}
+    return variant
+
+
+def check_variants(variants: dict, names, out: Path, where: str, inputs=None) -> None:
+    """Every variant named in ``names`` well formed, its preset known, its paths present (an
+    ``init_weights`` may be the shared run of a ``train_shards`` variant listed before it),
+    its ``train_shards`` of ``inputs``."""
+    from msgan.training.presets import RECIPES
+
     planned = set()
     for name in names:
         if name in CLASSIC:
@@ -303,9 +324,14 @@ def check_variants(variants: dict, names, out: Path, where: str) -> None:
         if unknown or "model" not in variant:
             raise BenchError(f"{where}: variant {name!r} needs 'model' and only {sorted(VARIANT_KEYS)} "
                              f"(unknown: {', '.join(sorted(unknown)) or 'none'})")
+        if variant.get("preset", "real-flair") not in RECIPES:
+            raise BenchError(f"{where}: variant {name!r}: no preset {variant['preset']!r} ({', '.join(RECIPES)})")
         if variant.get("train_shards"):
-            if not Path(variant["train_shards"]).is_dir():
-                raise BenchError(f"{where}: variant {name!r}: train_shards {variant['train_shards']} not found")
+            index = Path(variant["train_shards"]) / "index.json"
+            if not index.is_file():
+                raise BenchError(f"{where}: variant {name!r}: train_shards {index.parent} holds no shards")
+            if inputs is not None and json.loads(index.read_text()).get("inputs") != list(inputs):
+                raise BenchError(f"{index}: inputs are not {', '.join(inputs)} (variant {name!r})")
             planned.add(shared_run(out, name).resolve())
         init = variant.get("init_weights")
         if init and not Path(init).is_dir() and Path(init).resolve() not in planned:
@@ -340,13 +366,14 @@ def plan(args):
     except (OSError, json.JSONDecodeError) as exc:
         raise BenchError(f"{args.variants}: not a readable JSON file ({exc})") from None
     names = args.models.split(",") if args.models else [*CLASSIC, *variants]
-    check_variants(variants, names, Path(args.out), args.variants or "--models")
+    variants = {name: with_run_references(v, Path(args.out)) for name, v in variants.items()}
+    inputs = tuple(n.strip() for n in args.inputs.split(",") if n.strip())
+    check_variants(variants, names, Path(args.out), args.variants or "--models", inputs)
     try:
         cohort = (open_cohort(manifest=args.manifest) if args.manifest
                   else open_cohort(manifest=REPO / "examples" / "open_ms_data.csv", root=args.root))
     except MsganError as exc:
         raise BenchError(exc.message) from None
-    inputs = tuple(n.strip() for n in args.inputs.split(",") if n.strip())
     sessions = patient_sessions(cohort, inputs)
     if len(sessions) < 2:
         raise BenchError(f"{cohort.source}: {len(sessions)} patient(s) with {', '.join(inputs)} and {TARGET}; "
@@ -401,8 +428,8 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         bench, folds, names, variants = plan(args)
-        if args.readme and not Path(args.readme).is_file():
-            raise BenchError(f"{args.readme}: README not found")
+        if args.readme:
+            readme_markers(Path(args.readme), args.block)
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -94,11 +94,16 @@ def test_bad_variants_are_refused_before_any_output(manifest, tmp_path, capsys):
     # a fine-tuned variant may start from the shared run of a simulation-only variant listed before it
     shards = tmp_path / "sim-shards"
     shards.mkdir()
+    (shards / "index.json").write_text(json.dumps({"inputs": ["T1", "T2"]}))
     plan = {"sim": {"model": "unet_small", "train_shards": str(shards)},
             "ft": {"model": "unet_small", "init_weights": str(bench.shared_run(out, "sim"))}}
-    bench.check_variants(plan, ["sim", "ft"], out, "variants.json")
+    bench.check_variants(plan, ["sim", "ft"], out, "variants.json", ("T1", "T2"))
     with pytest.raises(bench.BenchError):
-        bench.check_variants(plan, ["ft", "sim"], out, "variants.json")
+        bench.check_variants(plan, ["ft", "sim"], out, "variants.json", ("T1", "T2"))
+    with pytest.raises(bench.BenchError):  # shards of other inputs than the benchmark's
+        bench.check_variants(plan, ["sim"], out, "variants.json", ("T1", "T1POST", "T2"))
+    with pytest.raises(bench.BenchError):
+        bench.check_variants({"v": {"model": "unet_small", "preset": "no-such"}}, ["v"], out, "variants.json")
 
 
 @pytest.mark.slow
@@ -116,8 +121,7 @@ def test_deep_schemes_real_only_simulation_only_and_fine_tuned(manifest, tmp_pat
     small = {"patch": 8, "overlap": 0.0, "lesion_copies": 1, "min_brain": 0.0}
     variants = {"real": {"model": "unet_small", "shards": small, "train": {**tiny, "loss": "mse+grad"}},
                 "sim": {"model": "unet_small", "train_shards": str(sim), "train": tiny},
-                "ft": {"model": "unet_small", "shards": small, "init_weights": str(bench.shared_run(out, "sim")),
-                       "train": tiny}}
+                "ft": {"model": "unet_small", "shards": small, "init_weights": "variant:sim", "train": tiny}}
     (tmp_path / "v.json").write_text(json.dumps(variants))
     bench.main(["--manifest", str(manifest), "--inputs", "T1,T2", "--variants", str(tmp_path / "v.json"),
                 "--models", "real,sim,ft", "--folds", "patient07,patient03", "--out", str(out)])
