@@ -16,8 +16,8 @@ and tests on the other's, both ways (:data:`DATABASES`: 07/19 cross-sectional MN
 longitudinal raw). ``--folds`` runs the folds testing any of those patients.
 
 Every model sees per-subject z-scored inputs (brain mean/SD), is fitted on the training
-patients' per-subject z-scored FLAIR, and its prediction is written back with a training
-FLAIR's brain mean and SD (``--normalize subject-all``, data_tools/shards/normalize.py).
+patients' per-subject z-scored FLAIR, and its prediction is written back with the training
+FLAIRs' pooled brain mean and SD (``--normalize subject-all``, data_tools/shards/normalize.py).
 Measures, inside the test patient's brain (msgan.evaluation): Pearson r, the SSIM after
 matching the prediction's brain mean/SD to the truth's (scale-free), the lesion/NAWM
 contrast (eq. 2.4, ratio 1) of the moment-matched prediction over the truth's (n/a
