@@ -15,7 +15,8 @@ from msgan.evaluation.comparison import paired_tests
 from msgan.evaluation.demyelination import (demyelinated_map, distance_to_csf, percentage_demyelinated,
                                             pool_control_statistics)
 from msgan.evaluation.image_quality import image_quality, mse, psnr, ssim
-from msgan.evaluation.lesion_contrast import contrast_ratios, surrounding_nawm, threshold_segmentation
+from msgan.evaluation.lesion_contrast import (contrast_ratios, false_positive_lesion_volume, false_positive_lesions,
+                                              surrounding_nawm, threshold_segmentation)
 from msgan.evaluation.longitudinal import dynamic_maps, longitudinal_indices
 from msgan.evaluation.myelin import bland_altman, group_tests, prediction_discrepancy, roi_means, subject_rois
 from msgan.evaluation.overlap import dice
@@ -301,3 +302,41 @@ def test_a_regression_that_cannot_run_is_stated_not_silently_dropped():
     assert kept == {("truth", "dynamic_demyelination"), ("truth", "dynamic_remyelination"),
                     ("gan", "dynamic_demyelination")}
     assert "EDSS ~ dynamic_remyelination for gan maps: 2 patient(s) with the index defined" in note
+
+
+def test_false_positive_lesions_threshold_both_images_and_keep_clusters_outside_the_real_ones():
+    # expert lesions: voxels 0-1. Real NAWM (voxels 2-23): ten 9s, eleven 11s and a 13 at
+    # voxel 16 -> mean 10.18, SD 1.153; k = 1 -> threshold 11.33: real hyperintense {0, 1, 16}.
+    real = line([20, 20] + [9, 11] * 7 + [13, 11, 9, 11, 9, 11, 9, 11])
+    lesions = line([1, 1] + [0] * 22).astype(bool)
+    wm = np.ones_like(lesions)
+    # synthetic NAWM: eight 30s (voxels 2, 5-7, 12, 15-17), fourteen 10s -> mean 17.27,
+    # SD 9.62; threshold 26.89: hyperintense {0, 1, 2, 5, 6, 7, 12, 15, 16, 17}
+    synthetic = np.full(24, 10.0)
+    synthetic[[0, 1, 2, 5, 6, 7, 12, 15, 16, 17]] = 30
+    synthetic = line(synthetic)
+    # voxel 2 touches the expert lesions, 16 is real hyperintensity: candidates 5-7, 12, 15, 17;
+    # clusters {5,6,7}, {12}, {15}, {17} (16 removed splits 15-17)
+    fp = false_positive_lesions(synthetic, real, wm, lesions, k=1.0, min_voxels=2)
+    assert fp.ravel().nonzero()[0].tolist() == [5, 6, 7]
+    every = false_positive_lesions(synthetic, real, wm, lesions, k=1.0, min_voxels=1)
+    assert every.ravel().nonzero()[0].tolist() == [5, 6, 7, 12, 15, 17]
+    undilated = false_positive_lesions(synthetic, real, wm, lesions, k=1.0, min_voxels=1, dilation=0)
+    assert undilated.ravel().nonzero()[0].tolist() == [2, 5, 6, 7, 12, 15, 17]
+    assert not false_positive_lesions(synthetic, real, wm, lesions, k=1.0, min_voxels=4).any()
+    # millilitres: 3 voxels of 0.5 mL; a positive linear rescaling of either image changes nothing
+    assert false_positive_lesion_volume(synthetic, real, wm, lesions, 0.5, k=1.0, min_voxels=2) == 1.5
+    assert false_positive_lesion_volume(3 * synthetic + 7, real / 4, wm, lesions, 0.5, k=1.0,
+                                        min_voxels=2) == 1.5
+    # k = 2 for the synthetic: threshold 36.5, nothing is hyperintense but nothing new either
+    assert false_positive_lesion_volume(synthetic, real, wm, lesions, 0.5, k=2.0, min_voxels=1) == 0.0
+
+
+def test_false_positive_clusters_are_26_connected():
+    # two candidate voxels touching only at a corner (opposite corners of a cube) are one cluster of 2
+    real = np.arange(8.0).reshape(2, 2, 2) % 2  # NAWM 0/1: mean 0.5, SD 0.5; k = 1: threshold 1, none above
+    synthetic = real.copy()
+    synthetic[0, 0, 0] = synthetic[1, 1, 1] = 5  # mean 1.625, SD 2.00: threshold 3.62
+    wm, lesions = np.ones((2, 2, 2), bool), np.zeros((2, 2, 2), bool)
+    fp = false_positive_lesions(synthetic, real, wm, lesions, k=1.0, min_voxels=2)
+    assert sorted(tuple(int(i) for i in v) for v in np.argwhere(fp)) == [(0, 0, 0), (1, 1, 1)]
