@@ -11,6 +11,11 @@ markdown table.
     PYTHONPATH=$PWD nice -n 10 python scripts/evaluate_synthesize_raw.py \
         --model patient03=WORK/lopo-no03/export/1 --model patient04=WORK/lopo-no04/export/1
         [--data ../shared/data/open_ms_data] [--brain-extractor auto] [--out DIR]
+    PYTHONPATH=$PWD python scripts/evaluate_synthesize_raw.py --blurred-truth
+
+``--blurred-truth`` scores, instead of a model, the real FLAIR blurred by a Gaussian of 1,
+1.5 and 2 voxels on the T1W grid against itself: how sharp a prediction must be to reach a
+given r and scale-free SSIM.
 
 The authors' patient03 mask cuts the orbitofrontal lobes and some cortex (README,
 "Brain extraction"): its scores cover the brain it keeps.
@@ -51,14 +56,42 @@ def on_t1_grid(folder: Path, study: str, t1):
     return real, mask
 
 
+BLUR_SIGMAS_VOXELS = (1.0, 1.5, 2.0)
+
+
+def blurred_truth(data: Path) -> None:
+    """Print r and scale-free SSIM of each patient's real FLAIR (T1W grid) blurred against itself."""
+    from scipy import ndimage
+
+    from data_tools.io.nifti import load_volume
+    from data_tools.preprocessing.itk_bridge import volume_to_itk
+    from msgan.evaluation.image_quality import brain_correlation, scale_free_ssim
+
+    print("| session | Gaussian SD (voxels of the T1W grid) | Pearson r | scale-free SSIM |")
+    print("| --- | --- | --- | --- |")
+    for patient, study in RAW.items():
+        paths = raw_paths(data, patient)
+        real, mask = on_t1_grid(paths["T1"].parent, study, volume_to_itk(load_volume(paths["T1"])))
+        for sigma in BLUR_SIGMAS_VOXELS:
+            blurred = ndimage.gaussian_filter(real.astype(np.float32), sigma)
+            print(f"| {patient}/{study} | {sigma:g} | {brain_correlation(real, blurred, mask):.3f} | "
+                  f"{scale_free_ssim(real, blurred, mask):.3f} |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "open_ms_data")
-    parser.add_argument("--model", action="append", required=True, metavar="PATIENT=SAVEDMODEL",
+    parser.add_argument("--model", action="append", default=[], metavar="PATIENT=SAVEDMODEL",
                         help="the model that did not train on PATIENT (repeat for each patient)")
     parser.add_argument("--brain-extractor", default="auto")
     parser.add_argument("--out", type=Path, help="keep the synthetic FLAIRs and QC figures here")
+    parser.add_argument("--blurred-truth", action="store_true",
+                        help="score the real FLAIR blurred against itself instead of a model")
     args = parser.parse_args(argv)
+    if args.blurred_truth:
+        return blurred_truth(args.data)
+    if not args.model:
+        parser.error("--model PATIENT=SAVEDMODEL is required (or --blurred-truth)")
     models = dict(m.split("=", 1) for m in args.model)
     from data_tools.io.nifti import load_volume
     from data_tools.preprocessing.itk_bridge import volume_to_itk
