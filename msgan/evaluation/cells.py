@@ -9,6 +9,8 @@ import pandas as pd
 
 STAR_P = 0.05
 NA = "n/a"
+#: the image-quality columns of the chapters' tables (Tables 3.1, 3.3, 4.1), as :func:`measure` names them
+QUALITY = {"MSE": "mse_brain", "PSNR": "psnr_brain"}
 
 
 def fmt(value, digits: int = 4) -> str:

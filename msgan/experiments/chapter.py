@@ -93,6 +93,11 @@ class ChapterRun:
                                           folds, val_per_fold, train, self.progress, **options)
         self.plan = self.plan or plan
 
+    def held_out_patient(self) -> tuple[str, int]:
+        """The first MS patient held out, folds in order (else the first subject held out), and its fold."""
+        held_out = [(subject, fold["fold"]) for fold in self.plan for subject in fold["test"]]
+        return next((s for s in held_out if self.data.subjects[s[0]].group == "MS"), held_out[0])
+
     def train_all(self) -> None:
         """Each configuration's shards and cross-validation (the reference first where declared)."""
         chapter = self.chapter

@@ -2,7 +2,6 @@
 beside msgan's (:func:`write_report`)."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -94,11 +93,11 @@ def write_report(run: ChapterRun) -> ChapterReport:
     report.table("Table 2.3", _table_2_3(tables),
                  "MS lesion contrast (eq. 2.4): lesions / NAWM (Ratio 1) and lesions / surrounding NAWM within 5 "
                  "voxels (Ratio 2), mean (SD) over patients.")
-    session = next(iter(run.data.select([_first_patient(run.data, plan)]).sessions("t0")))
+    session = next(iter(run.data.select([run.held_out_patient()[0]]).sessions("t0")))
     report.figure("Fig. 2.4", _panel(run.tmp, session, COMPARED, f"sub-{session.subject} (held out)", "fig_2_4_methods"),
                   "Synthetic FLAIR of each method beside the true one (top) and absolute differences (bottom).")
     _fig_2_5(report, tables, run.data, run.tmp, run.tmp / "figures", run.result.options.k)
-    _fig_2_6(report, run.tmp, run.data, plan, ran)
+    _fig_2_6(report, run, ran)
     for part, methods, what in (("a", {i: REMOVED[i] for i in INPUTS}, "the FCN without the named sequence"),
                                 ("b", NO_DIR, "each method without DIR"),
                                 ("c", COMBINED, "the FCN on the named sequences only")):
@@ -141,8 +140,8 @@ def _fig_2_3(report: ChapterReport, tmp: Path, ran: set[str]) -> None:
              fmt(float(c.val_mse.iloc[-1])) if len(c) else NA] for label, c in curves.items()]
     report.table("Fig. 2.3", pd.DataFrame(rows, columns=["depth", "epochs", "lowest held-out MSE",
                                                          "last held-out MSE"]),
-                 f"Learning curves of the FCN with L = 2, 3, 4, 6 layers of 64 filters: held-out MSE (normalised "
-                 f"units) per epoch, mean over folds. Thesis: {THESIS['Fig. 2.3']}.",
+                 "Learning curves of the FCN with L = 2, 3, 4, 6 layers of 64 filters: held-out MSE (normalised "
+                 "units) per epoch, mean over folds.",
                  image)
 
 
@@ -166,11 +165,6 @@ def _panel(tmp: Path, session, methods: dict[str, str], title: str, name: str) -
                          TARGET, title, tmp / "figures" / f"{name}.png")
 
 
-def _first_patient(data, plan: list[dict]) -> str:
-    held_out = [s for fold in plan for s in fold["test"]]
-    return next((s for s in held_out if data.subjects[s].group == "MS"), held_out[0])
-
-
 def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path, k: float) -> None:
     seg = tables.get("segmentation")
     chosen: list[tuple[str, float]] = []
@@ -185,26 +179,22 @@ def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path
                                   figures / "fig_2_5_segmentations.png") if chosen else None
     report.figure("Fig. 2.5", image,
                   "WM lesion segmentation (threshold segmentation of `msgan evaluate`, in place of the thesis's "
-                  f"lesion pipeline) on true and synthetic FLAIR, the patients with the highest and lowest DICE. "
-                  f"DICE, mean (SD) over patients: {cell}. Thesis: {THESIS['Fig. 2.5']}.")
+                  "lesion pipeline) on true and synthetic FLAIR, the patients with the highest and lowest DICE. "
+                  f"DICE, mean (SD) over patients: {cell}.")
 
 
-def _fig_2_6(report: ChapterReport, tmp: Path, data, plan: list[dict], ran: set[str]) -> None:
+def _fig_2_6(report: ChapterReport, run: ChapterRun, ran: set[str]) -> None:
     from msgan.saliency.session import saliency_for_session
 
-    patient = _first_patient(data, plan)
-    fold = next(f for f in plan if patient in f["test"])
+    patient, fold = run.held_out_patient()
     ranking = pd.DataFrame(columns=["sequence", "mean P3S"])
     image = None
     if REFERENCE in ran:
-        out = tmp / "saliency" / REFERENCE
-        ranked = saliency_for_session(tmp / "cv" / REFERENCE / f"fold-{fold['fold']}", data, patient, out,
+        out = run.tmp / "saliency" / REFERENCE
+        ranked = saliency_for_session(run.tmp / "cv" / REFERENCE / f"fold-{fold}", run.data, patient, out,
                                       session="t0")
         ranking = pd.DataFrame(ranked, columns=["sequence", "mean P3S"])
-        if (out / "p3s.png").is_file():
-            (tmp / "figures").mkdir(exist_ok=True)
-            shutil.copy2(out / "p3s.png", tmp / "figures" / "fig_2_6_p3s.png")
-            image = "figures/fig_2_6_p3s.png"
+        image = report.copied("p3s.png", out, "fig_2_6_p3s.png")
     report.table("Fig. 2.6", ranking,
                  f"P3S maps (eq. 2.3) of the FCN for held-out patient sub-{patient}, and the mean P3S per sequence "
-                 f"inside the brain, most salient first. Thesis: {THESIS['Fig. 2.6']}.", image)
+                 "inside the brain, most salient first.", image)

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from data_tools.contracts import TASKS, ShardSpec
-from msgan.evaluation.cells import NA, mean_sd, measure, measures_table
+from msgan.evaluation.cells import NA, QUALITY, mean_sd, measure, measures_table
 from msgan.evaluation.constants import TRUTH
+from msgan.evaluation.tables import clinical_regressions, right_categories
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs, simulation_record
@@ -85,19 +86,8 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
     run.cross_validate(config, shards, settings.folds, settings.val_per_fold, train)
 
 
-def _report_of(run: ChapterRun) -> ChapterReport:
-    run.step("report")
-    return _report(run)
-
-
-#: chapter 4, declared
-CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda settings: CONFIGS,
-                  lambda check: CHECK if check else Chapter4Settings(), _shards, _train, _report_of, keep_maps=True)
-
-QUALITY = {"MSE": "mse_brain", "PSNR": "psnr_brain"}
-
-
 def _report(run: ChapterRun) -> ChapterReport:
+    run.step("report")
     tables, settings = run.result.tables, run.settings
     table = partial(measures_table, tables, REFERENCE)
     record = simulation_record(run.cohort_dir)
@@ -125,26 +115,32 @@ def _report(run: ChapterRun) -> ChapterReport:
                      f"{what}, mean (SD) at t0, each model with each loss (sec. 4.3.3).")
     report.demyelination("Fig. 4.4", tables, REFERENCE,
                          "(A) % of the baseline lesion load demyelinated, true vs predicted, per patient at t0 and "
-                         "t1. DICE of Refiner CF-SAGAN's maps with the true ones: {dice}. Thesis: "
-                         + THESIS["Fig. 4.4"] + ".")
+                         "t1. DICE of Refiner CF-SAGAN's maps with the true ones: {dice}.")
     longi = tables.get("longitudinal")
     dyn = NA if longi is None else (
         f"DICE of the dynamic maps {mean_sd(longi[longi.method == REFERENCE].dice_dynamic_demyelination)} "
         f"(demyelination), {mean_sd(longi[longi.method == REFERENCE].dice_dynamic_remyelination)} (remyelination)")
     report.figure("Fig. 4.5", report.copied("longitudinal_indices.png"),
-                  f"Global change, dynamic demyelination and remyelination indices per patient, true vs "
-                  f"Refiner CF-SAGAN: {dyn}. Thesis: {THESIS['Fig. 4.5']}.")
-    report.table("Sec. 4.3.5: patients in the right dynamic category", _categories(longi),
+                  "Global change, dynamic demyelination and remyelination indices per patient, true vs "
+                  f"Refiner CF-SAGAN: {dyn}.")
+    categories = right_categories(longi)
+    report.table("Sec. 4.3.5: patients in the right dynamic category",
+                 categories.assign(method=categories.method.map(lambda m: LABELS.get(m, m))),
                  "Share of patients whose predicted global index of myelin content change has the sign of the "
-                 f"true one (predominant demyelination > 0, remyelination < 0). Thesis: {THESIS['Sec. 4.3.5']}.")
+                 "true one (predominant demyelination > 0, remyelination < 0).")
     _fig_4_6(report, run, longi)
     _table_4_3(report, tables, longi, record)
     report.table("Sec. 4.4: 3 vs 2 CF-SAGANs",
                  table("method", {LABELS[n]: n for n in (REFERENCE, "refiner_cfsagan-3gans")},
                        {**QUALITY, "lesion discrepancy": "roi:lesions"}),
-                 f"Two CF-SAGANs (one Refiner) against three (two Refiners), at t0. Thesis: {THESIS['Sec. 4.4']}.")
+                 "Two CF-SAGANs (one Refiner) against three (two Refiners), at t0.")
     report.files(" (t0 and t1)", "`cv/<method>/`: folds.json, fold runs, results.csv; `predictions/<method>/`.")
     return report
+
+
+#: chapter 4, declared
+CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda settings: CONFIGS,
+                  lambda check: CHECK if check else Chapter4Settings(), _shards, _train, _report, keep_maps=True)
 
 
 def _losses_table(tables, what: str, published: dict) -> pd.DataFrame:
@@ -153,20 +149,6 @@ def _losses_table(tables, what: str, published: dict) -> pd.DataFrame:
                       for cell in (measure(tables, f"{model}-{loss}", what, REFERENCE), published[shown][loss_label])]]
             for shown, model in TABLE_4_2.items()]
     return pd.DataFrame(rows, columns=["model"] + [f"{loss} ({who})" for loss in LOSSES for who in ("msgan", "thesis")])
-
-
-def _categories(longi: pd.DataFrame | None) -> pd.DataFrame:
-    columns = ["method", "patients in the right category", "patients", "share"]
-    if longi is None:
-        return pd.DataFrame(columns=columns)
-    truth = longi[longi.method == TRUTH].set_index("subject").global_change
-    rows = []
-    for method, part in longi[longi.method != TRUTH].groupby("method", sort=False):
-        pred = part.set_index("subject").global_change.reindex(truth.index)
-        both = pd.concat([truth, pred], axis=1).dropna()
-        right = int((np.sign(both.iloc[:, 0]) == np.sign(both.iloc[:, 1])).sum())
-        rows.append([LABELS.get(method, method), right, len(both), right / len(both) if len(both) else float("nan")])
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _fig_4_6(report: ChapterReport, run: ChapterRun, longi) -> None:
@@ -183,8 +165,7 @@ def _fig_4_6(report: ChapterReport, run: ChapterRun, longi) -> None:
     report.figure("Fig. 4.6", path,
                   "Demyelinating (red) and remyelinating (blue) voxels inside the baseline lesions (white), "
                   "predicted (middle) and true (right), on the T1, as the evaluation classified them; patients with "
-                  f"the largest, median and smallest true global change ({', '.join(chosen) or 'none'}). "
-                  f"Thesis: {THESIS['Fig. 4.6']}.")
+                  f"the largest, median and smallest true global change ({', '.join(chosen) or 'none'}).")
 
 
 def _with_thesis(fits: pd.DataFrame | None, source: str) -> pd.DataFrame:
@@ -202,8 +183,6 @@ def _with_thesis(fits: pd.DataFrame | None, source: str) -> pd.DataFrame:
 
 def _table_4_3(report: ChapterReport, tables: dict, longi, record: dict | None) -> None:
     from data_tools.simulation import clinical
-
-    from msgan.evaluation.tables import clinical_regressions
 
     independent = bool(record and record.get("options", {}).get("edss_independent"))
     if independent:

@@ -2,7 +2,9 @@
 
 Each table section is written twice: as a markdown table in ``report.md`` and as
 ``tables/<slug>.csv``; figures live in ``figures/``. The thesis's value sits in its own
-column beside msgan's wherever the thesis prints one.
+column beside msgan's wherever the thesis prints one; where the thesis says in words what
+a section shows (a sentence in :data:`~msgan.experiments.thesis_values.THESIS` under the
+section's title, up to its colon), the note ends with it.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from msgan.evaluation.cells import NA, markdown_table
+from msgan.experiments.thesis_values import THESIS
 
 
 def slug(title: str) -> str:
@@ -45,25 +48,28 @@ class ChapterReport:
                  f"CSV: `tables/{name}.csv`."]
         if image:
             lines += ["", f"![{title}]({image})"]
+        note = said_by_thesis(title, note)
         self.sections.append((title, ([note, ""] if note else []) + lines))
 
     def figure(self, title: str, path: str | Path | None, caption: str) -> None:
         """A section showing ``path`` (relative to the report, or a file inside ``folder``) with its caption."""
         path = self._relative(path)
-        body = [caption, ""] + ([f"![{title}]({path})"] if path else ["(figure not drawn: see the notes)"])
+        body = [said_by_thesis(title, caption), ""] + ([f"![{title}]({path})"] if path else ["(figure not drawn: see the notes)"])
         self.sections.append((title, body))
 
     def _relative(self, path: str | Path | None) -> str | None:
         return str(path.relative_to(self.folder)) if isinstance(path, Path) else path
 
-    def copied(self, name: str) -> str | None:
-        """``evaluation/figures/<name>`` copied to ``figures/fig_<name>``; that path (None if not drawn)."""
-        source = self.folder / "evaluation" / "figures" / name
+    def copied(self, name: str, source: Path | None = None, as_name: str | None = None) -> str | None:
+        """``<source>/<name>`` (default: the evaluation's figures) copied to ``figures/<as_name>``
+        (default ``fig_<name>``); that path (None if not drawn)."""
+        source = (source or self.folder / "evaluation" / "figures") / name
+        as_name = as_name or f"fig_{name}"
         if not source.is_file():
             return None
         (self.folder / "figures").mkdir(exist_ok=True)
-        shutil.copy2(source, self.folder / "figures" / f"fig_{name}")
-        return f"figures/fig_{name}"
+        shutil.copy2(source, self.folder / "figures" / as_name)
+        return f"figures/{as_name}"
 
     def demyelination(self, title: str, tables: dict, reference: str, caption: str) -> None:
         """Fig. 3.8 / 4.4: (A) % of the lesion load demyelinated, ``caption`` with ``{dice}``, the
@@ -103,6 +109,13 @@ class ChapterReport:
         path = folder / "report.md"
         path.write_text("\n".join(lines) + "\n")
         return path
+
+
+def said_by_thesis(title: str, text: str) -> str:
+    """``text``, then ``Thesis: <sentence>.`` when the thesis says in words what section
+    ``title`` (up to its colon) shows."""
+    said = THESIS.get(title.split(":")[0])
+    return f"{text} Thesis: {said}." if isinstance(said, str) else text
 
 
 def machine() -> str:

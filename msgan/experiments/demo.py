@@ -163,8 +163,8 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
             final_paths([run.result.out / "report.md"], tmp, out)  # name the folders as they will be
 
         step("saliency", "saliency maps (P3S, eq. 2.3; attention, eq. 3.7) of one held-out patient")
-        patient = next(s for s in flair.plan[0]["test"] if cohort.subjects[s].group == "MS")
-        ranking = saliency_for_session(tmp / "cv" / "fcn" / "fold-1", cohort, patient,
+        patient, fold = flair.held_out_patient()
+        ranking = saliency_for_session(tmp / "cv" / "fcn" / f"fold-{fold}", cohort, patient,
                                        tmp / "saliency" / f"sub-{patient}", session=BASELINE)
         timings["end"] = time.perf_counter()
         report = write_demo_report(tmp, settings=asdict(settings), quick=quick,
