@@ -38,8 +38,8 @@ def classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, na
     normalizer = Normalizer.from_json(shards / "normalization.json")
     train = [_normalised_session(normalizer, s, names, target)
              for s in cohort.select(train_ids).sessions() if s.has(target)]
-    model = build_classic(name, seed, **hyperparameters).fit(
-        np.stack([t[0] for t in train]), np.stack([t[1] for t in train])[..., None], mask=np.stack([t[2] for t in train]))
+    inputs, targets, brains = (np.stack([t[i] for t in train]) for i in range(3))
+    model = build_classic(name, seed, **hyperparameters).fit(inputs, targets[..., None], mask=brains)
     out = []
     for ses in test_sessions:
         x, _, brain = _normalised_session(normalizer, ses, names, target)

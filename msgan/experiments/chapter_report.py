@@ -54,7 +54,8 @@ class ChapterReport:
     def figure(self, title: str, path: str | Path | None, caption: str) -> None:
         """A section showing ``path`` (relative to the report, or a file inside ``folder``) with its caption."""
         path = self._relative(path)
-        body = [said_by_thesis(title, caption), ""] + ([f"![{title}]({path})"] if path else ["(figure not drawn: see the notes)"])
+        image = [f"![{title}]({path})"] if path else ["(figure not drawn: see the notes)"]
+        body = [said_by_thesis(title, caption), ""] + image
         self.sections.append((title, body))
 
     def _relative(self, path: str | Path | None) -> str | None:
@@ -76,7 +77,7 @@ class ChapterReport:
         reference's DICE with the true maps per visit; (B) the demyelinated maps overlaid."""
         demy = tables.get("demyelination_summary")
         dice = NA if demy is None else "; ".join(f"ses-{r.session}: {r.dice_mean:.3g} ({r.dice_sd:.3g})"
-                                                    for r in demy[demy.method == reference].itertuples())
+                                                 for r in demy[demy.method == reference].itertuples())
         self.figure(title, self.copied("demyelination_percent.png"), caption.format(dice=dice))
         overlay = self.copied("demyelination_overlays.png")
         if overlay:
