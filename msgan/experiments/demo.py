@@ -28,7 +28,7 @@ from data_tools.contracts import BASELINE, TASKS, ShardSpec
 from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import final_paths, machine
-from msgan.experiments.protocol import CohortDesign, Config, cohort_for, discarded_on_stop, merge_fold
+from msgan.experiments.protocol import CohortDesign, Config, cohort_for, discarded_on_stop, merge_fold, timed
 
 # the thesis's inputs: ch. 2 had no T1POST (sec. 2.2.3), although the simulator writes one
 FLAIR_INPUTS = list(TASKS["flair"].thesis_inputs)
@@ -139,30 +139,26 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
     out = Path(out)
     started = time.perf_counter()
     timings: dict[str, float] = {}
-
-    def step(name: str, message: str):
-        timings[name] = time.perf_counter()
-        echo(f"[{time.perf_counter() - started:6.0f} s] {message}")
-
+    step = timed(echo, started, timings)
     with discarded_on_stop(out), toy_graphs(settings.optimize_graphs), \
             atomic_output_dir(out, overwrite=overwrite) as tmp:
-        step("simulate", f"simulating {settings.n_ms} MS patients (2 visits) and {settings.n_hc} "
-                         f"controls at {settings.resolution:g} mm")
+        step(f"simulating {settings.n_ms} MS patients (2 visits) and {settings.n_hc} controls at "
+             f"{settings.resolution:g} mm", "simulate")
         cohort, cohort_dir, _ = cohort_for(None, settings.design, tmp / "cohort", progress)
         flair, myelin = (ChapterRun(declared, settings, declared.configs(settings), True, tmp, out, cohort, cohort_dir,
                                     True, lambda message: None, progress) for declared in settings.chapters())
-        step("flair", "FLAIR (ch. 2): whole-volume shards, 2-fold fcn, mean-image baseline")
+        step("FLAIR (ch. 2): whole-volume shards, 2-fold fcn, mean-image baseline", "flair")
         flair.train_all()
-        step("myelin", f"myelin (ch. 3-4): baseline-visit patch shards, 2-fold {settings.myelin_model}, "
-                       "applied to both visits")
+        step(f"myelin (ch. 3-4): baseline-visit patch shards, 2-fold {settings.myelin_model}, applied to both "
+             "visits", "myelin")
         myelin.train_all()
 
-        step("evaluate", "evaluating both tasks (msgan evaluate)")
+        step("evaluating both tasks (msgan evaluate)", "evaluate")
         for run in (flair, myelin):
             run.evaluate(threshold_space="native")
             final_paths([run.result.out / "report.md"], tmp, out)  # name the folders as they will be
 
-        step("saliency", "saliency maps (P3S, eq. 2.3; attention, eq. 3.7) of one held-out patient")
+        step("saliency maps (P3S, eq. 2.3; attention, eq. 3.7) of one held-out patient", "saliency")
         patient, fold = flair.held_out_patient()
         ranking = saliency_for_session(tmp / "cv" / "fcn" / f"fold-{fold}", cohort, patient,
                                        tmp / "saliency" / f"sub-{patient}", session=BASELINE)
@@ -172,7 +168,7 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
                                    myelin=myelin.result, saliency_subject=patient, ranking=ranking,
                                    warnings=[w.replace(str(tmp), str(out)) for w in flair.warnings + myelin.warnings],
                                    durations=_durations(timings, started), machine=machine())
-        echo(f"[{time.perf_counter() - started:6.0f} s] report written")
+        step("report written")
     return out / report.name
 
 
