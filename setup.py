@@ -16,7 +16,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["msgan", "msgan.*", "data_tools", "data_tools.*"]),
     # the shipped models (SavedModel files: <name>/<version>/{*.pb, variables/*, assets/*})
-    package_data={"msgan": ["saved_models/*/*/*", "saved_models/*/*/*/*"]},
+    package_data={"msgan": ["saved_models/*/*/*", "saved_models/*/*/*/*", "experiments/*.json"]},
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3.0",

@@ -5,7 +5,7 @@ import pytest
 from msgan.classic import GradientBoostingSynthesis
 from msgan.classic.boosting import zscore_neighbourhood_features
 from msgan.errors import ImageContentError
-from msgan.experiments.ablation import CLASSIC_MODELS, _classic
+from msgan.classic.cohort import CLASSIC_MODELS, build_classic
 
 
 def test_features_by_hand():
@@ -65,4 +65,4 @@ def test_boosting_defaults_and_samples_per_example():
 
 def test_boosting_is_a_classic_model_of_ablate():
     assert "gradient_boosting" in CLASSIC_MODELS
-    assert isinstance(_classic("gradient_boosting", 0), GradientBoostingSynthesis)
+    assert isinstance(build_classic("gradient_boosting", 0), GradientBoostingSynthesis)

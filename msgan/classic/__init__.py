@@ -6,6 +6,10 @@ on channels-last arrays (B, D, H, W, C) -> (B, D, H, W, 1).
 - :class:`ModalityPropagation`: k nearest training patches, target centres averaged (Ye 2013).
 - :class:`GradientBoostingSynthesis`: histogram gradient boosting on per-subject z-scores
   and their 3^3/7^3 means (not in the thesis: the quick baseline of issue 19).
+
+:mod:`msgan.classic.cohort` builds one by name and fits it on a cohort's sessions;
+:func:`msgan.classic.mean_image.mean_image_baseline` (the demo's) predicts the training
+subjects' mean image.
 """
 from msgan.classic.boosting import GradientBoostingSynthesis
 from msgan.classic.forest import RandomForestSynthesis

@@ -2,7 +2,7 @@
 
 Qualitative panel (Figs. 2.4, 3.4), ROI box plots (Fig. 3.6), Bland-Altman (Fig. 3.7),
 demyelination percentages and agreement overlays (Figs. 3.8, 4.4), longitudinal indices
-per patient (Fig. 4.5) and the thresholding procedure itself.
+per patient (Fig. 4.5), dynamic voxels (Fig. 4.6) and the thresholding procedure itself.
 """
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ from msgan.evaluation.tables import BLAND_ALTMAN_REGIONS  # noqa: E402
 DPI = 110
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """Write ``fig`` to ``path`` (its folder made) at the reports' resolution, and close it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -55,7 +57,7 @@ def qualitative_panel(example: dict, path: Path) -> Path:
         if not ax.images:
             ax.axis("off")
     fig.suptitle(f"{example['label']}, axial slice {example['z']}", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
@@ -90,7 +92,7 @@ def roi_boxplots(roi: pd.DataFrame, path: Path, unit: str) -> Path:
         ax.legend(fontsize=8, frameon=False)
         ax.set_title(f"ses-{session}: mean per region (line: median, dashed: mean, whiskers: min-max)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bland_altman_plot(roi: pd.DataFrame, path: Path) -> Path:
@@ -116,7 +118,7 @@ def bland_altman_plot(roi: pd.DataFrame, path: Path) -> Path:
             ax.set_ylabel("predicted - true")
             ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def percent_bars(demy: pd.DataFrame, path: Path) -> Path:
@@ -132,7 +134,7 @@ def percent_bars(demy: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel("% demyelinated")
         ax.set_title(f"ses-{session}", fontsize=9)
         ax.legend(fontsize=8, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def demyelination_overlays(overlays: list[dict], path: Path, method: str) -> Path:
@@ -154,7 +156,27 @@ def demyelination_overlays(overlays: list[dict], path: Path, method: str) -> Pat
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("yellow", "deepskyblue", "red", "orange")]
     fig.legend(handles, ["both", "neither", "truth only", f"{method} only"], loc="lower center", ncol=4,
                fontsize=8, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+def dynamic_voxels(panels: list[dict], path: Path) -> Path:
+    """Fig. 4.6, from :func:`msgan.evaluation.longitudinal.dynamic_voxel_panels`: rows =
+    patients; columns = T1 with lesions (white), predicted, true; demyelinating voxels red,
+    remyelinating blue (the colours of Fig. 4.6)."""
+    fig, axes = plt.subplots(len(panels), 3, figsize=(7.5, 2.6 * len(panels)), squeeze=False)
+    for row, panel in zip(axes, panels):
+        base = panel["background"] / max(float(np.percentile(panel["background"], 99)), 1e-6)
+        for ax, key in zip(row, ("T1", "predicted", "true")):
+            rgb = np.repeat(np.clip(base, 0, 1)[..., None], 3, -1)
+            rgb[panel["lesions"]] = (1.0, 1.0, 1.0)
+            if key != "T1":
+                demyelinating, remyelinating = panel[key]
+                rgb[demyelinating] = (1.0, 0.1, 0.1)
+                rgb[remyelinating] = (0.1, 0.3, 1.0)
+            ax.imshow(np.rot90(rgb))
+            ax.set_title(f"sub-{panel['subject']} z={panel['z']}: {key}", fontsize=8)
+            ax.axis("off")
+    return save_figure(fig, path)
 
 
 def indices_plot(longi: pd.DataFrame, path: Path) -> Path:
@@ -170,7 +192,7 @@ def indices_plot(longi: pd.DataFrame, path: Path) -> Path:
         ax.axhline(0, color="black", lw=0.5)
         ax.set_title(name.replace("_", " ") + " (%)", fontsize=9)
         ax.legend(fontsize=8, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def threshold_procedure(thresholds: dict, procedure: pd.DataFrame | None, path: Path) -> Path:
@@ -195,4 +217,4 @@ def threshold_procedure(thresholds: dict, procedure: pd.DataFrame | None, path: 
         title += f"; DICE vs simulated demyelination {procedure.dice_vs_simulated.mean():.2f} (mean)"
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -3,11 +3,16 @@
 The lesional voxels of the baseline are followed to the follow-up: each is demyelinated
 or normally myelinated at t0 and at t1 (:func:`msgan.evaluation.demyelination.demyelinated_map`
 with the baseline lesion mask as region at both visits). Indices are percentages.
+:func:`dynamic_voxel_panels` takes the maps an evaluation classified (``keep_maps``) to the
+panels of Fig. 4.6, so the figure shows what the tables measured.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from data_tools.contracts import BASELINE, FOLLOW_UP
+from data_tools.io.cohort import Cohort
+from msgan.evaluation.constants import TRUTH
 from msgan.evaluation.demyelination import percentage_demyelinated
 
 
@@ -66,3 +71,23 @@ def longitudinal_indices(demyelinated_t0: np.ndarray, demyelinated_t1: np.ndarra
         "dynamic_demyelination": dynamic_demyelination_index(demyelinated_t0, demyelinated_t1, lesions_t0),
         "dynamic_remyelination": dynamic_remyelination_index(demyelinated_t0, demyelinated_t1, lesions_t0),
     }
+
+
+def dynamic_voxel_panels(cohort: Cohort, classified: dict, method: str, patients: list[str]) -> list[dict]:
+    """Per patient both of whose visits were classified (``EvaluationResult.classified``,
+    each map classified with that evaluation's thresholds and distance to CSF, in its
+    threshold space): the axial slice through most baseline lesion voxels, its T1, the
+    lesions, and the (demyelinating, remyelinating) maps from the true and from ``method``'s PIB."""
+    out = []
+    for pid in patients:
+        t0, t1 = classified.get((pid, BASELINE)), classified.get((pid, FOLLOW_UP))
+        if t0 is None or t1 is None or not {TRUTH, method} <= set(t0["maps"]) & set(t1["maps"]):
+            continue
+        lesions = t0["lesions"]  # the baseline lesion load, that of both visits (sec. 4.2.5)
+        z = int(lesions.reshape(-1, lesions.shape[2]).sum(0).argmax())
+        session = cohort.subjects[pid].sessions[BASELINE]
+        background = session.load("T1" if session.has("T1") else "PIB").data[:, :, z]
+        out.append({"subject": pid, "z": z, "background": background, "lesions": lesions[:, :, z],
+                    **{key: tuple(m[:, :, z] for m in dynamic_maps(t0["maps"][source], t1["maps"][source], lesions))
+                       for key, source in (("true", TRUTH), ("predicted", method))}})
+    return out

@@ -2,50 +2,18 @@
 ``tables/*.csv`` (every per-subject row and summary) and ``figures/*.png``."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 
 from msgan.evaluation import figures
+from msgan.evaluation.cells import fmt, markdown_table, starred, summary_cell
 from msgan.evaluation.demyelination import THRESHOLD_SOURCES, THRESHOLD_SPACES
 
-STAR_P = 0.05
 TEST_NOTE = ("`*`: differs from {ref} with p < 0.05, two-sided paired t-test (scipy.stats.ttest_rel), "
              "one pair per subject both methods predicted, within the session of the table (sessions "
              "are never pooled; the thesis's stars are the baseline's, t0). `(n=k)`: mean over the k "
              "subjects whose value is defined (e.g. the DICE of two empty maps is n/a).")
-
-
-def fmt(value, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if isinstance(value, float):
-        return "inf" if math.isinf(value) else f"{value:.{digits}g}"
-    return str(value)
-
-
-def markdown_table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _mean_sd_cell(summary_row, metric) -> str:
-    cell = f"{fmt(summary_row[f'{metric}_mean'])} ({fmt(summary_row[f'{metric}_sd'])})"
-    defined = summary_row.get(f"{metric}_n")
-    if defined is not None and int(defined) < int(summary_row["n"]):
-        cell += f" (n={int(defined)})"
-    return cell
-
-
-def _starred(tests: pd.DataFrame | None, method: str, metric: str, **where) -> str:
-    if tests is None or tests.empty:
-        return ""
-    sel = tests[(tests.method == method) & (tests.metric == metric)]
-    for key, value in where.items():
-        sel = sel[sel[key] == value]
-    return "*" if len(sel) and float(sel.p.iloc[0]) < STAR_P else ""
 
 
 def _summary_table(summary: pd.DataFrame, metrics: dict[str, str], tests=None, **where) -> str:
@@ -53,7 +21,7 @@ def _summary_table(summary: pd.DataFrame, metrics: dict[str, str], tests=None, *
     for _, row in summary.iterrows():
         cells = [row["method"]]
         for metric in metrics:
-            cells.append(_mean_sd_cell(row, metric) + _starred(tests, row["method"], metric, **where))
+            cells.append(summary_cell(row, metric, defined=True) + starred(tests, row["method"], metric, **where))
         rows.append(cells + [int(row["n"])])
     return markdown_table(["method", *metrics.values(), "n"], rows)
 
@@ -152,8 +120,8 @@ def _myelin(tables, ref, figs) -> list[str]:
             cells = [method]
             for roi in rois:
                 r = rows_m[rows_m.roi == roi]
-                cells.append(_mean_sd_cell(r.iloc[0], "discrepancy")
-                             + _starred(tests, method, "discrepancy", roi=roi, session=session) if len(r) else "n/a")
+                cells.append(summary_cell(r.iloc[0], "discrepancy", defined=True)
+                             + starred(tests, method, "discrepancy", roi=roi, session=session) if len(r) else "n/a")
             rows.append(cells)
         lines += ["", f"ses-{session}:", "", markdown_table(["method", *rois], rows)]
     lines += ["", TEST_NOTE.format(ref=ref)]
@@ -218,8 +186,8 @@ def _demyelination(tables, ref, figs, result) -> list[str]:
             proc = tables["procedure"]
             lines += ["The simulated cohort carries the ground-truth `demyelinated` map: thresholding the "
                       "*true* PIB map recovers it with DICE "
-                      + ", ".join(f"{_mean_sd_cell(r, 'dice_vs_simulated')} at ses-{r['session']} (n={int(r['n'])})"
-                                  for _, r in tables["procedure_summary"].iterrows())
+                      + ", ".join(f"{summary_cell(r, 'dice_vs_simulated', defined=True)} at ses-{r['session']} "
+                                  f"(n={int(r['n'])})" for _, r in tables["procedure_summary"].iterrows())
                       + f" (per session: tables/procedure.csv, {len(proc)} rows). This bounds the DICE a "
                       "perfect prediction can reach against the simulation's truth.", ""]
         if "thresholds" in figs:

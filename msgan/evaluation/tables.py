@@ -1,5 +1,5 @@
 """From per-subject rows to the thesis's tables: summaries, group tests, Bland-Altman,
-paired method comparisons and the clinical regressions.
+paired method comparisons, the clinical regressions and the dynamic categories of sec. 4.3.5.
 
 Every summary, test and agreement statistic is computed within one session: a patient
 seen at t0 and t1 is one row in the t0 table and one in the t1 table, never two rows of
@@ -7,6 +7,7 @@ one statistic. Undefined values (NaN, e.g. the DICE of two empty maps) are left 
 means, and each summary states how many values it averaged (``<metric>_n``)."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from msgan.evaluation.clinical import edss_regression, encode_sex
@@ -133,6 +134,22 @@ def clinical_regressions(longi: pd.DataFrame, edss: dict | None = None) -> tuple
         return None, f"{note}; {extra}" if note else extra
     table = pd.concat(rows, ignore_index=True)
     return table[["maps", "index", "term", "coef", "se", "t", "p", "beta", "n"]], note
+
+
+def right_categories(longi: pd.DataFrame | None) -> pd.DataFrame:
+    """Sec. 4.3.5: per method, the patients whose predicted global index of myelin content
+    change has the sign of the true one (predominant demyelination > 0, remyelination < 0)."""
+    columns = ["method", "patients in the right category", "patients", "share"]
+    if longi is None:
+        return pd.DataFrame(columns=columns)
+    truth = longi[longi.method == TRUTH].set_index("subject").global_change
+    rows = []
+    for method, part in longi[longi.method != TRUTH].groupby("method", sort=False):
+        pred = part.set_index("subject").global_change.reindex(truth.index)
+        both = pd.concat([truth, pred], axis=1).dropna()
+        right = int((np.sign(both.iloc[:, 0]) == np.sign(both.iloc[:, 1])).sum())
+        rows.append([method, right, len(both), right / len(both) if len(both) else float("nan")])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def cohort_summary(cohort, target: str, groups: dict[str, str]) -> dict:

@@ -1,1 +1,1 @@
-"""Experiments built from the library: the demo, baselines, ablations."""
+"""Experiments built from the library: the chapters' reproductions, the demo, ablations."""

@@ -4,14 +4,14 @@ Every variant (all inputs, each input removed in turn, and named combinations su
 ``T1+DIR``) is trained on the same training subjects and scored on the same held-out
 subjects by the MSE inside the brain, in the target's units. Deep models train through
 :func:`msgan.training.run.train`; the classic baselines (``random_forest``,
-``modality_propagation``) are fitted on the same normalised voxels.
+``modality_propagation``) are fitted on the same normalised voxels
+(:func:`msgan.classic.cohort.classic_predictions`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from data_tools.contracts import ABLATION_LAYOUTS, SINGLE_SESSION_TASK_NAMES, ShardSpec, look_up_option
@@ -20,9 +20,7 @@ from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort, parse_names
 from data_tools.io.masks import brain_mask
 from data_tools.io.nifti import save_like
-
-CLASSIC_MODELS = ("random_forest", "modality_propagation", "gradient_boosting")
-
+from msgan.classic.cohort import CLASSIC_MODELS, classic_predictions
 
 def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_each: bool = True
                       ) -> list[tuple[str, list[str]]]:
@@ -38,41 +36,6 @@ def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_ea
             raise ConfigError(f"combination {combo} uses {', '.join(unknown)}, not among the inputs")
         variants.append(("+".join(names), names))
     return variants
-
-
-def _classic(name: str, seed: int, **hyperparameters):
-    from msgan.classic import GradientBoostingSynthesis, ModalityPropagation, RandomForestSynthesis
-
-    # every core: scikit-learn's results do not depend on n_jobs for a fixed seed
-    return {"random_forest": RandomForestSynthesis, "modality_propagation": ModalityPropagation,
-            "gradient_boosting": GradientBoostingSynthesis}[name](seed=seed, n_jobs=-1, **hyperparameters)
-
-
-def _normalised_session(normalizer, session, names, target):
-    volumes, reference = session.stack(names)
-    brain = brain_mask(session, names)
-    x = normalizer.apply_channels(names, volumes, brain)
-    return x, normalizer.apply(target, session.load(target).data, brain), brain
-
-
-def classic_predictions(name, shards: Path, cohort, train_ids, test_sessions, names, target, seed,
-                        **hyperparameters):
-    """Classic method ``name`` (built with ``hyperparameters``, e.g. ``n_trees``) fitted on
-    ``train_ids``' sessions, normalised as the shards were, predicting ``test_sessions``; the
-    predictions de-normalised, zero outside the brain."""
-    from data_tools.shards.normalize import Normalizer
-
-    normalizer = Normalizer.from_json(shards / "normalization.json")
-    train = [_normalised_session(normalizer, s, names, target)
-             for s in cohort.select(train_ids).sessions() if s.has(target)]
-    model = _classic(name, seed, **hyperparameters).fit(np.stack([t[0] for t in train]), np.stack([t[1] for t in train])[..., None],
-                                     mask=np.stack([t[2] for t in train]))
-    out = []
-    for ses in test_sessions:
-        x, _, brain = _normalised_session(normalizer, ses, names, target)
-        pred = model.predict(x[None], mask=brain[None])[0, ..., 0]
-        out.append(normalizer.invert(target, pred) * brain)
-    return out
 
 
 def _deep_predictions(model: str, shards: Path, run: Path, test_ids, test_sessions, train_kwargs: dict,
@@ -146,7 +109,7 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
 
 
 def _markdown(summary: pd.DataFrame, target: str, n: int) -> str:
-    from msgan.evaluation.report import fmt, markdown_table
+    from msgan.evaluation.cells import fmt, markdown_table
 
     rows = [[r.model, r.variant, r.inputs, f"{fmt(r.mse_mean)} ({fmt(r.mse_sd)})"] for r in summary.itertuples()]
     return (f"# Input ablation ({target}; MSE inside the brain, mean (SD) over {n} held-out sessions)\n\n"

@@ -1,10 +1,13 @@
-"""One runner for every chapter of ``msgan reproduce``: a chapter is a :class:`Chapter`
-declaration (its task, reference method, configurations, sizes, how one configuration
-is trained and what its report says) and :func:`run_chapter` runs the steps they share
-once: the cohort (the user's, or the chapter's simulated one), each configuration's
-shards and cross-validation, ``msgan evaluate`` of all of them, then the chapter's
-report, all or nothing in ``out``. The steps hand each other a :class:`ChapterRun`: the
-fold plan (read once, from the first cross-validation), the evaluation and the folders.
+"""One runner for every chapter of ``msgan reproduce`` and both halves of ``msgan demo``: a
+chapter is a :class:`Chapter` declaration (its task, reference method, configurations,
+sizes, how one configuration is trained and what its report says) and :func:`run_chapter`
+runs the steps they share once: the cohort (the user's, or the chapter's simulated one),
+each configuration's shards and cross-validation (:meth:`ChapterRun.train_all`),
+``msgan evaluate`` of all of them (:meth:`ChapterRun.evaluate`), then the chapter's report,
+all or nothing in ``out``. The steps hand each other a :class:`ChapterRun`: the fold plan
+(read once, from the first cross-validation), the evaluation and the folders. The demo
+(:mod:`msgan.experiments.demo`) runs two declarations on one simulated cohort through the
+same two steps.
 """
 from __future__ import annotations
 
@@ -36,7 +39,9 @@ class Chapter:
     :meth:`ChapterRun.cross_validate`); ``report(run)``:
     the chapter's extra steps and its report; ``reference_first``: the reference trains
     before the others (whose folds follow its plan); ``keep_maps``: the evaluation keeps the
-    reference's classified maps (``run.result.classified``, Fig. 4.6)."""
+    reference's classified maps (``run.result.classified``, Fig. 4.6); ``evaluation``: its
+    folder in the output; ``command``: what the evaluation report says ran (default
+    ``msgan reproduce <name>``)."""
 
     name: str
     task: str
@@ -45,13 +50,11 @@ class Chapter:
     settings: Callable[[bool], Any]
     shards: Callable[["ChapterRun", Config], ShardSpec]
     train: Callable[["ChapterRun", Config, Path], None]
-    report: Callable[["ChapterRun"], ChapterReport]
+    report: Callable[["ChapterRun"], ChapterReport] | None  # None: the caller writes it (the demo)
     reference_first: bool = False
     keep_maps: bool = False
-
-    @property
-    def command(self) -> str:
-        return f"msgan reproduce {self.name}"
+    evaluation: str = "evaluation"
+    command: str = ""
 
 
 @dataclass
@@ -72,6 +75,7 @@ class ChapterRun:
     plan: list[dict] | None = None  # the fold plan, the same for every configuration
     result: Any = None  # the EvaluationResult of msgan evaluate
     shards: dict = field(default_factory=dict)  # ShardSpec -> its shard folder
+    warnings: list[str] = field(default_factory=list)  # the evaluation's, in order
 
     def shards_for(self, spec: ShardSpec) -> Path:
         """The folder of ``spec``'s shards (``shards/<inputs>``), written the first time it is asked for."""
@@ -88,6 +92,31 @@ class ChapterRun:
         plan = cross_validate_and_predict(config, shards, self.data, self.tmp / "cv", self.tmp / "predictions",
                                           folds, val_per_fold, train, self.progress, **options)
         self.plan = self.plan or plan
+
+    def held_out_patient(self) -> tuple[str, int]:
+        """The first MS patient held out, folds in order (else the first subject held out), and its fold."""
+        held_out = [(subject, fold["fold"]) for fold in self.plan for subject in fold["test"]]
+        return next((s for s in held_out if self.data.subjects[s[0]].group == "MS"), held_out[0])
+
+    def train_all(self) -> None:
+        """Each configuration's shards and cross-validation (the reference first where declared)."""
+        chapter = self.chapter
+        first = [c for c in self.configs if chapter.reference_first and c.name == chapter.reference]
+        for config in first + [c for c in self.configs if c not in first]:
+            chapter.train(self, config, self.shards_for(chapter.shards(self, config)))
+
+    def evaluate(self, threshold_space: str) -> None:
+        """``msgan evaluate`` of the reference's predictions against every other configuration's."""
+        from msgan.evaluation.runner import evaluate
+
+        chapter, predictions = self.chapter, self.tmp / "predictions"
+        others = {c.name: predictions / c.name for c in self.configs if c.name != chapter.reference}
+        self.result = evaluate(predictions / chapter.reference, self.data, chapter.task, self.tmp / chapter.evaluation,
+                               methods=others, label=chapter.reference,
+                               command=chapter.command or f"msgan reproduce {chapter.name}",
+                               on_warning=self.warnings.append, progress=self.progress,
+                               threshold_space=threshold_space,
+                               keep_maps=(chapter.reference,) if chapter.keep_maps else ())
 
     def new_report(self, title: str, section: str, shards: str, folds: str, presets: str, sizes: str,
                    numbers: str, visit: str = ", visit t0") -> ChapterReport:
@@ -117,7 +146,6 @@ def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = N
     ``threshold_space``: where the evaluation measures the distance to CSF of the
     demyelination thresholds (``mni``: the thesis's way, sec. 3.3.5; ``native``)."""
     from msgan.evaluation.demyelination import check_threshold_options
-    from msgan.evaluation.runner import evaluate
 
     check_threshold_options("same", threshold_space)
     if threshold_space == "mni" and chapter.task != "flair":
@@ -136,14 +164,7 @@ def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = N
                          if cohort is None else f" {cohort}"))
         data, cohort_dir, simulated = cohort_for(cohort, design, tmp / "cohort", progress)
         run = ChapterRun(chapter, settings, configs, check, tmp, out, data, cohort_dir, simulated, step, progress)
-        first = [c for c in configs if chapter.reference_first and c.name == chapter.reference]
-        for config in first + [c for c in configs if c not in first]:
-            chapter.train(run, config, run.shards_for(chapter.shards(run, config)))
+        run.train_all()
         step(f"msgan evaluate --task {chapter.task} (all methods)")
-        others = {c.name: tmp / "predictions" / c.name for c in configs if c.name != chapter.reference}
-        run.result = evaluate(tmp / "predictions" / chapter.reference, data, chapter.task, tmp / "evaluation",
-                              methods=others, label=chapter.reference, command=chapter.command,
-                              on_warning=lambda w: None, progress=progress,
-                              threshold_space=threshold_space,
-                              keep_maps=(chapter.reference,) if chapter.keep_maps else ())
+        run.evaluate(threshold_space)
         return chapter.report(run).finish(tmp, out, started)

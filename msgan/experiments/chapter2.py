@@ -23,7 +23,7 @@ import numpy as np
 
 from data_tools.contracts import ShardSpec
 from data_tools.io.nifti import save_like
-from msgan.experiments.ablation import CLASSIC_MODELS, classic_predictions
+from msgan.classic.cohort import CLASSIC_MODELS, classic_predictions
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter2_design import CHECK, INPUTS, PREDICTION_NAME, REFERENCE, TARGET, Chapter2Settings
 from msgan.experiments.chapter2_report import write_report

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from data_tools.contracts import TASKS
-from msgan.experiments.ablation import CLASSIC_MODELS
+from msgan.classic.cohort import CLASSIC_MODELS
 from msgan.experiments.protocol import CohortDesign, Config
 
 INPUTS = TASKS["flair"].thesis_inputs

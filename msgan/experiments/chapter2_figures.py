@@ -14,9 +14,8 @@ import pandas as pd  # noqa: E402
 
 from data_tools.io.masks import brain_mask, lesion_mask, white_matter_mask  # noqa: E402
 from data_tools.io.nifti import load_volume  # noqa: E402
-from msgan.evaluation.figures import qualitative_panel  # noqa: E402
+from msgan.evaluation.figures import qualitative_panel, save_figure  # noqa: E402
 from msgan.evaluation.lesion_contrast import threshold_segmentation  # noqa: E402
-from msgan.experiments.chapter_report import save_figure  # noqa: E402
 
 
 def validation_curves(cv_dir: Path) -> pd.DataFrame:

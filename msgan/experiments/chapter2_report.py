@@ -2,32 +2,26 @@
 beside msgan's (:func:`write_report`)."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from msgan.evaluation.cells import NA, fmt, mean_sd, quality_cell, starred
 from msgan.evaluation.collect import TRUTH
-from msgan.evaluation.report import fmt
-from msgan.experiments import thesis_values as thesis
 from msgan.experiments.chapter import ChapterRun
 from msgan.experiments.chapter2_design import (COMBINED, COMPARED, DEPTHS, INPUTS, NO_DIR, PREDICTION_NAME, REFERENCE,
                                                REMOVED, TARGET, WIDTHS)
 from msgan.experiments.chapter2_figures import (learning_curves, methods_panel, segmentation_examples,
                                                 validation_curves)
-from msgan.experiments.chapter_report import ChapterReport, mean_sd, quality_cell
+from msgan.experiments.chapter_report import ChapterReport
 from msgan.experiments.protocol import Config
-
-NA = "n/a"
+from msgan.experiments.thesis_values import THESIS
 
 
 def _star(tests: pd.DataFrame | None, method: str, metric: str) -> str:
-    """``*`` when the paired test of ``method`` against the reference gives p < 0.05."""
-    if tests is None or not len(tests) or method == REFERENCE:
-        return ""
-    row = tests[(tests.method == method) & (tests.metric == metric)]
-    return "*" if len(row) and float(row.p.iloc[0]) < 0.05 else ""
+    """``*`` when the paired test of ``method`` against the FCN gives p < 0.05."""
+    return "" if method == REFERENCE else starred(tests, method, metric)
 
 
 def per_fold(tables: dict, plan: list[dict], methods: dict[str, str], metric: str) -> pd.DataFrame:
@@ -91,24 +85,24 @@ def write_report(run: ChapterRun) -> ChapterReport:
         report.preamble.append(f"- Only these methods ran: {', '.join(sorted(ran))}; the others' cells read n/a.")
     _table_2_1(report, run, ran)
     _fig_2_3(report, run.tmp, ran)
-    for part, metric, published in (("a", "mse_brain", thesis.TABLE_2_2A), ("b", "ssim_brain", thesis.TABLE_2_2B)):
-        what = "Mean square error" if part == "a" else "Structural similarity inside the brain mask"
-        report.table(f"Table 2.2 ({part})", _with_thesis_average(per_fold(tables, plan, COMPARED, metric), published),
+    for part, metric, what in (("a", "mse_brain", "Mean square error"),
+                               ("b", "ssim_brain", "Structural similarity inside the brain mask")):
+        title = f"Table 2.2 ({part})"
+        report.table(title, _with_thesis_average(per_fold(tables, plan, COMPARED, metric), THESIS[title]),
                      f"{what} (standard deviation) per fold, five methods on the same folds.")
     report.table("Table 2.3", _table_2_3(tables),
                  "MS lesion contrast (eq. 2.4): lesions / NAWM (Ratio 1) and lesions / surrounding NAWM within 5 "
                  "voxels (Ratio 2), mean (SD) over patients.")
-    session = next(iter(run.data.select([_first_patient(run.data, plan)]).sessions("t0")))
+    session = next(iter(run.data.select([run.held_out_patient()[0]]).sessions("t0")))
     report.figure("Fig. 2.4", _panel(run.tmp, session, COMPARED, f"sub-{session.subject} (held out)", "fig_2_4_methods"),
                   "Synthetic FLAIR of each method beside the true one (top) and absolute differences (bottom).")
     _fig_2_5(report, tables, run.data, run.tmp, run.tmp / "figures", run.result.options.k)
-    _fig_2_6(report, run.tmp, run.data, plan, ran)
-    for part, methods, published, what in (
-            ("a", {i: REMOVED[i] for i in INPUTS}, thesis.TABLE_2_4A, "the FCN without the named sequence"),
-            ("b", NO_DIR, thesis.TABLE_2_4B, "each method without DIR"),
-            ("c", COMBINED, thesis.TABLE_2_4C, "the FCN on the named sequences only")):
-        report.table(f"Table 2.4 ({part})",
-                     _with_thesis_average(per_fold(tables, plan, methods, "mse_brain"), published),
+    _fig_2_6(report, run, ran)
+    for part, methods, what in (("a", {i: REMOVED[i] for i in INPUTS}, "the FCN without the named sequence"),
+                                ("b", NO_DIR, "each method without DIR"),
+                                ("c", COMBINED, "the FCN on the named sequences only")):
+        title = f"Table 2.4 ({part})"
+        report.table(title, _with_thesis_average(per_fold(tables, plan, methods, "mse_brain"), THESIS[title]),
                      f"Mean square error (SD) per fold of {what}; `*` against the FCN on all five sequences.")
     report.figure("Fig. 2.7", _panel(run.tmp, session, COMBINED, f"sub-{session.subject}: FCN on each input "
                                      "combination", "fig_2_7_combinations"),
@@ -125,12 +119,12 @@ def _table_2_1(report: ChapterReport, run: ChapterRun, ran: set[str]) -> None:
     rows = []
     for width, name in WIDTHS.items():
         if name not in ran:
-            rows.append([f"F1 = F2 = F3 = {width}", NA, NA, NA, *thesis.TABLE_2_1[width]])
+            rows.append([f"F1 = F2 = F3 = {width}", NA, NA, NA, *THESIS["Table 2.1"][str(width)]])
             continue
         mse, _ = quality_cell(run.result.tables, name, "mse_brain", REFERENCE)
         seconds = _inference_seconds(run.tmp / "cv" / name / "fold-1", run.data, patient)
         rows.append([f"F1 = F2 = F3 = {width}", mse, f"{_parameters(by_name[name]) / 1000:.1f} K",
-                     f"{seconds:.2f}", *thesis.TABLE_2_1[width]])
+                     f"{seconds:.2f}", *THESIS["Table 2.1"][str(width)]])
     report.table("Table 2.1", pd.DataFrame(rows, columns=["FCN", "MSE (msgan)", "parameters (msgan)",
                                                           "inference s/volume (msgan)", "MSE (thesis)",
                                                           "parameters (thesis)", "inference s/volume (thesis)"]),
@@ -146,8 +140,8 @@ def _fig_2_3(report: ChapterReport, tmp: Path, ran: set[str]) -> None:
              fmt(float(c.val_mse.iloc[-1])) if len(c) else NA] for label, c in curves.items()]
     report.table("Fig. 2.3", pd.DataFrame(rows, columns=["depth", "epochs", "lowest held-out MSE",
                                                          "last held-out MSE"]),
-                 f"Learning curves of the FCN with L = 2, 3, 4, 6 layers of 64 filters: held-out MSE (normalised "
-                 f"units) per epoch, mean over folds. Thesis: {thesis.FIG_2_3}.",
+                 "Learning curves of the FCN with L = 2, 3, 4, 6 layers of 64 filters: held-out MSE (normalised "
+                 "units) per epoch, mean over folds.",
                  image)
 
 
@@ -159,7 +153,7 @@ def _table_2_3(tables: dict) -> pd.DataFrame:
         match = contrast[contrast.method == name] if contrast is not None else []
         rows.append([label, *[f"{fmt(match[f'{m}_mean'].iloc[0])} ({fmt(match[f'{m}_sd'].iloc[0])})"
                               + _star(tests, name, m) if len(match) else NA for m in ("ratio1", "ratio2")],
-                     *thesis.TABLE_2_3[label]])
+                     *THESIS["Table 2.3"][label]])
     return pd.DataFrame(rows, columns=["method", "Ratio 1 (msgan)", "Ratio 2 (msgan)", "Ratio 1 (thesis)",
                                        "Ratio 2 (thesis)"])
 
@@ -169,11 +163,6 @@ def _panel(tmp: Path, session, methods: dict[str, str], title: str, name: str) -
     return methods_panel(session, {label: tmp / "predictions" / method / session.subject / session.name /
                                    PREDICTION_NAME for label, method in methods.items()},
                          TARGET, title, tmp / "figures" / f"{name}.png")
-
-
-def _first_patient(data, plan: list[dict]) -> str:
-    held_out = [s for fold in plan for s in fold["test"]]
-    return next((s for s in held_out if data.subjects[s].group == "MS"), held_out[0])
 
 
 def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path, k: float) -> None:
@@ -190,26 +179,22 @@ def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path
                                   figures / "fig_2_5_segmentations.png") if chosen else None
     report.figure("Fig. 2.5", image,
                   "WM lesion segmentation (threshold segmentation of `msgan evaluate`, in place of the thesis's "
-                  f"lesion pipeline) on true and synthetic FLAIR, the patients with the highest and lowest DICE. "
-                  f"DICE, mean (SD) over patients: {cell}. Thesis: {thesis.FIG_2_5}.")
+                  "lesion pipeline) on true and synthetic FLAIR, the patients with the highest and lowest DICE. "
+                  f"DICE, mean (SD) over patients: {cell}.")
 
 
-def _fig_2_6(report: ChapterReport, tmp: Path, data, plan: list[dict], ran: set[str]) -> None:
+def _fig_2_6(report: ChapterReport, run: ChapterRun, ran: set[str]) -> None:
     from msgan.saliency.session import saliency_for_session
 
-    patient = _first_patient(data, plan)
-    fold = next(f for f in plan if patient in f["test"])
+    patient, fold = run.held_out_patient()
     ranking = pd.DataFrame(columns=["sequence", "mean P3S"])
     image = None
     if REFERENCE in ran:
-        out = tmp / "saliency" / REFERENCE
-        ranked = saliency_for_session(tmp / "cv" / REFERENCE / f"fold-{fold['fold']}", data, patient, out,
+        out = run.tmp / "saliency" / REFERENCE
+        ranked = saliency_for_session(run.tmp / "cv" / REFERENCE / f"fold-{fold}", run.data, patient, out,
                                       session="t0")
         ranking = pd.DataFrame(ranked, columns=["sequence", "mean P3S"])
-        if (out / "p3s.png").is_file():
-            (tmp / "figures").mkdir(exist_ok=True)
-            shutil.copy2(out / "p3s.png", tmp / "figures" / "fig_2_6_p3s.png")
-            image = "figures/fig_2_6_p3s.png"
+        image = report.copied("p3s.png", out, "fig_2_6_p3s.png")
     report.table("Fig. 2.6", ranking,
                  f"P3S maps (eq. 2.3) of the FCN for held-out patient sub-{patient}, and the mean P3S per sequence "
-                 f"inside the brain, most salient first. Thesis: {thesis.FIG_2_6}.", image)
+                 "inside the brain, most salient first.", image)

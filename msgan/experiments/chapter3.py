@@ -18,10 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from data_tools.contracts import TASKS, ShardSpec
-from msgan.experiments import thesis_values as thesis
+from msgan.evaluation.cells import QUALITY, measures_table
+from msgan.evaluation.figures import save_figure  # pyplot on the Agg backend
 from msgan.experiments.chapter import Chapter, ChapterRun
-from msgan.experiments.chapter_report import ChapterReport, measures_table, pyplot, save_figure
+from msgan.experiments.chapter_report import ChapterReport
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs
+from msgan.experiments.thesis_values import THESIS
 
 INPUTS = TASKS["myelin"].thesis_inputs
 REFERENCE = "sketcher_refiner"
@@ -79,14 +81,13 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
 
 def _saliency_and_report(run: ChapterRun) -> ChapterReport:
     """Fig. 3.9's attention maps (a U-Net trained with L1 and with WL1, one held-out
-    patient of the first fold), then the report."""
+    patient, by the model of the fold that held it out), then the report."""
     from msgan.saliency.session import saliency_for_session
 
     run.step("attention saliency maps (Fig. 3.9): U-Net with L1 and with WL1")
-    first = run.plan[0]["test"]
-    patient = next((s for s in first if run.data.subjects[s].group == "MS"), first[0])
+    patient, fold = run.held_out_patient()
     for name in [c.name for c in run.configs if c.name in ("unet-l1", "unet-wl1")]:
-        saliency_for_session(run.tmp / "cv" / name / "fold-1", run.data, patient, run.tmp / "saliency" / name,
+        saliency_for_session(run.tmp / "cv" / name / f"fold-{fold}", run.data, patient, run.tmp / "saliency" / name,
                              session="t0", window=run.settings.crop)
     return _report(run, patient)
 
@@ -95,7 +96,6 @@ def _saliency_and_report(run: ChapterRun) -> ChapterReport:
 CHAPTER = Chapter("ch3", "myelin", REFERENCE, lambda settings: CONFIGS,
                   lambda check: CHECK if check else Chapter3Settings(), _shards, _train, _saliency_and_report)
 
-QUALITY = {"MSE": "mse_brain", "PSNR": "psnr_brain"}
 DISCREPANCY = {roi: f"roi:{roi}" for roi in ROIS}
 METHODS = {LABELS[name]: name for name in TABLE_3_1}
 
@@ -112,36 +112,35 @@ def _report(run: ChapterRun, patient: str) -> ChapterReport:
         f", networks with {settings.filters} base filters" if settings.filters else "",
         "msgan's numbers: inside the brain mask, mean (SD) over held-out subjects. `*`: differs from the Refiner, "
         "two-sided paired t-test p < 0.05, one pair per subject.")
-    report.table("Table 3.1", table("method", METHODS, {**QUALITY, "n": "n"}, thesis.TABLE_3_1),
+    report.table("Table 3.1", table("method", METHODS, {**QUALITY, "n": "n"}, THESIS["Table 3.1"]),
                  "Image quality (MSE, PSNR eq. 3.9) of the six methods.")
     report.figure("Fig. 3.4", report.copied("qualitative.png"),
                   "Every method's prediction beside the true PIB, one held-out subject.")
-    report.table("Table 3.2", table("method", METHODS, DISCREPANCY, thesis.TABLE_3_2),
+    report.table("Table 3.2", table("method", METHODS, DISCREPANCY, THESIS["Table 3.2"]),
                  "Myelin content prediction discrepancy |mean true - mean predicted DVR| per subject and region "
                  "(WM_HC: white matter of controls; NAWM and lesions: patients).")
     report.table("Fig. 3.5", table("K", ITERATIONS, {**QUALITY, **{f"discrepancy {r}": f"roi:{r}" for r in ROIS}}),
                  "Refinement iterations K = 0 (the Sketcher) to 3, MSE, PSNR and discrepancy "
-                 f"per region. Thesis: {thesis.FIG_3_5}.", _plot_iterations(tables, run.tmp / "figures"))
+                 "per region.", _plot_iterations(tables, run.tmp / "figures"))
     report.figure("Fig. 3.6", report.copied("roi_boxplots.png"),
                   "Mean DVR per region and subject, true and every method's (whiskers: minimum to maximum).")
     report.table("Sec. 3.3.4: group comparisons", tables.get("group_tests"),
-                 f"Per-subject region means, true maps and each method's. Thesis: {thesis.SEC_3_3_4}.")
+                 "Per-subject region means, true maps and each method's.")
     report.table("Fig. 3.7", tables.get("bland_altman"),
-                 f"Bland-Altman bias and limits per method and region. Thesis: {thesis.FIG_3_7}.",
+                 "Bland-Altman bias and limits per method and region.",
                  report.copied("bland_altman.png"))
     report.demyelination("Fig. 3.8", tables, REFERENCE,
                          "(A) % of the lesion load demyelinated, true vs predicted, per patient; DICE of the "
-                         "Refiner's demyelinated maps with the true ones {dice}. Thesis: " + thesis.FIG_3_8 + ".")
+                         "Refiner's demyelinated maps with the true ones {dice}.")
     report.figure("Fig. 3.9", _saliency_figure(run.tmp, patient),
-                  f"Attention saliency (eq. 3.7) of a U-Net trained with L1 (top) and with WL1 (bottom), held-out "
-                  f"patient {patient}. Thesis: {thesis.FIG_3_9}.")
-    for title, measures, published in (("Table 3.3", QUALITY, thesis.TABLE_3_3),
-                                       ("Table 3.4", DISCREPANCY, thesis.TABLE_3_4)):
+                  "Attention saliency (eq. 3.7) of a U-Net trained with L1 (top) and with WL1 (bottom), held-out "
+                  f"patient {patient}.")
+    for title, measures, published in (("Table 3.3", QUALITY, THESIS["Table 3.3"]),
+                                       ("Table 3.4", DISCREPANCY, THESIS["Table 3.4"])):
         report.table(title, table("inputs", COMBINATIONS, measures, published),
                      "The Refiner with MTR, MTR+RD and MTR+DTI (sec. 3.3.7); `*` against MTR+DTI.")
     report.table("Sec. 3.3.7: test", _combination_tests(tables),
-                 f"Paired two-sided t-tests of each input set against MTR+DTI, one pair per subject. "
-                 f"Thesis: {thesis.SEC_3_3_7}.")
+                 "Paired two-sided t-tests of each input set against MTR+DTI, one pair per subject.")
     report.files("", "`cv/<method>/`, `predictions/<method>/`, `saliency/<unet-l1|unet-wl1>/`.")
     return report
 
@@ -172,7 +171,9 @@ def _plot_iterations(tables, figures: Path) -> Path | None:
     points = {k: float(mse.iloc[0]) for k, mse in points.items() if len(mse)}
     if not points:
         return None
-    fig, ax = pyplot().subplots(figsize=(4, 3))
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3))
     ax.plot(list(points), list(points.values()), "o-")
     ax.set_xlabel("refinement iterations K")
     ax.set_ylabel("MSE (brain)")
@@ -186,7 +187,8 @@ def _saliency_figure(tmp: Path, patient: str) -> Path | None:
     images = {loss: path for loss, path in images.items() if path.is_file()}  # --methods may leave one out
     if not images:
         return None
-    plt = pyplot()
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(len(images), 1, figsize=(8, 3 * len(images)), squeeze=False)
     for ax, (loss, image) in zip(axes[:, 0], images.items()):
         ax.imshow(plt.imread(image))

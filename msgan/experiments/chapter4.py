@@ -18,10 +18,13 @@ import numpy as np
 import pandas as pd
 
 from data_tools.contracts import TASKS, ShardSpec
-from msgan.experiments import thesis_values as thesis
+from msgan.evaluation.cells import NA, QUALITY, mean_sd, measure, measures_table
+from msgan.evaluation.constants import TRUTH
+from msgan.evaluation.tables import clinical_regressions, right_categories
 from msgan.experiments.chapter import Chapter, ChapterRun
-from msgan.experiments.chapter_report import ChapterReport, mean_sd, measure, measures_table
+from msgan.experiments.chapter_report import ChapterReport
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs, simulation_record
+from msgan.experiments.thesis_values import THESIS
 
 INPUTS = TASKS["myelin-longitudinal"].thesis_inputs
 REFERENCE = "refiner_cfsagan"
@@ -83,19 +86,8 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
     run.cross_validate(config, shards, settings.folds, settings.val_per_fold, train)
 
 
-def _report_of(run: ChapterRun) -> ChapterReport:
-    run.step("report")
-    return _report(run)
-
-
-#: chapter 4, declared
-CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda settings: CONFIGS,
-                  lambda check: CHECK if check else Chapter4Settings(), _shards, _train, _report_of, keep_maps=True)
-
-QUALITY = {"MSE": "mse_brain", "PSNR": "psnr_brain"}
-
-
 def _report(run: ChapterRun) -> ChapterReport:
+    run.step("report")
     tables, settings = run.result.tables, run.settings
     table = partial(measures_table, tables, REFERENCE)
     record = simulation_record(run.cohort_dir)
@@ -111,38 +103,44 @@ def _report(run: ChapterRun) -> ChapterReport:
         "the full evaluation report `evaluation/report.md`. `*`: differs from Refiner CF-SAGAN, two-sided paired "
         "t-test p < 0.05, one pair per subject (the thesis's stars compare with its proposed method too).", visit="")
     report.table("Table 4.1", table("method", {LABELS[n]: n for n in TABLE_4_1}, {**QUALITY, "n": "n"},
-                                    thesis.TABLE_4_1),
+                                    THESIS["Table 4.1"]),
                  "Image quality (eq. 4.5, 4.6) of the six methods, mean (SD) over held-out subjects at t0.")
     report.figure("Fig. 4.3", report.copied("qualitative.png"),
                   "(A) the input MRI and (B) every method's prediction beside the truth, one held-out patient.")
     for part, cell, published, what in (
-            ("a", "mse_brain", thesis.TABLE_4_2A, "MSE inside the brain"),
-            ("b", "roi:lesions", thesis.TABLE_4_2B,
+            ("a", "mse_brain", THESIS["Table 4.2 (a)"], "MSE inside the brain"),
+            ("b", "roi:lesions", THESIS["Table 4.2 (b)"],
              "lesion myelin-content discrepancy |mean true - mean predicted DVR| per patient")):
         report.table(f"Table 4.2 ({part})", _losses_table(tables, cell, published),
                      f"{what}, mean (SD) at t0, each model with each loss (sec. 4.3.3).")
     report.demyelination("Fig. 4.4", tables, REFERENCE,
                          "(A) % of the baseline lesion load demyelinated, true vs predicted, per patient at t0 and "
-                         "t1. DICE of Refiner CF-SAGAN's maps with the true ones: {dice}. Thesis: "
-                         + thesis.FIG_4_4 + ".")
+                         "t1. DICE of Refiner CF-SAGAN's maps with the true ones: {dice}.")
     longi = tables.get("longitudinal")
-    dyn = "n/a" if longi is None else (
+    dyn = NA if longi is None else (
         f"DICE of the dynamic maps {mean_sd(longi[longi.method == REFERENCE].dice_dynamic_demyelination)} "
         f"(demyelination), {mean_sd(longi[longi.method == REFERENCE].dice_dynamic_remyelination)} (remyelination)")
     report.figure("Fig. 4.5", report.copied("longitudinal_indices.png"),
-                  f"Global change, dynamic demyelination and remyelination indices per patient, true vs "
-                  f"Refiner CF-SAGAN: {dyn}. Thesis: {thesis.FIG_4_5}.")
-    report.table("Sec. 4.3.5: patients in the right dynamic category", _categories(longi),
+                  "Global change, dynamic demyelination and remyelination indices per patient, true vs "
+                  f"Refiner CF-SAGAN: {dyn}.")
+    categories = right_categories(longi)
+    report.table("Sec. 4.3.5: patients in the right dynamic category",
+                 categories.assign(method=categories.method.map(lambda m: LABELS.get(m, m))),
                  "Share of patients whose predicted global index of myelin content change has the sign of the "
-                 f"true one (predominant demyelination > 0, remyelination < 0). Thesis: {thesis.SEC_4_3_5}.")
+                 "true one (predominant demyelination > 0, remyelination < 0).")
     _fig_4_6(report, run, longi)
     _table_4_3(report, tables, longi, record)
     report.table("Sec. 4.4: 3 vs 2 CF-SAGANs",
                  table("method", {LABELS[n]: n for n in (REFERENCE, "refiner_cfsagan-3gans")},
                        {**QUALITY, "lesion discrepancy": "roi:lesions"}),
-                 f"Two CF-SAGANs (one Refiner) against three (two Refiners), at t0. Thesis: {thesis.SEC_4_4}.")
+                 "Two CF-SAGANs (one Refiner) against three (two Refiners), at t0.")
     report.files(" (t0 and t1)", "`cv/<method>/`: folds.json, fold runs, results.csv; `predictions/<method>/`.")
     return report
+
+
+#: chapter 4, declared
+CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda settings: CONFIGS,
+                  lambda check: CHECK if check else Chapter4Settings(), _shards, _train, _report, keep_maps=True)
 
 
 def _losses_table(tables, what: str, published: dict) -> pd.DataFrame:
@@ -153,38 +151,21 @@ def _losses_table(tables, what: str, published: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model"] + [f"{loss} ({who})" for loss in LOSSES for who in ("msgan", "thesis")])
 
 
-def _categories(longi: pd.DataFrame | None) -> pd.DataFrame:
-    from msgan.evaluation.collect import TRUTH
-
-    columns = ["method", "patients in the right category", "patients", "share"]
-    if longi is None:
-        return pd.DataFrame(columns=columns)
-    truth = longi[longi.method == TRUTH].set_index("subject").global_change
-    rows = []
-    for method, part in longi[longi.method != TRUTH].groupby("method", sort=False):
-        pred = part.set_index("subject").global_change.reindex(truth.index)
-        both = pd.concat([truth, pred], axis=1).dropna()
-        right = int((np.sign(both.iloc[:, 0]) == np.sign(both.iloc[:, 1])).sum())
-        rows.append([LABELS.get(method, method), right, len(both), right / len(both) if len(both) else float("nan")])
-    return pd.DataFrame(rows, columns=columns)
-
-
 def _fig_4_6(report: ChapterReport, run: ChapterRun, longi) -> None:
-    from msgan.evaluation.collect import TRUTH
-    from msgan.experiments.dynamic_voxels import draw_dynamic_voxels, dynamic_voxel_maps
+    from msgan.evaluation.figures import dynamic_voxels
+    from msgan.evaluation.longitudinal import dynamic_voxel_panels
 
     path, chosen = None, []
     if longi is not None:
         ids = list(longi[longi.method == TRUTH].sort_values("global_change", ascending=False).subject)
         chosen = list(dict.fromkeys([ids[0], ids[len(ids) // 2], ids[-1]])) if ids else []
-        panels = dynamic_voxel_maps(run.data, run.result.classified, REFERENCE, chosen)
+        panels = dynamic_voxel_panels(run.data, run.result.classified, REFERENCE, chosen)
         if panels:
-            path = draw_dynamic_voxels(panels, run.tmp / "figures" / "fig_4_6_dynamic_voxels.png")
+            path = dynamic_voxels(panels, run.tmp / "figures" / "fig_4_6_dynamic_voxels.png")
     report.figure("Fig. 4.6", path,
                   "Demyelinating (red) and remyelinating (blue) voxels inside the baseline lesions (white), "
                   "predicted (middle) and true (right), on the T1, as the evaluation classified them; patients with "
-                  f"the largest, median and smallest true global change ({', '.join(chosen) or 'none'}). "
-                  f"Thesis: {thesis.FIG_4_6}.")
+                  f"the largest, median and smallest true global change ({', '.join(chosen) or 'none'}).")
 
 
 def _with_thesis(fits: pd.DataFrame | None, source: str) -> pd.DataFrame:
@@ -193,7 +174,8 @@ def _with_thesis(fits: pd.DataFrame | None, source: str) -> pd.DataFrame:
     rows = [] if fits is None else fits[columns].values.tolist()
     for row in rows:
         index, term = row[0], row[1]
-        published = thesis.TABLE_4_3.get((source, index), {}).get("index" if term == index else term, (np.nan,) * 5)
+        published = THESIS["Table 4.3"].get(source, {}).get(index, {}).get("index" if term == index else term,
+                                                                           (np.nan,) * 5)
         row += [published[0], published[3], published[4]]
     return pd.DataFrame(rows, columns=[*columns[:3], "SE", *columns[4:], "coef (thesis)", "p (thesis)",
                                        "beta (thesis)"])
@@ -201,9 +183,6 @@ def _with_thesis(fits: pd.DataFrame | None, source: str) -> pd.DataFrame:
 
 def _table_4_3(report: ChapterReport, tables: dict, longi, record: dict | None) -> None:
     from data_tools.simulation import clinical
-
-    from msgan.evaluation.collect import TRUTH
-    from msgan.evaluation.tables import clinical_regressions
 
     independent = bool(record and record.get("options", {}).get("edss_independent"))
     if independent:

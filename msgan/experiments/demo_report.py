@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from msgan.evaluation.report import fmt, markdown_table
+from msgan.evaluation.cells import fmt, markdown_table
 
 #: the tables the myelin section must fill (Tables 3.2/4.2b, 3.3.4 tests, Fig. 3.7,
 #: Fig. 3.8/4.4, Fig. 4.5, Table 4.3)

@@ -141,11 +141,14 @@ def discarded_on_stop(out: Path):
                               "run the command again)", out) from None
 
 
-def timed(echo: Callable[[str], None], started: float):
-    """``step(message)`` printing the seconds since ``started`` before each step."""
+def timed(echo: Callable[[str], None], started: float, marks: dict[str, float] | None = None):
+    """``step(message, mark=None)`` printing the seconds since ``started`` before each step;
+    a ``mark`` names the step in ``marks`` (name -> when it began)."""
     import time
 
-    def step(message: str) -> None:
+    def step(message: str, mark: str | None = None) -> None:
+        if mark is not None:
+            marks[mark] = time.perf_counter()
         echo(f"[{time.perf_counter() - started:6.0f} s] {message}")
 
     return step
