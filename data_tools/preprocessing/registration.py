@@ -84,11 +84,20 @@ def _method(fixed, settings: RegistrationSettings, levels: int | None = None):
 
 
 def _run(reg, fixed, moving, label):
+    # ITK's Mattes MI adds up per-thread partial sums: with several threads their order, hence
+    # the transform, changes from run to run (ch. 3/4's MNI thresholds did). One thread makes
+    # the same input give the same transform; the method's own SetNumberOfThreads does not
+    # reach the metric, ITK's global default does.
+    tx = sitk()
+    threads = tx.ProcessObject_GetGlobalDefaultNumberOfThreads()
+    tx.ProcessObject_SetGlobalDefaultNumberOfThreads(1)
     try:
         transform = reg.Execute(fixed, moving)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise RegistrationError(f"registration failed in ITK: {first}", label) from None
+    finally:
+        tx.ProcessObject_SetGlobalDefaultNumberOfThreads(threads)
     return transform, float(reg.GetMetricValue())
 
 
