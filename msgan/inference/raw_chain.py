@@ -102,6 +102,39 @@ def _extract(native, reference_name, transforms, extractor, label):
     return mask, method
 
 
+def _onto_space(stripped, brain, images: Mapping[str, object], space: str, label, *,
+                to_reference: Mapping[str, object] | None = None, masks: tuple[str, ...] = (),
+                registered: Callable[[], None] | None = None):
+    """The ``to_space`` and ``resample`` steps shared by :func:`to_model_space` and
+    :func:`stripped_to_model_space`: ``stripped`` (the skull-stripped reference, SimpleITK)
+    registered affinely to ``space``'s template, then ``brain`` (the reference's mask) and
+    each of ``images`` resampled once onto the space's grid, 0 outside the brain.
+
+    An image with a ``to_reference`` transform goes through it composed with the reference's
+    (none: it lies on the reference's grid); ``masks`` go by nearest neighbour, as uint8.
+    ``registered()`` is called between the two steps. Returns ``(reference_to_space, grid,
+    brain on the grid, name -> array)``.
+    """
+    from data_tools.preprocessing.itk_bridge import compose, itk_to_array
+    from data_tools.preprocessing.registration import register, resample
+    from msgan.inference.spaces import space_grid, space_template
+
+    to_space, _ = register(space_template(space, TEMPLATE_MM), stripped, model="affine",
+                           label=f"{label} onto the {space} template")
+    if registered is not None:
+        registered()
+    grid = space_grid(space)
+    brain_on_grid = itk_to_array(resample(brain, grid, to_space, mask=True)).astype(bool)
+    arrays = {}
+    for name, image in images.items():
+        own = (to_reference or {}).get(name)
+        chain = to_space if own is None else compose(own, to_space)
+        is_mask = name in masks
+        moved = itk_to_array(resample(image, grid, chain, mask=is_mask))
+        arrays[name] = np.where(brain_on_grid, moved, 0).astype(np.uint8 if is_mask else np.float32)
+    return to_space, grid, brain_on_grid, arrays
+
+
 def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, reference: str | None = None,
                    extractor: str = "auto", registration: str = "rigid", force: bool = False,
                    tick: Callable[[str], None] | None = None) -> ModelSpaceSession:
@@ -113,9 +146,7 @@ def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, referen
     or ``affine`` between inputs; ``tick(step)`` is called after each of :data:`STEPS`.
     """
     from data_tools.preprocessing.bias import n4_correct
-    from data_tools.preprocessing.itk_bridge import compose, itk_to_affine, itk_to_array, sitk, volume_to_itk
-    from data_tools.preprocessing.registration import register, resample
-    from msgan.inference.spaces import space_grid, space_template
+    from data_tools.preprocessing.itk_bridge import itk_to_affine, itk_to_array, sitk, volume_to_itk
 
     steps = _Steps(tick)
     reference = reference or next(iter(paths))
@@ -132,16 +163,10 @@ def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, referen
     check_brain_volume(native_brain, float(np.prod(ref_volume.zooms[:3])) / 1000, force, ref_volume.path)
     steps.done("brain")
     stripped = sitk().Mask(native[reference], mask)
-    to_reference, _ = register(space_template(space, TEMPLATE_MM), stripped, model="affine",
-                               label=f"{ref_volume.path} onto the {space} template")
-    transforms[f"{reference}_to_{space}"] = to_reference
-    steps.done("to_space")
-    grid = space_grid(space)
-    brain = itk_to_array(resample(mask, grid, to_reference, mask=True)).astype(bool)
-    images = {}
-    for name, image in native.items():
-        chain = to_reference if name == reference else compose(transforms[f"{name}_to_{reference}"], to_reference)
-        images[name] = np.where(brain, itk_to_array(resample(image, grid, chain)), 0).astype(np.float32)
+    to_reference = {name: transforms[f"{name}_to_{reference}"] for name in native if name != reference}
+    transforms[f"{reference}_to_{space}"], grid, brain, images = _onto_space(
+        stripped, mask, native, space, ref_volume.path, to_reference=to_reference,
+        registered=lambda: steps.done("to_space"))
     steps.done("resample")
     return ModelSpaceSession(reference, ref_volume, images, brain, itk_to_affine(grid), native_brain,
                              transforms, native, steps.seconds, method)
@@ -157,21 +182,13 @@ def stripped_to_model_space(paths: Mapping[str, str | Path], space: str, referen
     brought in by the chain do. Returns ``(name -> array, brain, grid affine)``; the brain is the
     reference's non-zero voxels, ``masks`` are resampled by nearest neighbour.
     """
-    from data_tools.preprocessing.itk_bridge import itk_to_affine, itk_to_array, volume_to_itk
-    from data_tools.preprocessing.registration import register, resample
-    from msgan.inference.spaces import space_grid, space_template
+    from data_tools.preprocessing.itk_bridge import itk_to_affine, volume_to_itk
 
     volumes = {name: load_volume(path, mask=name in masks) for name, path in paths.items()}
     ref = volumes[reference]
-    transform, _ = register(space_template(space, TEMPLATE_MM), volume_to_itk(ref), model="affine",
-                            label=f"{ref.path} onto the {space} template")
-    grid = space_grid(space)
     brain_native = Volume((ref.data != 0).astype(np.uint8), ref.affine, ref.header, ref.path)
-    brain = itk_to_array(resample(volume_to_itk(brain_native), grid, transform, mask=True)).astype(bool)
-    images = {}
-    for name, volume in volumes.items():
-        if name in masks:
-            volume = Volume(volume.data.astype(np.uint8), volume.affine, volume.header, volume.path)
-        moved = itk_to_array(resample(volume_to_itk(volume), grid, transform, mask=name in masks))
-        images[name] = np.where(brain, moved, 0).astype(np.uint8 if name in masks else np.float32)
-    return images, brain, itk_to_affine(grid)
+    images = {name: volume_to_itk(Volume(v.data.astype(np.uint8), v.affine, v.header, v.path)
+                                  if name in masks else v) for name, v in volumes.items()}
+    _, grid, brain, arrays = _onto_space(volume_to_itk(ref), volume_to_itk(brain_native), images, space,
+                                         ref.path, masks=masks)
+    return arrays, brain, itk_to_affine(grid)
