@@ -49,17 +49,27 @@ def mni_rows(data: Path) -> list[str]:
     return [f"{patient},t0,{name},{path}" for patient in MNI_PATIENTS for name, path in mni_paths(data, patient).items()]
 
 
-def mni_rows_at_template(data: Path, out: Path, thick_mm: float | None = None) -> list[str]:
+def mni_t1_volumes(data: Path) -> dict:
+    """patient -> the MNI patient's T1 (a :class:`Volume`) as the dataset's authors registered
+    it: read once, for its brain volume and for its registration to the template."""
+    from data_tools.io.nifti import load_volume
+
+    return {patient: load_volume(mni_paths(data, patient)["T1"]) for patient in MNI_PATIENTS}
+
+
+def mni_rows_at_template(data: Path, out: Path, t1: dict, thick_mm: float | None = None) -> list[str]:
     """The MNI patients affinely registered to the template, as the raw sessions are, written
-    under ``out``; with ``thick_mm``, a second session of each (``t0thick``) whose inputs look
-    acquired in axial slices that thick, as the raw sessions' are (the FLAIR target as it is)."""
+    under ``out`` (``t1``: :func:`mni_t1_volumes`); with ``thick_mm``, a second session of each
+    (``t0thick``) whose inputs look acquired in axial slices that thick, as the raw sessions'
+    are (the FLAIR target as it is)."""
     from data_tools.io.nifti import save_new
     from data_tools.simulation.randomize import thick_slices
     from msgan.inference.raw_chain import stripped_to_model_space
 
     rows = []
     for patient in MNI_PATIENTS:
-        images, brain, affine = stripped_to_model_space(mni_paths(data, patient), "mni152")
+        paths = {**mni_paths(data, patient), "T1": t1[patient]}
+        images, brain, affine = stripped_to_model_space(paths, "mni152")
         sessions = {"t0": images}
         if thick_mm:
             sessions["t0thick"] = {name: np.where(brain, thick_slices(image, 1.0, thick_mm, axis=2), 0)
@@ -74,15 +84,11 @@ def mni_rows_at_template(data: Path, out: Path, thick_mm: float | None = None) -
     return rows
 
 
-def mni_brain_ml(data: Path) -> dict[str, float]:
-    """Non-zero T1 volume (mL) of the MNI patients as the dataset's authors registered them."""
-    import nibabel as nib
-
-    out = {}
-    for patient in MNI_PATIENTS:
-        img = nib.load(str(data / "cross_sectional" / "MNI" / patient / f"T1_{MNI_STEM}.nii.gz"))
-        out[patient] = float(np.count_nonzero(np.asarray(img.dataobj))) * float(np.prod(img.header.get_zooms()[:3])) / 1000
-    return out
+def mni_brain_ml(t1: dict) -> dict[str, float]:
+    """Non-zero T1 volume (mL) of the MNI patients as the dataset's authors registered them
+    (``t1``: :func:`mni_t1_volumes`)."""
+    return {patient: float(np.count_nonzero(volume.data)) * float(np.prod(volume.header.get_zooms()[:3])) / 1000
+            for patient, volume in t1.items()}
 
 
 def main(argv=None):
@@ -100,13 +106,14 @@ def main(argv=None):
     from data_tools.io.nifti import save_new
     from msgan.inference.raw_chain import to_model_space
 
+    if args.mni_patients == "as-published" and args.thick_copies:
+        parser.error("--thick-copies needs --mni-patients template")
+    mni_t1 = mni_t1_volumes(args.data)
     if args.mni_patients == "as-published":
-        if args.thick_copies:
-            parser.error("--thick-copies needs --mni-patients template")
         rows = mni_rows(args.data)
     else:
-        rows = mni_rows_at_template(args.data, args.out, args.thick_copies)
-    for patient, ml in mni_brain_ml(args.data).items():
+        rows = mni_rows_at_template(args.data, args.out, mni_t1, args.thick_copies)
+    for patient, ml in mni_brain_ml(mni_t1).items():
         print(f"{patient}/t0 (the authors' MNI registration): {ml:.0f} mL of non-zero T1 voxels")
     for patient, study in RAW.items():
         session = to_model_space(raw_paths(args.data, patient), "mni152", reference="T1",

@@ -62,10 +62,10 @@ class _Steps:
             self.tick(step)
 
 
-def read_inputs(paths: Mapping[str, str | Path | Volume]) -> dict[str, Volume]:
+def read_inputs(paths: Mapping[str, str | Path | Volume], masks: tuple[str, ...] = ()) -> dict[str, Volume]:
     """Every input read and checked (3-D, finite; one line naming the file otherwise);
-    volumes read already are kept."""
-    return {name: p if isinstance(p, Volume) else load_volume(p) for name, p in paths.items()}
+    volumes read already are kept; ``masks`` are read as masks (0/1, bool)."""
+    return {name: p if isinstance(p, Volume) else load_volume(p, mask=name in masks) for name, p in paths.items()}
 
 
 def check_brain_volume(brain: np.ndarray, voxel_ml: float, force: bool, where) -> None:
@@ -172,7 +172,7 @@ def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, referen
                              transforms, native, steps.seconds, method)
 
 
-def stripped_to_model_space(paths: Mapping[str, str | Path], space: str, reference: str = "T1",
+def stripped_to_model_space(paths: Mapping[str, str | Path | Volume], space: str, reference: str = "T1",
                             masks: tuple[str, ...] = ("lesions",)) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Scans already skull-stripped and co-registered (one grid) brought onto ``space``'s grid
     by the same affine registration to the template as :func:`to_model_space`'s ``to_space``.
@@ -180,11 +180,12 @@ def stripped_to_model_space(paths: Mapping[str, str | Path], space: str, referen
     So that sessions registered elsewhere (the shared MNI patients, registered by the dataset's
     authors without scaling to the template) lie at the template's scale, as the raw sessions
     brought in by the chain do. Returns ``(name -> array, brain, grid affine)``; the brain is the
-    reference's non-zero voxels, ``masks`` are resampled by nearest neighbour.
+    reference's non-zero voxels, ``masks`` are resampled by nearest neighbour. ``paths`` may
+    hold :class:`Volume` s read already (a mask's as :func:`load_volume` reads masks).
     """
     from data_tools.preprocessing.itk_bridge import itk_to_affine, volume_to_itk
 
-    volumes = {name: load_volume(path, mask=name in masks) for name, path in paths.items()}
+    volumes = read_inputs(paths, masks)
     ref = volumes[reference]
     brain_native = Volume((ref.data != 0).astype(np.uint8), ref.affine, ref.header, ref.path)
     images = {name: volume_to_itk(Volume(v.data.astype(np.uint8), v.affine, v.header, v.path)
