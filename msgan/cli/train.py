@@ -21,9 +21,9 @@ def _first(*values):
     return next(v for v in values if v is not None)
 
 
-def _common(command):
-    """Options shared by train, cv and tune (defaults per model: see the README table)."""
-    options = [
+def _data_options() -> list:
+    """What to train on and how long: recipe, model, shards, run folder, subjects, epochs, batches."""
+    return [
         click.option("--preset", type=click.Choice(list(RECIPES)), help="Named training recipe: "
                      "real-flair (FLAIR on multi-scanner cohorts, issue 19; shards from make-tfrecords "
                      "--preset real-flair). Default: the thesis's per-model settings."),
@@ -37,6 +37,12 @@ def _common(command):
                      "with early stopping, ch. 3 models 400, ch. 4 models 370."),
         click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch (default: one pass)."),
         click.option("--batch", type=click.IntRange(min=1), help="Global batch size (default 1, as the thesis)."),
+    ]
+
+
+def _objective_options() -> list:
+    """What the training optimises and how: losses, lambdas, learning rates, optimizer, GAN settings."""
+    return [
         click.option("--loss", type=LOSSES, help="Loss (the Sketcher's for two-stage models). "
                      "Default: mse for fcn/unet_small/mlp, l1 otherwise."),
         click.option("--refiner-loss", type=LOSSES, help="Refiner loss: default wl1 "
@@ -66,6 +72,12 @@ def _common(command):
                      "(0 = Sketcher alone; default 1; sec. 3.3.3)."),
         click.option("--model-kwargs", default="{}", help='JSON hyperparameters for the model, '
                      'e.g. \'{"width": 64, "depth": 3}\'.'),
+    ]
+
+
+def _run_options() -> list:
+    """How the run goes: checkpoints, seed, resume, progress, precision, cluster timeout."""
+    return [
         click.option("--checkpoint-every", type=click.IntRange(min=0), default=500, show_default=True,
                      help="Steps between checkpoints (one is also written every epoch)."),
         click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True),
@@ -81,7 +93,11 @@ def _common(command):
                      show_default=True, help="Seconds a worker named by TF_CONFIG waits for the "
                      "others, at start and in every step, before it stops with an error."),
     ]
-    for option in reversed(options):
+
+
+def _common(command):
+    """Options shared by train, cv and tune (defaults per model: see the README table)."""
+    for option in reversed([*_data_options(), *_objective_options(), *_run_options()]):
         command = option(command)
     return command
 

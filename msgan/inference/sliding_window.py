@@ -134,6 +134,15 @@ def sliding_window_predict(volume: tf.Tensor, predict_fn: Callable, plan: Window
     if inside is not None:  # the padding holds no brain
         padded_brain = tf.pad(inside, tf.stack([tf.zeros([3], tf.int32), tf.shape(padded)[:3] - original], axis=1))
         corners, axis_index = _windows_touching(padded_brain, corners, axis_index, origins, weights)
+    blended = _blend_windows(padded, sizes, corners, axis_index, weights, predict_fn, plan, channels)
+    blended = blended[: original[0], : original[1], : original[2]]
+    return blended if inside is None else blended * tf.cast(inside, tf.float32)
+
+
+def _blend_windows(padded, sizes, corners, axis_index, weights, predict_fn: Callable, plan: WindowPlan,
+                   channels) -> tf.Tensor:
+    """``predict_fn`` run on the windows of ``padded`` at ``corners`` (``plan.batch_size`` at a
+    time) and their outputs blended by ``weights``: the padded volume's ``(D, H, W)`` prediction."""
     n_windows = tf.shape(corners)[0]
     size_vec = tf.stack([tf.cast(s, tf.int32) for s in sizes])
     # voxel indices of a window at the origin, shifted to each window's corner below
@@ -172,5 +181,4 @@ def sliding_window_predict(volume: tf.Tensor, predict_fn: Callable, plan: Window
     zeros = tf.zeros(padded_shape, tf.float32)
     _, total, weight_sum = tf.while_loop(lambda start, *_: start < n_windows, body,
                                          (tf.constant(0), zeros, zeros))
-    blended = tf.math.divide_no_nan(total, weight_sum)[: original[0], : original[1], : original[2]]
-    return blended if inside is None else blended * tf.cast(inside, tf.float32)
+    return tf.math.divide_no_nan(total, weight_sum)

@@ -108,19 +108,14 @@ def fit(step_object, train_data: DatasetFn, state: TrainingState, options: FitOp
             "best_val_mse": best, "early_stopped": bool(stopped)}
 
 
-def _run_epoch(step_object, train_data, state, options, val_data, evaluator, records,
-               stopper, best, on_step) -> tuple[bool, float]:
+def _train_steps(step_object, dataset, state, options, epoch, total, skip, on_step) -> tuple[dict, int, dict | None]:
+    """The training steps of epoch ``epoch`` over ``dataset`` (``total`` batches, None: unknown;
+    ``skip`` done before a resumed checkpoint): the loss sums, the number of steps they hold,
+    and the last batch. Checkpoints every ``options.checkpoint_every`` steps and on a stop
+    request (:class:`TrainingStopped`); a NaN/Inf loss raises :class:`_NonFinite`."""
     strategy = step_object.strategy
-    epoch = int(state.epoch.numpy())
-    skip = int(state.step_in_epoch.numpy())
-    dataset = train_data(epoch).skip(skip)
-    total = None
-    if options.steps_per_epoch is not None:
-        total = options.steps_per_epoch - skip
-        dataset = dataset.take(total)
     sums = state.epoch_sums() if skip else {}  # the steps before a resumed checkpoint count too
     n = skip if sums else 0  # (a checkpoint from before msgan kept the sums has none)
-    start = time.perf_counter()
     bar = tqdm(total=total, desc=f"epoch {epoch + 1}/{options.epochs}", leave=False,
                disable=not options.progress, unit="step")
     last_batch = None
@@ -151,6 +146,21 @@ def _run_epoch(step_object, train_data, state, options, val_data, evaluator, rec
                                       "continue with --resume", state.directory)
     finally:
         bar.close()
+    return sums, n, last_batch
+
+
+def _run_epoch(step_object, train_data, state, options, val_data, evaluator, records,
+               stopper, best, on_step) -> tuple[bool, float]:
+    strategy = step_object.strategy
+    epoch = int(state.epoch.numpy())
+    skip = int(state.step_in_epoch.numpy())
+    dataset = train_data(epoch).skip(skip)
+    total = None
+    if options.steps_per_epoch is not None:
+        total = options.steps_per_epoch - skip
+        dataset = dataset.take(total)
+    start = time.perf_counter()
+    sums, n, last_batch = _train_steps(step_object, dataset, state, options, epoch, total, skip, on_step)
     scalars = {f"train/{k}": v / max(n, 1) for k, v in sums.items()}
     scalars.update({f"lr/{k}": v for k, v in state.learning_rates().items()})
     scalars["seconds"] = time.perf_counter() - start
