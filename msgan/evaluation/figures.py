@@ -2,7 +2,11 @@
 
 Qualitative panel (Figs. 2.4, 3.4), ROI box plots (Fig. 3.6), Bland-Altman (Fig. 3.7),
 demyelination percentages and agreement overlays (Figs. 3.8, 4.4), longitudinal indices
-per patient (Fig. 4.5), dynamic voxels (Fig. 4.6) and the thresholding procedure itself.
+per patient (Fig. 4.5), dynamic voxels (Fig. 4.6) and the thresholding procedure itself;
+for the chapters' reports (``msgan reproduce``) the figures drawn from their runs rather
+than from one evaluation: learning curves (Fig. 2.3), chosen methods side by side (Figs.
+2.4, 2.7), lesion segmentations of true and synthetic FLAIR (Fig. 2.5), MSE against the
+refinement iterations (Fig. 3.5) and saliency images one above the other (Fig. 3.9).
 """
 from __future__ import annotations
 
@@ -16,7 +20,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+from data_tools.io.masks import brain_mask, lesion_mask, white_matter_mask  # noqa: E402
+from data_tools.io.nifti import load_volume  # noqa: E402
+from msgan.evaluation.collect import slice_through  # noqa: E402
 from msgan.evaluation.constants import TRUTH  # noqa: E402
+from msgan.evaluation.lesion_contrast import threshold_segmentation  # noqa: E402
 from msgan.evaluation.tables import BLAND_ALTMAN_REGIONS  # noqa: E402
 
 DPI = 110
@@ -217,4 +225,88 @@ def threshold_procedure(thresholds: dict, procedure: pd.DataFrame | None, path: 
         title += f"; DICE vs simulated demyelination {procedure.dice_vs_simulated.mean():.2f} (mean)"
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, frameon=False)
+    return save_figure(fig, path)
+
+
+def learning_curves(curves: dict[str, pd.DataFrame], path: Path) -> Path | None:
+    """Fig. 2.3: mean held-out MSE per epoch, one line per depth."""
+    drawn = {label: c for label, c in curves.items() if len(c)}
+    if not drawn:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for label, curve in drawn.items():
+        ax.plot(curve.epoch, curve.val_mse, marker="o", ms=3, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("held-out MSE (normalised FLAIR)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def methods_panel(session, predictions: dict[str, Path], target: str, title: str, path: Path) -> Path | None:
+    """Each named prediction of ``session`` beside the truth, with |difference| maps (Figs. 2.4, 2.7)."""
+    found = {label: p for label, p in predictions.items() if p.is_file()}
+    if not found:
+        return None
+    truth = session.load(target).data
+    z = slice_through(lesion_mask(session, truth.shape))
+    preds = {label: load_volume(p).data[..., z] for label, p in found.items()}
+    qualitative_panel({"inputs": {}, "preds": preds, "truth": truth[..., z], "label": title, "z": z}, path)
+    return path
+
+
+def segmentation_examples(cohort, chosen: list[tuple[str, float]], pred_dir: Path, target: str, k: float,
+                          path: Path) -> Path | None:
+    """Fig. 2.5: per chosen (subject, DICE): true FLAIR and its lesion segmentation, synthetic
+    FLAIR and its segmentation (the threshold segmentation of ``msgan evaluate``)."""
+    rows = []
+    for subject, score in chosen:
+        session = next(iter(cohort.select([subject]).sessions("t0")))
+        pred_path = pred_dir / subject / session.name / f"{target}_pred.nii.gz"
+        if not pred_path.is_file():
+            continue
+        truth = session.load(target).data
+        pred = load_volume(pred_path).data
+        brain = brain_mask(session, [target])
+        lesions = lesion_mask(session, truth.shape) & brain
+        wm = white_matter_mask(session, brain, lesions) & brain
+        segs = [threshold_segmentation(image, wm, lesions, k) for image in (truth, pred)]
+        rows.append((subject, score, truth, pred, segs, slice_through(lesions)))
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(rows), 4, figsize=(9, 2.4 * len(rows)), squeeze=False)
+    for ax_row, (subject, score, truth, pred, segs, z) in zip(axes, rows):
+        limits = dict(vmin=float(truth.min()), vmax=float(np.percentile(truth, 99.5)))
+        for ax, image, seg, name in ((ax_row[0], truth, None, "true FLAIR"),
+                                     (ax_row[1], truth, segs[0], "lesions on true"),
+                                     (ax_row[2], pred, None, "synthetic FLAIR"),
+                                     (ax_row[3], pred, segs[1], "lesions on synthetic")):
+            ax.imshow(np.rot90(image[..., z]), cmap="gray", **limits)
+            if seg is not None:
+                ax.imshow(np.rot90(np.ma.masked_where(~seg[..., z], seg[..., z])), cmap="autumn", alpha=0.8)
+            ax.set_title(f"{name}", fontsize=8)
+            ax.axis("off")
+        ax_row[0].set_ylabel(subject)
+        ax_row[0].set_title(f"sub-{subject}, DICE {score:.2f}: true FLAIR", fontsize=8)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def iterations_plot(mse: dict[int, float], path: Path) -> Path:
+    """Fig. 3.5: the brain MSE against the refinement iterations K."""
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot(list(mse), list(mse.values()), "o-")
+    ax.set_xlabel("refinement iterations K")
+    ax.set_ylabel("MSE (brain)")
+    ax.set_xticks(list(mse))
+    return save_figure(fig, path)
+
+
+def stacked_images(images: dict[str, Path], path: Path) -> Path:
+    """PNG images one above the other, each under its title (Fig. 3.9: two U-Nets' attention maps)."""
+    fig, axes = plt.subplots(len(images), 1, figsize=(8, 3 * len(images)), squeeze=False)
+    for ax, (title, image) in zip(axes[:, 0], images.items()):
+        ax.imshow(plt.imread(image))
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
     return save_figure(fig, path)

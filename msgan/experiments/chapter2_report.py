@@ -1,5 +1,6 @@
 """Chapter 2's report: one section per table and figure of sec. 2.3, the thesis's numbers
-beside msgan's (:func:`write_report`)."""
+beside msgan's (:func:`write_report`); the figures ``msgan evaluate`` does not draw are drawn
+by :mod:`msgan.evaluation.figures` from the runs (learning curves) and predictions."""
 from __future__ import annotations
 
 import time
@@ -9,11 +10,10 @@ import pandas as pd
 
 from msgan.evaluation.cells import NA, fmt, mean_sd, quality_cell, starred
 from msgan.evaluation.collect import TRUTH
+from msgan.evaluation.figures import learning_curves, methods_panel, segmentation_examples
 from msgan.experiments.chapter import ChapterRun
 from msgan.experiments.chapter2_design import (COMBINED, COMPARED, DEPTHS, INPUTS, NO_DIR, PREDICTION_NAME, REFERENCE,
                                                REMOVED, TARGET, WIDTHS)
-from msgan.experiments.chapter2_figures import (learning_curves, methods_panel, segmentation_examples,
-                                                validation_curves)
 from msgan.experiments.chapter_report import ChapterReport
 from msgan.experiments.protocol import Config
 from msgan.experiments.thesis_values import THESIS
@@ -42,6 +42,19 @@ def per_fold(tables: dict, plan: list[dict], methods: dict[str, str], metric: st
         part = quality[quality.method == name] if quality is not None else []
         average.append(mean_sd(part[metric]) + _star(tests, name, metric) if len(part) else NA)
     return pd.DataFrame(rows + [average], columns=["fold", *methods])
+
+
+def validation_curves(cv_dir: Path) -> pd.DataFrame:
+    """``epoch, val_mse`` averaged over the folds of one cross-validation (``fold-*/history.csv``)."""
+    frames = []
+    for history in sorted(cv_dir.glob("fold-*/history.csv")):
+        rows = pd.read_csv(history)
+        if "val_mse" in rows:
+            frames.append(rows[["epoch", "val_mse"]].assign(fold=history.parent.name))
+    if not frames:
+        return pd.DataFrame(columns=["epoch", "val_mse", "folds"])
+    both = pd.concat(frames)
+    return both.groupby("epoch").agg(val_mse=("val_mse", "mean"), folds=("fold", "nunique")).reset_index()
 
 
 def _with_thesis_average(frame: pd.DataFrame, published: dict[str, str]) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from data_tools.contracts import TASKS, ShardSpec
 from msgan.evaluation.cells import QUALITY, measures_table
-from msgan.evaluation.figures import save_figure  # pyplot on the Agg backend
+from msgan.evaluation.figures import iterations_plot, stacked_images
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport
 from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs
@@ -169,29 +169,12 @@ def _plot_iterations(tables, figures: Path) -> Path | None:
     points = {k: summary[(summary.method == name) & (summary.session == "t0")].mse_brain_mean
               for k, name in ITERATIONS.items()}
     points = {k: float(mse.iloc[0]) for k, mse in points.items() if len(mse)}
-    if not points:
-        return None
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4, 3))
-    ax.plot(list(points), list(points.values()), "o-")
-    ax.set_xlabel("refinement iterations K")
-    ax.set_ylabel("MSE (brain)")
-    ax.set_xticks(list(points))
-    return save_figure(fig, figures / "fig_3_5_iterations.png")
+    return iterations_plot(points, figures / "fig_3_5_iterations.png") if points else None
 
 
 def _saliency_figure(tmp: Path, patient: str) -> Path | None:
     """Fig. 3.9: the attention maps of the U-Nets trained with L1 and with WL1, one above the other."""
-    images = {loss: tmp / "saliency" / name / "attention.png" for loss, name in (("L1", "unet-l1"), ("WL1", "unet-wl1"))}
-    images = {loss: path for loss, path in images.items() if path.is_file()}  # --methods may leave one out
-    if not images:
-        return None
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(images), 1, figsize=(8, 3 * len(images)), squeeze=False)
-    for ax, (loss, image) in zip(axes[:, 0], images.items()):
-        ax.imshow(plt.imread(image))
-        ax.set_title(f"U-Net trained with {loss}, sub-{patient}", fontsize=9)
-        ax.axis("off")
-    return save_figure(fig, tmp / "figures" / "fig_3_9_attention.png")
+    images = {f"U-Net trained with {loss}, sub-{patient}": tmp / "saliency" / name / "attention.png"
+              for loss, name in (("L1", "unet-l1"), ("WL1", "unet-wl1"))}
+    images = {title: path for title, path in images.items() if path.is_file()}  # --methods may leave one out
+    return stacked_images(images, tmp / "figures" / "fig_3_9_attention.png") if images else None

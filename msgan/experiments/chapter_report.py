@@ -101,8 +101,9 @@ class ChapterReport:
         return out / path.name
 
     def write(self, folder: Path) -> Path:
-        (folder / "tables").mkdir(parents=True, exist_ok=True)
+        """``report.md`` in ``folder``, each table also ``tables/<slug>.csv``; its path."""
         for name, frame in self.tables.items():
+            (folder / "tables").mkdir(exist_ok=True)
             frame.to_csv(folder / "tables" / f"{name}.csv", index=False)
         lines = [f"# {self.title}", "", *self.preamble]
         for title, body in self.sections:

@@ -28,7 +28,8 @@ from data_tools.contracts import BASELINE, TASKS, ShardSpec
 from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import final_paths, machine
-from msgan.experiments.protocol import CohortDesign, Config, cohort_for, discarded_on_stop, merge_fold, timed
+from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, discarded_on_stop, merge_fold,
+                                        narrow_model_kwargs, timed)
 
 # the thesis's inputs: ch. 2 had no T1POST (sec. 2.2.3), although the simulator writes one
 FLAIR_INPUTS = list(TASKS["flair"].thesis_inputs)
@@ -56,10 +57,6 @@ class DemoSettings:
     seed: int = 0
     optimize_graphs: bool = False  # TensorFlow's graph optimiser (grappler): see toy_graphs
 
-    def gan_kwargs(self) -> dict:
-        return {"generator_kwargs": {"base_filters": self.gan_filters},
-                "discriminator_kwargs": {"base_filters": self.gan_filters, "patch_size": 16}}
-
     @property
     def design(self) -> CohortDesign:
         """The simulated cohort: patients at t0 and t1, controls at t0."""
@@ -78,7 +75,7 @@ class DemoSettings:
                         None, reference_first=True, evaluation="evaluation/flair", command="msgan demo")
         refiner_loss = "nwl1" if self.myelin_model == "refiner_cfsagan" else None
         gan = Config(self.myelin_model, self.myelin_model, "l1", refiner_loss=refiner_loss,
-                     model_kwargs=self.gan_kwargs())
+                     model_kwargs=narrow_model_kwargs(self.myelin_model, self.gan_filters, 16))
         myelin = Chapter("demo-myelin", "myelin-longitudinal", gan.name, lambda _: (gan,), lambda _: self,
                          lambda run, config: ShardSpec("myelin", inputs=tuple(MYELIN_INPUTS), patch=self.myelin_patch,
                                                        overlap=self.myelin_overlap, session=BASELINE),
@@ -173,9 +170,7 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
 
 
 def _durations(timings: dict[str, float], started: float) -> dict[str, float]:
+    """Seconds of each named step (until the next began), and in all."""
     names = list(timings)
-    out = {}
-    for a, b in zip(names, names[1:]):
-        out[a] = round(timings[b] - timings[a], 1)
-    out["total"] = round(timings["end"] - started, 1)
-    return out
+    return {**{a: round(timings[b] - timings[a], 1) for a, b in zip(names, names[1:])},
+            "total": round(timings["end"] - started, 1)}

@@ -1,10 +1,12 @@
-"""``report.md`` of ``msgan demo``: headline results, then the evaluation reports it ran."""
+"""``report.md`` of ``msgan demo`` (a :class:`~msgan.experiments.chapter_report.ChapterReport`
+of text sections): headline results, then the evaluation reports it ran."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
 from msgan.evaluation.cells import fmt, markdown_table
+from msgan.experiments.chapter_report import ChapterReport
 
 #: the tables the myelin section must fill (Tables 3.2/4.2b, 3.3.4 tests, Fig. 3.7,
 #: Fig. 3.8/4.4, Fig. 4.5, Table 4.3)
@@ -19,35 +21,30 @@ def _embedded(report: Path, prefix: str) -> str:
     return re.sub(r"\]\((?!https?:)([^)]+)\)", lambda m: f"]({prefix}/{m.group(1)})", text)
 
 
-def flair_headline(flair) -> tuple[str, bool]:
+def flair_headline(flair) -> str:
     """One sentence comparing fcn with the mean image inside the brain, and whether fcn wins."""
     quality = flair.tables["quality"]
     by_method = quality.groupby("method")["mse_brain"].mean()
     fcn, mean = float(by_method["fcn"]), float(by_method["mean-image"])
-    wins = fcn < mean
     return (f"Mean MSE inside the brain over {quality.subject.nunique()} held-out subjects: "
             f"**fcn {fmt(fcn)}** vs mean-image baseline {fmt(mean)} "
-            f"({'fcn is better' if wins else 'fcn is NOT better'}).", wins)
+            f"({'fcn is better' if fcn < mean else 'fcn is NOT better'}).")
 
 
 def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, myelin, saliency_subject: str,
                       ranking, warnings, durations: dict, machine: str) -> Path:
-    lines = [*_summary(settings, quick, folds, flair, myelin, durations, machine),
-             *_saliency(saliency_subject, ranking), "## Gaps", "", *([f"- {w}" for w in warnings] or ["- none"]), "",
-             "## Full evaluation: FLAIR", "", _embedded(flair.out / "report.md", "evaluation/flair"), "",
-             "## Full evaluation: myelin", "", _embedded(myelin.out / "report.md", "evaluation/myelin")]
-    path = folder / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    report = ChapterReport("msgan demo report", _preamble(settings, quick, folds, durations, machine))
+    _headlines(report, settings, flair, myelin)
+    _saliency(report, saliency_subject, ranking)
+    report.text("Gaps", [f"- {w}" for w in warnings] or ["- none"])
+    report.text("Full evaluation: FLAIR", [_embedded(flair.out / "report.md", "evaluation/flair")])
+    report.text("Full evaluation: myelin", [_embedded(myelin.out / "report.md", "evaluation/myelin")])
+    return report.write(folder)
 
 
-def _summary(settings: dict, quick: bool, folds, flair, myelin, durations: dict, machine: str) -> list[str]:
-    """The run, the cohort and folds, and the headline of each task."""
-    headline, _ = flair_headline(flair)
-    missing = [t for t in MYELIN_TABLES if t not in myelin.tables or myelin.tables[t].empty]
+def _preamble(settings: dict, quick: bool, folds, durations: dict, machine: str) -> list[str]:
+    """What the data are, the run, the cohort and its folds."""
     return [
-        "# msgan demo report",
-        "",
         "**All data here are simulated** (`msgan simulate`): MNI152-based anatomy with synthetic MS "
         "lesions, MRI from signal equations and a PIB DVR map from a known myelin map. The numbers "
         "show the software working end to end; they are not clinical results.",
@@ -60,18 +57,19 @@ def _summary(settings: dict, quick: bool, folds, flair, myelin, durations: dict,
         f"{settings['resolution']:g} mm voxels, seed {settings['seed']}. Two subject-level folds "
         f"(controls spread evenly); every subject is predicted by the model trained on the other fold:",
         "",
-        markdown_table(["fold", "held-out subjects"], [[i + 1, ", ".join(f)] for i, f in enumerate(folds)]),
-        "",
-        "## FLAIR from T1, T2, PD, T1SE and DIR (chapter 2)",
-        "",
+        markdown_table(["fold", "held-out subjects"], [[i + 1, ", ".join(f)] for i, f in enumerate(folds)])]
+
+
+def _headlines(report: ChapterReport, settings: dict, flair, myelin) -> None:
+    """What each task trained, and its headline."""
+    missing = [t for t in MYELIN_TABLES if t not in myelin.tables or myelin.tables[t].empty]
+    report.text("FLAIR from T1, T2, PD, T1SE and DIR (chapter 2)", [
         f"`fcn` ({settings['fcn_filters']} filters, 3 layers, Adam, {settings['flair_epochs']} epochs on whole "
         "baseline volumes, applied to both visits) against the mean-image baseline (the voxel-wise mean "
         "baseline FLAIR of the training fold).",
         "",
-        headline,
-        "",
-        "## [11C]PIB myelin map from MTR, FA, RD and AD (chapters 3-4)",
-        "",
+        flair_headline(flair)])
+    report.text("[11C]PIB myelin map from MTR, FA, RD and AD (chapters 3-4)", [
         f"`{settings['myelin_model']}` ("
         + ("Sketcher L1, Refiner NWL1 eq. 4.4" if settings["myelin_model"] == "refiner_cfsagan"
            else "the Sketcher alone, L1")
@@ -82,14 +80,11 @@ def _summary(settings: dict, quick: bool, folds, flair, myelin, durations: dict,
         "of the myelin evaluation.",
         "",
         ("Every myelin table is filled." if not missing else
-         f"Tables not filled: {', '.join(missing)} (see the gaps below)."),
-        ""]
+         f"Tables not filled: {', '.join(missing)} (see the gaps below).")])
 
 
-def _saliency(saliency_subject: str, ranking) -> list[str]:
-    return [
-        "## Saliency (P3S, eq. 2.3) of the FLAIR fcn",
-        "",
+def _saliency(report: ChapterReport, saliency_subject: str, ranking) -> None:
+    report.text("Saliency (P3S, eq. 2.3) of the FLAIR fcn", [
         f"Held-out patient sub-{saliency_subject}, mean P3S inside the brain, most salient first:",
         "",
         markdown_table(["rank", "sequence", "mean P3S"],
@@ -97,5 +92,4 @@ def _saliency(saliency_subject: str, ranking) -> list[str]:
         "",
         f"![P3S maps](saliency/sub-{saliency_subject}/p3s.png)",
         "",
-        f"![attention saliency](saliency/sub-{saliency_subject}/attention.png)",
-        ""]
+        f"![attention saliency](saliency/sub-{saliency_subject}/attention.png)"])
