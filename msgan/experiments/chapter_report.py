@@ -102,8 +102,9 @@ class ChapterReport:
 
     def write(self, folder: Path) -> Path:
         """``report.md`` in ``folder``, each table also ``tables/<slug>.csv``; its path."""
-        for name, frame in self.tables.items():
+        if self.tables:  # a report of text sections only (the demo's) has no tables/ folder
             (folder / "tables").mkdir(exist_ok=True)
+        for name, frame in self.tables.items():
             frame.to_csv(folder / "tables" / f"{name}.csv", index=False)
         lines = [f"# {self.title}", "", *self.preamble]
         for title, body in self.sections:

@@ -102,27 +102,32 @@ def _extract(native, reference_name, transforms, extractor, label):
     return mask, method
 
 
-def _onto_space(stripped, brain, images: Mapping[str, object], space: str, label, *,
-                to_reference: Mapping[str, object] | None = None, masks: tuple[str, ...] = (),
-                registered: Callable[[], None] | None = None):
-    """The ``to_space`` and ``resample`` steps shared by :func:`to_model_space` and
-    :func:`stripped_to_model_space`: ``stripped`` (the skull-stripped reference, SimpleITK)
-    registered affinely to ``space``'s template, then ``brain`` (the reference's mask) and
-    each of ``images`` resampled once onto the space's grid, 0 outside the brain.
-
-    An image with a ``to_reference`` transform goes through it composed with the reference's
-    (none: it lies on the reference's grid); ``masks`` go by nearest neighbour, as uint8.
-    ``registered()`` is called between the two steps. Returns ``(reference_to_space, grid,
-    brain on the grid, name -> array)``.
-    """
-    from data_tools.preprocessing.itk_bridge import compose, itk_to_array
-    from data_tools.preprocessing.registration import register, resample
-    from msgan.inference.spaces import space_grid, space_template
+def _to_template(stripped, space: str, label):
+    """The ``to_space`` step shared by :func:`to_model_space` and :func:`stripped_to_model_space`:
+    ``stripped`` (the skull-stripped reference, SimpleITK) registered affinely to ``space``'s
+    template; the reference -> space transform."""
+    from data_tools.preprocessing.registration import register
+    from msgan.inference.spaces import space_template
 
     to_space, _ = register(space_template(space, TEMPLATE_MM), stripped, model="affine",
                            label=f"{label} onto the {space} template")
-    if registered is not None:
-        registered()
+    return to_space
+
+
+def _onto_space(to_space, brain, images: Mapping[str, object], space: str, *,
+                to_reference: Mapping[str, object] | None = None, masks: tuple[str, ...] = ()):
+    """The ``resample`` step shared by :func:`to_model_space` and :func:`stripped_to_model_space`:
+    ``brain`` (the reference's mask) and each of ``images`` resampled once onto ``space``'s grid
+    by ``to_space`` (:func:`_to_template`), 0 outside the brain.
+
+    An image with a ``to_reference`` transform goes through it composed with ``to_space``
+    (none: it lies on the reference's grid); ``masks`` go by nearest neighbour, as uint8.
+    Returns ``(grid, brain on the grid, name -> array)``.
+    """
+    from data_tools.preprocessing.itk_bridge import compose, itk_to_array
+    from data_tools.preprocessing.registration import resample
+    from msgan.inference.spaces import space_grid
+
     grid = space_grid(space)
     brain_on_grid = itk_to_array(resample(brain, grid, to_space, mask=True)).astype(bool)
     arrays = {}
@@ -132,7 +137,7 @@ def _onto_space(stripped, brain, images: Mapping[str, object], space: str, label
         is_mask = name in masks
         moved = itk_to_array(resample(image, grid, chain, mask=is_mask))
         arrays[name] = np.where(brain_on_grid, moved, 0).astype(np.uint8 if is_mask else np.float32)
-    return to_space, grid, brain_on_grid, arrays
+    return grid, brain_on_grid, arrays
 
 
 def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, reference: str | None = None,
@@ -164,9 +169,9 @@ def to_model_space(paths: Mapping[str, str | Path | Volume], space: str, referen
     steps.done("brain")
     stripped = sitk().Mask(native[reference], mask)
     to_reference = {name: transforms[f"{name}_to_{reference}"] for name in native if name != reference}
-    transforms[f"{reference}_to_{space}"], grid, brain, images = _onto_space(
-        stripped, mask, native, space, ref_volume.path, to_reference=to_reference,
-        registered=lambda: steps.done("to_space"))
+    to_space = transforms[f"{reference}_to_{space}"] = _to_template(stripped, space, ref_volume.path)
+    steps.done("to_space")
+    grid, brain, images = _onto_space(to_space, mask, native, space, to_reference=to_reference)
     steps.done("resample")
     return ModelSpaceSession(reference, ref_volume, images, brain, itk_to_affine(grid), native_brain,
                              transforms, native, steps.seconds, method)
@@ -190,6 +195,6 @@ def stripped_to_model_space(paths: Mapping[str, str | Path | Volume], space: str
     brain_native = Volume((ref.data != 0).astype(np.uint8), ref.affine, ref.header, ref.path)
     images = {name: volume_to_itk(Volume(v.data.astype(np.uint8), v.affine, v.header, v.path)
                                   if name in masks else v) for name, v in volumes.items()}
-    _, grid, brain, arrays = _onto_space(volume_to_itk(ref), volume_to_itk(brain_native), images, space,
-                                         ref.path, masks=masks)
+    to_space = _to_template(volume_to_itk(ref), space, ref.path)
+    grid, brain, arrays = _onto_space(to_space, volume_to_itk(brain_native), images, space, masks=masks)
     return arrays, brain, itk_to_affine(grid)
