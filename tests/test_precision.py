@@ -45,7 +45,10 @@ def _trained(precision, jit_compile, steps=3):
     model = zoo.build_model("unet_small", 2, {"base_filters": 4}, precision)
     optimizer = make_optimizer("adam", 1e-3, precision)
     step = SupervisedStep(tf.distribute.get_strategy(), model, optimizer, _mse, jit_compile=jit_compile)
-    batch = _batch()
+    # 16^3, not 8^3: the bottleneck must be larger than the 3^3 kernel. On 2^3, TensorFlow
+    # 2.21's oneDNN bfloat16 Conv3D filter gradient returns garbage (inf, 1e31) on CPUs with
+    # AVX512-BF16, whatever msgan does (docs/performance.md)
+    batch = _batch((16, 16, 16))
     losses = [float(step.train(batch, k)["loss"]) for k in range(steps)]
     return model, optimizer, losses
 
