@@ -2,13 +2,16 @@
 
 Every variant (all inputs, each input removed in turn, and named combinations such as
 ``T1+DIR``) is trained on the same training subjects and scored on the same held-out
-subjects by the MSE inside the brain, in the target's units. Deep models train through
+subjects by the MSE inside the brain, in the target's units. It is a chapter declaration
+run by :meth:`~msgan.experiments.chapter.ChapterRun.train_all` (one configuration per model
+and variant, each distinct set of shards written once): deep models train through
 :func:`msgan.training.run.train`; the classic baselines (``random_forest``,
 ``modality_propagation``) are fitted on the same normalised voxels
 (:func:`msgan.classic.cohort.classic_predictions`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +23,10 @@ from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort, parse_names
 from data_tools.io.masks import brain_mask
 from data_tools.io.nifti import save_like
-from msgan.classic.cohort import CLASSIC_MODELS, classic_predictions
+from msgan.classic.cohort import CLASSIC_MODELS
+from msgan.experiments.chapter import Chapter, ChapterRun
+from msgan.experiments.protocol import Config
+
 
 def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_each: bool = True
                       ) -> list[tuple[str, list[str]]]:
@@ -38,15 +44,43 @@ def ablation_variants(inputs: Sequence[str], combos: Sequence[str] = (), drop_ea
     return variants
 
 
-def _deep_predictions(model: str, shards: Path, run: Path, test_ids, test_sessions, train_kwargs: dict,
-                      tile: int):
+@dataclass(frozen=True)
+class Ablation:
+    """What every variant shares: the shards (their inputs replaced by the variant's), the
+    held-out sessions, deep models' training options and prediction tile; the rows scored."""
+
+    spec: ShardSpec
+    sessions: list
+    train: dict
+    tile: int
+    rows: list[dict] = field(default_factory=list)
+
+
+def _train(run: ChapterRun, config: Config, shards: Path) -> None:
+    """One model (``config.model``) on one variant (``config.label``), trained on the fold's
+    training subjects: its held-out predictions kept under ``predictions/<model>/<variant>/``,
+    their MSE inside the brain in ``rows``."""
+    from msgan.evaluation.image_quality import image_quality
     from msgan.inference.predict import predict_session, predictor_from_run
     from msgan.training.presets import TrainOptions
     from msgan.training.run import train
 
-    train(TrainOptions(model, str(shards), str(run), exclude_subjects=list(test_ids), **train_kwargs))
-    predictor, _ = predictor_from_run(run, tile=tile)
-    return [predict_session(predictor, ses)[0] for ses in test_sessions]
+    ablation, spec = run.settings, run.settings.spec
+    if config.model in CLASSIC_MODELS:
+        predicted = run.classic_folds(config, shards, config.inputs, spec.target, ablation.train["seed"], spec.session)
+    else:
+        folder = run.tmp / "runs" / config.model / config.label
+        train(TrainOptions(config.model, str(shards), str(folder), exclude_subjects=run.plan[0]["test"],
+                           **ablation.train))
+        predictor, _ = predictor_from_run(folder, tile=ablation.tile)
+        volumes = [predict_session(predictor, session)[0] for session in ablation.sessions]
+        predicted = [(session, session.load(spec.target), volume) for session, volume in zip(ablation.sessions, volumes)]
+        for session, truth, volume in predicted:
+            save_like(volume, truth, run.predicted(config.name, session, spec.target))
+    for session, truth, volume in predicted:
+        ablation.rows.append({"model": config.model, "variant": config.label, "inputs": "+".join(config.inputs),
+                              "subject": session.subject, "session": session.name, "mse_brain": image_quality(
+                                  truth.data, volume, brain_mask(session, config.inputs))["mse_brain"]})
 
 
 def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: str | Path,
@@ -63,9 +97,6 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
     of whole-volume prediction as in ``msgan predict --tile`` (less memory, same result).
     Returns the summary (model, variant, inputs, mean and SD of the held-out MSE).
     """
-    from data_tools.shards.dataset import build_shards
-    from msgan.evaluation.image_quality import image_quality
-
     look_up_option(task, SINGLE_SESSION_TASK_NAMES, "ablation task (one session)")
     look_up_option(layout, ABLATION_LAYOUTS, "ablation layout")
     test_ids = [s.removeprefix("sub-") for s in test_subjects]
@@ -73,44 +104,34 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
     train_ids = [s for s in cohort.ids() if s not in test_ids]
     if not test_ids or not train_ids:
         raise ConfigError("ablation needs held-out subjects (--test-subjects) and subjects to train on")
-    test_sessions = [s for s in cohort.select(test_ids).sessions(session) if s.has(target)]
-    if not test_sessions:
+    sessions = [s for s in cohort.select(test_ids).sessions(session) if s.has(target)]
+    if not sessions:
         raise ConfigError(f"no held-out session {session} has the target {target}")
-    variants = ablation_variants(inputs, combos, drop_each)
-    train_kwargs = {"progress": progress, "early_stopping": False, "seed": seed, **(train_kwargs or {})}
-    rows = []
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
-        for label, names in variants:
-            shards = tmp / "shards" / label
-            build_shards(cohort, ShardSpec(task, inputs=names, target=target, layout=layout, patch=patch,
-                                           session=session, subjects=train_ids + test_ids), shards, progress=progress)
-            for model in models:
-                if model in CLASSIC_MODELS:
-                    preds = classic_predictions(model, shards, cohort, train_ids, test_sessions, names, target, seed)
-                else:
-                    preds = _deep_predictions(model, shards, tmp / "runs" / model / label, test_ids,
-                                              test_sessions, train_kwargs, tile)
-                for ses, pred in zip(test_sessions, preds):
-                    truth_volume = ses.load(target)
-                    truth = truth_volume.data
-                    save_like(pred, truth_volume, tmp / "predictions" / model / label / ses.subject / ses.name
-                              / f"{target}_pred.nii.gz")
-                    brain = brain_mask(ses, names)
-                    rows.append({"model": model, "variant": label, "inputs": "+".join(names),
-                                 "subject": ses.subject, "session": ses.name,
-                                 "mse_brain": image_quality(truth, pred, brain)["mse_brain"]})
-        per_subject = pd.DataFrame(rows)
-        summary = (per_subject.groupby(["model", "variant", "inputs"], sort=False)["mse_brain"]
-                   .agg(mse_mean="mean", mse_sd="std").reset_index())
-        per_subject.to_csv(tmp / "ablation.csv", index=False)
-        summary.to_csv(tmp / "ablation_summary.csv", index=False)
-        (tmp / "ablation.md").write_text(_markdown(summary, target, len(test_sessions)))
-    return summary
+    configs = tuple(Config(f"{model}/{label}", model, label=label, inputs=tuple(names))
+                    for label, names in ablation_variants(inputs, combos, drop_each) for model in models)
+    spec = ShardSpec(task, target=target, layout=layout, patch=patch, session=session,
+                     subjects=tuple(train_ids + test_ids))
+    train = {"progress": progress, "early_stopping": False, "seed": seed, **(train_kwargs or {})}
+    ablation = Ablation(spec, sessions, train, tile)
+    chapter = Chapter("ablate", task, configs[0].name, lambda _: configs, lambda _: ablation,
+                      lambda run, config: replace(run.settings.spec, inputs=config.inputs), _train, None)
+    with atomic_output_dir(out, overwrite=overwrite) as tmp:  # one fold: the held-out subjects
+        ChapterRun(chapter, ablation, configs, False, tmp, Path(out), cohort, None, False, lambda _: None, progress,
+                   plan=[{"fold": 1, "train": train_ids, "test": test_ids}]).train_all()
+        return _write_tables(tmp, pd.DataFrame(ablation.rows), target, len(sessions))
 
 
-def _markdown(summary: pd.DataFrame, target: str, n: int) -> str:
+def _write_tables(folder: Path, per_subject: pd.DataFrame, target: str, n: int) -> pd.DataFrame:
+    """``ablation.csv`` (one row per model, variant and held-out session), ``ablation_summary.csv``
+    (mean and SD over the sessions) and ``ablation.md``; the summary."""
     from msgan.evaluation.cells import fmt, markdown_table
 
+    summary = (per_subject.groupby(["model", "variant", "inputs"], sort=False)["mse_brain"]
+               .agg(mse_mean="mean", mse_sd="std").reset_index())
+    per_subject.to_csv(folder / "ablation.csv", index=False)
+    summary.to_csv(folder / "ablation_summary.csv", index=False)
     rows = [[r.model, r.variant, r.inputs, f"{fmt(r.mse_mean)} ({fmt(r.mse_sd)})"] for r in summary.itertuples()]
-    return (f"# Input ablation ({target}; MSE inside the brain, mean (SD) over {n} held-out sessions)\n\n"
-            + markdown_table(["model", "variant", "inputs", "MSE"], rows) + "\n")
+    (folder / "ablation.md").write_text(
+        f"# Input ablation ({target}; MSE inside the brain, mean (SD) over {n} held-out sessions)\n\n"
+        + markdown_table(["model", "variant", "inputs", "MSE"], rows) + "\n")
+    return summary

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from data_tools.contracts import ShardSpec
+from data_tools.contracts import FoldPlan, ShardSpec
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort
+from data_tools.io.nifti import save_like
 from msgan.experiments.chapter_report import ChapterReport
-from msgan.experiments.protocol import (Config, cohort_for, cross_validate_and_predict, select_configs,
-                                        simulation_record, timed)
+from msgan.experiments.protocol import Config, cohort_for, merge_fold, select_configs, simulation_record, timed
 
 TOY = "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**"
 
@@ -87,11 +87,63 @@ class ChapterRun:
         return self.shards[spec]
 
     def cross_validate(self, config: Config, shards: Path, folds: int, val_per_fold: int, train: dict,
-                       **options) -> None:
-        """``msgan cv`` of ``config`` and its held-out predictions (``protocol``); the plan kept."""
-        plan = cross_validate_and_predict(config, shards, self.data, self.tmp / "cv", self.tmp / "predictions",
-                                          folds, val_per_fold, train, self.progress, **options)
+                       early_stop_on_test: bool = False, window=None) -> None:
+        """``msgan cv`` of ``config`` on ``shards`` (runs in ``cv/<name>/``), then every fold's model
+        predicts its held-out subjects at every session (sec. 4.3.1: trained at t0, applied to t1
+        too) into ``predictions/<name>/``; ``window``: the prediction window of networks trained
+        on crops (their shards have no patch size). The fold plan is kept (the first one)."""
+        from msgan.inference.predict import predict_cohort, predictor_from_run
+        from msgan.training.cv import cross_validate
+        from msgan.training.presets import TrainOptions
+
+        runs, predictions = self.tmp / "cv" / config.name, self.tmp / "predictions"
+        cross_validate(TrainOptions(config.model, str(shards), str(runs), loss=config.loss,
+                                    refiner_loss=config.refiner_loss, refinements=config.refinements,
+                                    progress=self.progress, **train),
+                       folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
+        plan = FoldPlan.from_json(runs / "folds.json").folds
+        predictor = None
+        for fold in plan:
+            run = runs / f"fold-{fold['fold']}"
+            if predictor is None:
+                predictor, _ = predictor_from_run(run, window=window)
+            else:  # the same network and normalisation: the first fold's traced graph, this fold's weights
+                predictor.model.load_weights(str(run / "model.weights.h5"))
+            fold_dir = predictions / f".{config.name}-fold{fold['fold']}"
+            predict_cohort(predictor, self.data, fold_dir, subjects=fold["test"], session=None, progress=self.progress)
+            merge_fold(fold_dir, predictions / config.name)
         self.plan = self.plan or plan
+
+    def classic_folds(self, config: Config, shards: Path, inputs, target: str, seed: int, session: str = "t0"
+                      ) -> list[tuple]:
+        """A classic method on the plan's folds: fitted on each fold's other subjects, its held-out
+        ``session``s predicted into ``predictions/<name>/`` (``msgan predict``'s layout, on the
+        truth's grid); ``[(session, truth, prediction)]``."""
+        from msgan.classic.cohort import classic_predictions
+
+        predicted = []
+        for fold in self.plan:
+            train_ids = [s for s in self.data.ids() if s not in fold["test"]]
+            sessions = [s for s in self.data.select(fold["test"]).sessions(session) if s.has(target)]
+            volumes = classic_predictions(config.model, shards, self.data, train_ids, sessions, list(inputs), target,
+                                          seed, **config.model_kwargs)
+            for held_out, volume in zip(sessions, volumes):
+                predicted.append((held_out, held_out.load(target), volume))
+                save_like(volume, predicted[-1][1], self.predicted(config.name, held_out, target))
+        return predicted
+
+    def predicted(self, name: str, session, target: str) -> Path:
+        """Where ``name``'s prediction of ``session`` is (``msgan predict``'s layout)."""
+        return self.tmp / "predictions" / name / session.subject / session.name / f"{target}_pred.nii.gz"
+
+    def saliency(self, name: str, out: Path, **options):
+        """``msgan saliency`` at t0 of :meth:`held_out_patient` by ``name``'s model of the fold that
+        held it out, into ``out``; the inputs ranked by their mean saliency inside the brain."""
+        from msgan.saliency.session import saliency_for_session
+
+        patient, fold = self.held_out_patient()
+        return saliency_for_session(self.tmp / "cv" / name / f"fold-{fold}", self.data, patient, out, session="t0",
+                                    **options)
 
     def held_out_patient(self) -> tuple[str, int]:
         """The first MS patient held out, folds in order (else the first subject held out), and its fold."""

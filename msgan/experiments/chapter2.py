@@ -22,10 +22,9 @@ import nibabel as nib
 import numpy as np
 
 from data_tools.contracts import ShardSpec
-from data_tools.io.nifti import save_like
-from msgan.classic.cohort import CLASSIC_MODELS, classic_predictions
+from msgan.classic.cohort import CLASSIC_MODELS
 from msgan.experiments.chapter import Chapter, ChapterRun
-from msgan.experiments.chapter2_design import CHECK, INPUTS, PREDICTION_NAME, REFERENCE, TARGET, Chapter2Settings
+from msgan.experiments.chapter2_design import CHECK, INPUTS, REFERENCE, TARGET, Chapter2Settings
 from msgan.experiments.chapter2_report import write_report
 from msgan.experiments.protocol import Config
 
@@ -43,7 +42,7 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
     settings = run.settings
     run.step(f"{config.name}: {settings.folds}-fold cross-validation, predictions")
     if config.model in CLASSIC_MODELS:
-        _classic_folds(config, shards, run.data, run.plan, run.tmp / "predictions", settings.seed)
+        run.classic_folds(config, shards, config.inputs or INPUTS, TARGET, settings.seed)
         return
     train = {**settings.train, "model_kwargs": config.model_kwargs, "seed": settings.seed}
     run.cross_validate(config, shards, settings.folds, 0, train, early_stop_on_test=True,
@@ -69,16 +68,3 @@ def whole_volume_window(data, multiple: int = 8) -> tuple[int, int, int]:
     largest = np.max(np.array(shapes), axis=0)
     return tuple(int(-(-side // multiple) * multiple) for side in largest)
 
-
-def _classic_folds(config: Config, shards: Path, data, plan: list[dict], predictions: Path, seed: int) -> None:
-    """A classic method on the reference's folds: fitted on each fold's other subjects,
-    predicting its held-out ones (``predictions/<name>/<subject>/t0/FLAIR_pred.nii.gz``)."""
-    names = list(config.inputs or INPUTS)
-    for fold in plan:
-        train_ids = [s for s in data.ids() if s not in fold["test"]]
-        sessions = [s for s in data.select(fold["test"]).sessions("t0") if s.has(TARGET)]
-        volumes = classic_predictions(config.model, shards, data, train_ids, sessions, names, TARGET, seed,
-                                      **config.model_kwargs)
-        for session, volume in zip(sessions, volumes):
-            save_like(volume, session.load(TARGET),
-                      predictions / config.name / session.subject / session.name / PREDICTION_NAME)

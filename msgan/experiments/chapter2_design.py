@@ -11,7 +11,6 @@ from msgan.experiments.protocol import CohortDesign, Config
 INPUTS = TASKS["flair"].thesis_inputs
 TARGET = TASKS["flair"].target
 REFERENCE = "fcn-64"
-PREDICTION_NAME = f"{TARGET}_pred.nii.gz"
 
 
 def _without(name: str) -> tuple[str, ...]:

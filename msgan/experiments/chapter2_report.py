@@ -8,20 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from msgan.evaluation.cells import NA, fmt, mean_sd, quality_cell, starred
+from msgan.evaluation.cells import NA, fmt, mean_sd, quality_cell, starred, summary_cell
 from msgan.evaluation.collect import TRUTH
 from msgan.evaluation.figures import learning_curves, methods_panel, segmentation_examples
 from msgan.experiments.chapter import ChapterRun
-from msgan.experiments.chapter2_design import (COMBINED, COMPARED, DEPTHS, INPUTS, NO_DIR, PREDICTION_NAME, REFERENCE,
+from msgan.experiments.chapter2_design import (COMBINED, COMPARED, DEPTHS, INPUTS, NO_DIR, REFERENCE,
                                                REMOVED, TARGET, WIDTHS)
 from msgan.experiments.chapter_report import ChapterReport
 from msgan.experiments.protocol import Config
 from msgan.experiments.thesis_values import THESIS
-
-
-def _star(tests: pd.DataFrame | None, method: str, metric: str) -> str:
-    """``*`` when the paired test of ``method`` against the FCN gives p < 0.05."""
-    return "" if method == REFERENCE else starred(tests, method, metric)
 
 
 def per_fold(tables: dict, plan: list[dict], methods: dict[str, str], metric: str) -> pd.DataFrame:
@@ -29,18 +24,10 @@ def per_fold(tables: dict, plan: list[dict], methods: dict[str, str], metric: st
     subjects, then ``Average`` over all held-out subjects (one value per subject) with the
     star of the paired test against the FCN."""
     quality = tables.get("quality")
-    tests = tables.get("quality_tests")
-    rows = []
-    for fold in plan:
-        row = [f"Fold {fold['fold']}"]
-        for name in methods.values():
-            part = quality[(quality.method == name) & quality.subject.isin(fold["test"])] if quality is not None else []
-            row.append(mean_sd(part[metric]) if len(part) else NA)
-        rows.append(row)
-    average = ["Average"]
-    for name in methods.values():
-        part = quality[quality.method == name] if quality is not None else []
-        average.append(mean_sd(part[metric]) + _star(tests, name, metric) if len(part) else NA)
+    rows = [[f"Fold {fold['fold']}", *[NA if quality is None else mean_sd(
+        quality[(quality.method == name) & quality.subject.isin(fold["test"])][metric]) for name in methods.values()]]
+            for fold in plan]
+    average = ["Average", *[quality_cell(tables, name, metric, REFERENCE)[0] for name in methods.values()]]
     return pd.DataFrame(rows + [average], columns=["fold", *methods])
 
 
@@ -107,7 +94,7 @@ def write_report(run: ChapterRun) -> ChapterReport:
                  "MS lesion contrast (eq. 2.4): lesions / NAWM (Ratio 1) and lesions / surrounding NAWM within 5 "
                  "voxels (Ratio 2), mean (SD) over patients.")
     session = next(iter(run.data.select([run.held_out_patient()[0]]).sessions("t0")))
-    report.figure("Fig. 2.4", _panel(run.tmp, session, COMPARED, f"sub-{session.subject} (held out)", "fig_2_4_methods"),
+    report.figure("Fig. 2.4", _panel(run, session, COMPARED, f"sub-{session.subject} (held out)", "fig_2_4_methods"),
                   "Synthetic FLAIR of each method beside the true one (top) and absolute differences (bottom).")
     _fig_2_5(report, tables, run.data, run.tmp, run.tmp / "figures", run.result.options.k)
     _fig_2_6(report, run, ran)
@@ -117,7 +104,7 @@ def write_report(run: ChapterRun) -> ChapterReport:
         title = f"Table 2.4 ({part})"
         report.table(title, _with_thesis_average(per_fold(tables, plan, methods, "mse_brain"), THESIS[title]),
                      f"Mean square error (SD) per fold of {what}; `*` against the FCN on all five sequences.")
-    report.figure("Fig. 2.7", _panel(run.tmp, session, COMBINED, f"sub-{session.subject}: FCN on each input "
+    report.figure("Fig. 2.7", _panel(run, session, COMBINED, f"sub-{session.subject}: FCN on each input "
                                      "combination", "fig_2_7_combinations"),
                   "Synthetic FLAIR from T1+DIR, T2+DIR, T1+T2, T1+T2+DIR and T1+T2+PD beside the truth.")
     report.files("", "`cv/<method>/`: folds.json, fold runs (history.csv), results.csv; `predictions/<method>/`; "
@@ -164,18 +151,16 @@ def _table_2_3(tables: dict) -> pd.DataFrame:
     rows = []
     for label, name in {**COMPARED, "Ground Truth": TRUTH}.items():
         match = contrast[contrast.method == name] if contrast is not None else []
-        rows.append([label, *[f"{fmt(match[f'{m}_mean'].iloc[0])} ({fmt(match[f'{m}_sd'].iloc[0])})"
-                              + _star(tests, name, m) if len(match) else NA for m in ("ratio1", "ratio2")],
-                     *THESIS["Table 2.3"][label]])
+        rows.append([label, *[summary_cell(match.iloc[0], m) + ("" if name == REFERENCE else starred(tests, name, m))
+                              if len(match) else NA for m in ("ratio1", "ratio2")], *THESIS["Table 2.3"][label]])
     return pd.DataFrame(rows, columns=["method", "Ratio 1 (msgan)", "Ratio 2 (msgan)", "Ratio 1 (thesis)",
                                        "Ratio 2 (thesis)"])
 
 
-def _panel(tmp: Path, session, methods: dict[str, str], title: str, name: str) -> Path | None:
+def _panel(run: ChapterRun, session, methods: dict[str, str], title: str, name: str) -> Path | None:
     """Figs. 2.4 and 2.7: the named methods' predictions of ``session`` beside the truth."""
-    return methods_panel(session, {label: tmp / "predictions" / method / session.subject / session.name /
-                                   PREDICTION_NAME for label, method in methods.items()},
-                         TARGET, title, tmp / "figures" / f"{name}.png")
+    return methods_panel(session, {label: run.predicted(method, session, TARGET) for label, method in methods.items()},
+                         TARGET, title, run.tmp / "figures" / f"{name}.png")
 
 
 def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path, k: float) -> None:
@@ -197,17 +182,10 @@ def _fig_2_5(report: ChapterReport, tables: dict, data, tmp: Path, figures: Path
 
 
 def _fig_2_6(report: ChapterReport, run: ChapterRun, ran: set[str]) -> None:
-    from msgan.saliency.session import saliency_for_session
-
-    patient, fold = run.held_out_patient()
-    ranking = pd.DataFrame(columns=["sequence", "mean P3S"])
-    image = None
+    ranking, image = pd.DataFrame(columns=["sequence", "mean P3S"]), None
     if REFERENCE in ran:
-        out = run.tmp / "saliency" / REFERENCE
-        ranked = saliency_for_session(run.tmp / "cv" / REFERENCE / f"fold-{fold}", run.data, patient, out,
-                                      session="t0")
-        ranking = pd.DataFrame(ranked, columns=["sequence", "mean P3S"])
-        image = report.copied("p3s.png", out, "fig_2_6_p3s.png")
+        ranking = pd.DataFrame(run.saliency(REFERENCE, run.tmp / "saliency" / REFERENCE), columns=ranking.columns)
+        image = report.copied("p3s.png", run.tmp / "saliency" / REFERENCE, "fig_2_6_p3s.png")
     report.table("Fig. 2.6", ranking,
-                 f"P3S maps (eq. 2.3) of the FCN for held-out patient sub-{patient}, and the mean P3S per sequence "
-                 "inside the brain, most salient first.", image)
+                 f"P3S maps (eq. 2.3) of the FCN for held-out patient sub-{run.held_out_patient()[0]}, and the mean "
+                 "P3S per sequence inside the brain, most salient first.", image)

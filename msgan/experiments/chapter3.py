@@ -82,14 +82,10 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
 def _saliency_and_report(run: ChapterRun) -> ChapterReport:
     """Fig. 3.9's attention maps (a U-Net trained with L1 and with WL1, one held-out
     patient, by the model of the fold that held it out), then the report."""
-    from msgan.saliency.session import saliency_for_session
-
     run.step("attention saliency maps (Fig. 3.9): U-Net with L1 and with WL1")
-    patient, fold = run.held_out_patient()
     for name in [c.name for c in run.configs if c.name in ("unet-l1", "unet-wl1")]:
-        saliency_for_session(run.tmp / "cv" / name / f"fold-{fold}", run.data, patient, run.tmp / "saliency" / name,
-                             session="t0", window=run.settings.crop)
-    return _report(run, patient)
+        run.saliency(name, run.tmp / "saliency" / name, window=run.settings.crop)
+    return _report(run, run.held_out_patient()[0])
 
 
 #: chapter 3, declared

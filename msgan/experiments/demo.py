@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -27,7 +27,7 @@ from typing import Callable
 from data_tools.contracts import BASELINE, TASKS, ShardSpec
 from data_tools.io.atomic import atomic_output_dir
 from msgan.experiments.chapter import Chapter, ChapterRun
-from msgan.experiments.chapter_report import final_paths, machine
+from msgan.experiments.chapter_report import final_paths
 from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, discarded_on_stop, merge_fold,
                                         narrow_model_kwargs, timed)
 
@@ -130,7 +130,6 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
              settings: DemoSettings | None = None) -> Path:
     """Run the demo into ``out`` (all or nothing) and return the path of ``report.md``."""
     from msgan.experiments.demo_report import write_demo_report
-    from msgan.saliency.session import saliency_for_session
 
     settings = settings or (QUICK if quick else DemoSettings())
     out = Path(out)
@@ -156,15 +155,9 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
             final_paths([run.result.out / "report.md"], tmp, out)  # name the folders as they will be
 
         step("saliency maps (P3S, eq. 2.3; attention, eq. 3.7) of one held-out patient", "saliency")
-        patient, fold = flair.held_out_patient()
-        ranking = saliency_for_session(tmp / "cv" / "fcn" / f"fold-{fold}", cohort, patient,
-                                       tmp / "saliency" / f"sub-{patient}", session=BASELINE)
+        ranking = flair.saliency("fcn", tmp / "saliency" / f"sub-{flair.held_out_patient()[0]}")
         timings["end"] = time.perf_counter()
-        report = write_demo_report(tmp, settings=asdict(settings), quick=quick,
-                                   folds=[fold["test"] for fold in flair.plan], flair=flair.result,
-                                   myelin=myelin.result, saliency_subject=patient, ranking=ranking,
-                                   warnings=[w.replace(str(tmp), str(out)) for w in flair.warnings + myelin.warnings],
-                                   durations=_durations(timings, started), machine=machine())
+        report = write_demo_report(flair, myelin, quick, ranking, _durations(timings, started))
         step("report written")
     return out / report.name
 

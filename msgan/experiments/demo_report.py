@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from msgan.evaluation.cells import fmt, markdown_table
-from msgan.experiments.chapter_report import ChapterReport
+from msgan.experiments.chapter import ChapterRun
+from msgan.experiments.chapter_report import ChapterReport, machine
 
 #: the tables the myelin section must fill (Tables 3.2/4.2b, 3.3.4 tests, Fig. 3.7,
 #: Fig. 3.8/4.4, Fig. 4.5, Table 4.3)
@@ -31,50 +32,53 @@ def flair_headline(flair) -> str:
             f"({'fcn is better' if fcn < mean else 'fcn is NOT better'}).")
 
 
-def write_demo_report(folder: Path, settings: dict, quick: bool, folds, flair, myelin, saliency_subject: str,
-                      ranking, warnings, durations: dict, machine: str) -> Path:
-    report = ChapterReport("msgan demo report", _preamble(settings, quick, folds, durations, machine))
-    _headlines(report, settings, flair, myelin)
-    _saliency(report, saliency_subject, ranking)
+def write_demo_report(flair: ChapterRun, myelin: ChapterRun, quick: bool, ranking, durations: dict) -> Path:
+    """``report.md`` of the demo's two halves (run on one cohort, in one folder), the
+    ``ranking`` of the saliency maps of the FLAIR half's held-out patient."""
+    tmp, settings = flair.tmp, flair.settings
+    report = ChapterReport("msgan demo report", _preamble(settings, quick, [f["test"] for f in flair.plan], durations))
+    _headlines(report, settings, flair.result, myelin.result)
+    _saliency(report, flair.held_out_patient()[0], ranking)
+    warnings = [w.replace(str(tmp), str(flair.out)) for w in flair.warnings + myelin.warnings]
     report.text("Gaps", [f"- {w}" for w in warnings] or ["- none"])
-    report.text("Full evaluation: FLAIR", [_embedded(flair.out / "report.md", "evaluation/flair")])
-    report.text("Full evaluation: myelin", [_embedded(myelin.out / "report.md", "evaluation/myelin")])
-    return report.write(folder)
+    report.text("Full evaluation: FLAIR", [_embedded(flair.result.out / "report.md", "evaluation/flair")])
+    report.text("Full evaluation: myelin", [_embedded(myelin.result.out / "report.md", "evaluation/myelin")])
+    return report.write(tmp)
 
 
-def _preamble(settings: dict, quick: bool, folds, durations: dict, machine: str) -> list[str]:
+def _preamble(settings, quick: bool, folds, durations: dict) -> list[str]:
     """What the data are, the run, the cohort and its folds."""
     return [
         "**All data here are simulated** (`msgan simulate`): MNI152-based anatomy with synthetic MS "
         "lesions, MRI from signal equations and a PIB DVR map from a known myelin map. The numbers "
         "show the software working end to end; they are not clinical results.",
         "",
-        f"Command: `msgan demo{' --quick' if quick else ''}`. Machine: {machine}. "
+        f"Command: `msgan demo{' --quick' if quick else ''}`. Machine: {machine()}. "
         f"Total time {durations['total']:.0f} s "
         f"({', '.join(f'{k} {v:.0f} s' for k, v in durations.items() if k != 'total')}).",
         "",
-        f"Cohort: {settings['n_ms']} MS patients (t0 and t1) and {settings['n_hc']} controls (t0), "
-        f"{settings['resolution']:g} mm voxels, seed {settings['seed']}. Two subject-level folds "
+        f"Cohort: {settings.n_ms} MS patients (t0 and t1) and {settings.n_hc} controls (t0), "
+        f"{settings.resolution:g} mm voxels, seed {settings.seed}. Two subject-level folds "
         f"(controls spread evenly); every subject is predicted by the model trained on the other fold:",
         "",
         markdown_table(["fold", "held-out subjects"], [[i + 1, ", ".join(f)] for i, f in enumerate(folds)])]
 
 
-def _headlines(report: ChapterReport, settings: dict, flair, myelin) -> None:
+def _headlines(report: ChapterReport, settings, flair, myelin) -> None:
     """What each task trained, and its headline."""
     missing = [t for t in MYELIN_TABLES if t not in myelin.tables or myelin.tables[t].empty]
     report.text("FLAIR from T1, T2, PD, T1SE and DIR (chapter 2)", [
-        f"`fcn` ({settings['fcn_filters']} filters, 3 layers, Adam, {settings['flair_epochs']} epochs on whole "
+        f"`fcn` ({settings.fcn_filters} filters, 3 layers, Adam, {settings.flair_epochs} epochs on whole "
         "baseline volumes, applied to both visits) against the mean-image baseline (the voxel-wise mean "
         "baseline FLAIR of the training fold).",
         "",
         flair_headline(flair)])
     report.text("[11C]PIB myelin map from MTR, FA, RD and AD (chapters 3-4)", [
-        f"`{settings['myelin_model']}` ("
-        + ("Sketcher L1, Refiner NWL1 eq. 4.4" if settings["myelin_model"] == "refiner_cfsagan"
+        f"`{settings.myelin_model}` ("
+        + ("Sketcher L1, Refiner NWL1 eq. 4.4" if settings.myelin_model == "refiner_cfsagan"
            else "the Sketcher alone, L1")
-        + f"; {settings['gan_filters']} base filters, {settings['myelin_epochs']} epoch(s) of "
-        f"{settings['myelin_steps'] or 'all'} steps per stage on {settings['myelin_patch']}^3 patches of the "
+        + f"; {settings.gan_filters} base filters, {settings.myelin_epochs} epoch(s) of "
+        f"{settings.myelin_steps or 'all'} steps per stage on {settings.myelin_patch}^3 patches of the "
         "baseline visit), applied to both visits. Far too short a training to be accurate: it shows the "
         "pipeline, including every table "
         "of the myelin evaluation.",

@@ -1,5 +1,5 @@
-"""Pieces every chapter's protocol shares: the cohort, one configuration's cross-validation
-and the held-out predictions it leaves, in ``msgan predict``'s layout."""
+"""Pieces every chapter's protocol shares: its configurations, the cohort, the merging of a
+fold's held-out predictions into ``msgan predict``'s layout, the all-or-nothing stop."""
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from data_tools.contracts import FoldPlan, look_up_option
+from data_tools.contracts import look_up_option
 from data_tools.errors import ConfigError
 from data_tools.io.cohort import Cohort, open_cohort
 from msgan.errors import TrainingStopped
@@ -88,35 +88,6 @@ def simulation_record(cohort_dir: Path) -> dict | None:
     """The cohort's ``simulation.json`` (a cohort ``msgan simulate`` wrote), else None."""
     path = Path(cohort_dir) / "simulation.json"
     return json.loads(path.read_text()) if path.is_file() else None
-
-
-def cross_validate_and_predict(config: Config, shards: Path, cohort: Cohort, runs: Path, predictions: Path,
-                               folds: int, val_per_fold: int, train: dict, progress: bool,
-                               early_stop_on_test: bool = False, window=None) -> list[dict]:
-    """``msgan cv`` of ``config`` on ``shards``, then every fold's model predicts its held-out
-    subjects at every session (sec. 4.3.1: trained at t0, applied to t1 too) into
-    ``predictions/<config.name>/``; ``window``: the prediction window of networks trained on
-    crops (their shards have no patch size). Returns the fold plan (``folds.json``'s folds)."""
-    from msgan.inference.predict import predict_cohort, predictor_from_run
-    from msgan.training.cv import cross_validate
-    from msgan.training.presets import TrainOptions
-
-    options = TrainOptions(config.model, str(shards), str(runs / config.name), loss=config.loss,
-                           refiner_loss=config.refiner_loss, refinements=config.refinements,
-                           progress=progress, **train)
-    cross_validate(options, folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
-    plan = FoldPlan.from_json(runs / config.name / "folds.json").folds
-    predictor = None
-    for fold in plan:
-        run = runs / config.name / f"fold-{fold['fold']}"
-        if predictor is None:
-            predictor, _ = predictor_from_run(run, window=window)
-        else:  # the same network and normalisation: the first fold's traced graph, this fold's weights
-            predictor.model.load_weights(str(run / "model.weights.h5"))
-        fold_dir = predictions / f".{config.name}-fold{fold['fold']}"
-        predict_cohort(predictor, cohort, fold_dir, subjects=fold["test"], session=None, progress=progress)
-        merge_fold(fold_dir, predictions / config.name)
-    return plan
 
 
 def merge_fold(fold_dir: Path, combined: Path) -> None:
