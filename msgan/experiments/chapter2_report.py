@@ -19,16 +19,17 @@ from msgan.experiments.protocol import Config
 from msgan.experiments.thesis_values import THESIS
 
 
-def per_fold(tables: dict, plan: list[dict], methods: dict[str, str], metric: str) -> pd.DataFrame:
+def per_fold(tables: dict, plan: list[dict], methods: dict[str, str], metric: str, title: str) -> pd.DataFrame:
     """Tables 2.2 and 2.4: one row per fold, mean (SD) of ``metric`` over its held-out
     subjects, then ``Average`` over all held-out subjects (one value per subject) with the
-    star of the paired test against the FCN."""
+    star of the paired test against the FCN, then the thesis's average (table ``title``)."""
     quality = tables.get("quality")
     rows = [[f"Fold {fold['fold']}", *[NA if quality is None else mean_sd(
         quality[(quality.method == name) & quality.subject.isin(fold["test"])][metric]) for name in methods.values()]]
             for fold in plan]
     average = ["Average", *[quality_cell(tables, name, metric, REFERENCE)[0] for name in methods.values()]]
-    return pd.DataFrame(rows + [average], columns=["fold", *methods])
+    thesis = ["Average (thesis)", *[THESIS[title].get(shown, "") for shown in methods]]
+    return pd.DataFrame(rows + [average, thesis], columns=["fold", *methods])
 
 
 def validation_curves(cv_dir: Path) -> pd.DataFrame:
@@ -42,11 +43,6 @@ def validation_curves(cv_dir: Path) -> pd.DataFrame:
         return pd.DataFrame(columns=["epoch", "val_mse", "folds"])
     both = pd.concat(frames)
     return both.groupby("epoch").agg(val_mse=("val_mse", "mean"), folds=("fold", "nunique")).reset_index()
-
-
-def _with_thesis_average(frame: pd.DataFrame, published: dict[str, str]) -> pd.DataFrame:
-    row = ["Average (thesis)"] + [published.get(column, "") for column in frame.columns[1:]]
-    return pd.concat([frame, pd.DataFrame([row], columns=frame.columns)], ignore_index=True)
 
 
 def _inference_seconds(run: Path, cohort, subject: str) -> float:
@@ -88,7 +84,7 @@ def write_report(run: ChapterRun) -> ChapterReport:
     for part, metric, what in (("a", "mse_brain", "Mean square error"),
                                ("b", "ssim_brain", "Structural similarity inside the brain mask")):
         title = f"Table 2.2 ({part})"
-        report.table(title, _with_thesis_average(per_fold(tables, plan, COMPARED, metric), THESIS[title]),
+        report.table(title, per_fold(tables, plan, COMPARED, metric, title),
                      f"{what} (standard deviation) per fold, five methods on the same folds.")
     report.table("Table 2.3", _table_2_3(tables),
                  "MS lesion contrast (eq. 2.4): lesions / NAWM (Ratio 1) and lesions / surrounding NAWM within 5 "
@@ -102,7 +98,7 @@ def write_report(run: ChapterRun) -> ChapterReport:
                                 ("b", NO_DIR, "each method without DIR"),
                                 ("c", COMBINED, "the FCN on the named sequences only")):
         title = f"Table 2.4 ({part})"
-        report.table(title, _with_thesis_average(per_fold(tables, plan, methods, "mse_brain"), THESIS[title]),
+        report.table(title, per_fold(tables, plan, methods, "mse_brain", title),
                      f"Mean square error (SD) per fold of {what}; `*` against the FCN on all five sequences.")
     report.figure("Fig. 2.7", _panel(run, session, COMBINED, f"sub-{session.subject}: FCN on each input "
                                      "combination", "fig_2_7_combinations"),
