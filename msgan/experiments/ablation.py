@@ -113,10 +113,12 @@ def ablate(cohort: Cohort, task: str, inputs: Sequence[str], target: str, out: s
                      subjects=tuple(train_ids + test_ids))
     train = {"progress": progress, "early_stopping": False, "seed": seed, **(train_kwargs or {})}
     ablation = Ablation(spec, sessions, train, tile)
-    chapter = Chapter("ablate", task, configs[0].name, lambda _: configs, lambda _: ablation,
-                      lambda run, config: replace(run.settings.spec, inputs=config.inputs), _train, None)
+    chapter = Chapter("ablate", task, reference=configs[0].name, configs=lambda _: configs,
+                      settings=lambda _: ablation, train=_train, report=None,
+                      shards=lambda run, config: replace(run.settings.spec, inputs=config.inputs))
     with atomic_output_dir(out, overwrite=overwrite) as tmp:  # one fold: the held-out subjects
-        ChapterRun(chapter, ablation, configs, False, tmp, Path(out), cohort, None, False, lambda _: None, progress,
+        ChapterRun(chapter, ablation, configs, check=False, tmp=tmp, out=Path(out), data=cohort, cohort_dir=None,
+                   simulated=False, step=lambda _: None, progress=progress,
                    plan=[{"fold": 1, "train": train_ids, "test": test_ids}]).train_all()
         return _write_tables(tmp, pd.DataFrame(ablation.rows), target, len(sessions))
 

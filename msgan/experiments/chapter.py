@@ -128,8 +128,9 @@ class ChapterRun:
             volumes = classic_predictions(config.model, shards, self.data, train_ids, sessions, list(inputs), target,
                                           seed, **config.model_kwargs)
             for held_out, volume in zip(sessions, volumes):
-                predicted.append((held_out, held_out.load(target), volume))
-                save_like(volume, predicted[-1][1], self.predicted(config.name, held_out, target))
+                truth = held_out.load(target)
+                save_like(volume, truth, self.predicted(config.name, held_out, target))
+                predicted.append((held_out, truth, volume))
         return predicted
 
     def predicted(self, name: str, session, target: str) -> Path:
