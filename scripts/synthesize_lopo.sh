@@ -4,26 +4,28 @@
 # patient04, export each, and score `msgan synthesize` on the patient it did not see with
 # scripts/evaluate_synthesize_raw.py. Every row of docs/synthesize.md's recipe table is one run.
 #
-#   bash scripts/synthesize_lopo.sh --work DIR [--shards DIR] [--pretrain-sim] [-- TRAIN ARGS...]
+#   bash scripts/synthesize_lopo.sh --work DIR [--shards DIR] [--pretrain-sim] [--only PATIENT] [-- TRAIN ARGS...]
 #
 # --shards DIR     T1,T2 -> FLAIR shards of the four patients (default: built in WORK/template by
 #                  scripts/prepare_raw_sessions.py, all four at the template's scale)
 # --pretrain-sim   first train on a domain-randomised simulated cohort (msgan simulate --randomize,
 #                  12 MS + 4 HC, 1 mm, seed 0; same steps), then start every fold from it
 #                  (msgan train --init-weights); the simulation-only model is scored too
+# --only PATIENT   one fold: train without PATIENT (patient03 or patient04) and score it alone
 # TRAIN ARGS       appended to every `msgan train` (e.g. --loss mse+grad, --epochs 6)
 #
 # Default recipe: unet_small, --preset real-flair, 1500 steps (--epochs 15), seed 0.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-WORK=""; SHARDS=""; PRETRAIN=0
+WORK=""; SHARDS=""; PRETRAIN=0; FOLDS=(patient03 patient04)
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) WORK=$2; shift 2 ;;
     --shards) SHARDS=$2; shift 2 ;;
     --pretrain-sim) PRETRAIN=1; shift ;;
+    --only) FOLDS=("$2"); shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: $0 --work DIR [--shards DIR] [--pretrain-sim] [-- TRAIN ARGS...]" >&2; exit 2 ;;
+    *) echo "usage: $0 --work DIR [--shards DIR] [--pretrain-sim] [--only PATIENT] [-- TRAIN ARGS...]" >&2; exit 2 ;;
   esac
 done
 [ -n "$WORK" ] || { echo "$0: --work DIR is required" >&2; exit 2; }
@@ -44,9 +46,11 @@ if [ -z "$SHARDS" ]; then
     --task flair --inputs T1,T2 --preset real-flair --out "$SHARDS"
 fi
 
-evaluate() {  # $1: output folder, $2/$3: SavedModels for patient03/patient04
+evaluate() {  # $1: output folder, then PATIENT=SAVEDMODEL pairs
+  local out=$1; shift
+  local models=(); for pair in "$@"; do models+=(--model "$pair"); done
   PYTHONPATH="$REPO" env -u TF_DETERMINISTIC_OPS python scripts/evaluate_synthesize_raw.py --data "$DATA" \
-    --brain-extractor deepbrain --model "patient03=$2" --model "patient04=$3" --out "$1"
+    --brain-extractor deepbrain "${models[@]}" --out "$out"
 }
 
 INIT=()
@@ -61,16 +65,18 @@ if [ "$PRETRAIN" = 1 ]; then
   echo "pretrain: $(( $(date +%s) - start )) s"
   $MSGAN export --run "$SIM/pretrain" --out "$SIM/sim-only/1" --space mni152 --overwrite \
     --note "simulation only (randomised), flair-t1-t2's recipe"
-  evaluate "$WORK/eval-sim-only" "$SIM/sim-only/1" "$SIM/sim-only/1"
+  evaluate "$WORK/eval-sim-only" "${FOLDS[@]/%/=$SIM/sim-only/1}"
   INIT=(--init-weights "$SIM/pretrain")
 fi
 
-for left_out in patient03 patient04; do
+SCORED=()
+for left_out in "${FOLDS[@]}"; do
   start=$(date +%s)
   $MSGAN train --data "$SHARDS" --run "$WORK/run-no-$left_out" --exclude-subjects "$left_out" \
     "${RECIPE[@]}" "${INIT[@]}" "$@"
   echo "without $left_out: $(( $(date +%s) - start )) s"
   $MSGAN export --run "$WORK/run-no-$left_out" --out "$WORK/no-$left_out/1" --space mni152 --overwrite \
     --note "flair-t1-t2's recipe without $left_out (leave-one-patient-out)"
+  SCORED+=("$left_out=$WORK/no-$left_out/1")
 done
-evaluate "$WORK/eval" "$WORK/no-patient03/1" "$WORK/no-patient04/1"
+evaluate "$WORK/eval" "${SCORED[@]}"

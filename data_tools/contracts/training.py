@@ -59,6 +59,7 @@ class TrainOptions:
     init_weights: str | None = None  # a finished run (same model, inputs) whose weights start this one
     precision: str | None = None  # PRECISIONS; None: precision.current_settings() (float32)
     jit_compile: bool | None = None  # XLA-compile each step; None: precision.current_settings()
+    contrast_augment: float | None = None  # strength s of msgan.training.augment; None: the preset's (0: off)
 
     def stages(self) -> list[Stage]:
         """The per-stage settings: the Sketcher (or the only network: loss, lr, lambda_S),

@@ -68,6 +68,10 @@ def _objective_options() -> list:
         click.option("--early-stopping/--no-early-stopping", default=None,
                      help="Sec. 2.2.3 rule: stop after 3 successive 5-epoch strips of rising "
                      "validation error (default on for fcn/unet_small/mlp)."),
+        click.option("--contrast-augment", type=click.FloatRange(0, 1), default=None, help="Strength s of the "
+                     "training-time contrast augmentation: per example and input, z -> a sign(z)|z|^g + b "
+                     "inside the brain, ln g ~ U(-s,s) (docs/travel.md). Default: the preset's (real-flair: "
+                     "0, off)."),
         click.option("--refinements", type=click.IntRange(min=0), help="Refinement stages K of two-stage models "
                      "(0 = Sketcher alone; default 1; sec. 3.3.3)."),
         click.option("--model-kwargs", default="{}", help='JSON hyperparameters for the model, '
@@ -125,7 +129,7 @@ def _options(kw, require_validation=True):
         checkpoint_every=kw["checkpoint_every"], seed=kw["seed"], resume=kw["resume"],
         overwrite=kw["overwrite"], progress=not kw["no_progress"], connect_timeout=kw["connect_timeout"],
         preset=kw["preset"], init_weights=kw.get("init_weights"), precision=kw["precision"],
-        jit_compile=kw["jit_compile"])
+        jit_compile=kw["jit_compile"], contrast_augment=kw["contrast_augment"])
     options.resolved(require_validation)  # option errors now, before the slow TensorFlow import
     check_outputs({"--run": kw["run_dir"]}, {"--data": kw["data"], "--participants": kw.get("participants")})
     read_tf_config()  # and a bad TF_CONFIG too

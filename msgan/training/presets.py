@@ -129,6 +129,9 @@ class TrainOptions(TrainOptionsContract):
         for key in ("lambda_sketcher", "lambda_refiner"):
             if not values[key] >= 0:
                 raise ConfigError(f"--{key.replace('_', '-')} must be 0 or more, got {values[key]}")
+        values["contrast_augment"] = float(values["contrast_augment"] or 0.0)
+        if not 0 <= values["contrast_augment"] <= 1:
+            raise ConfigError(f"--contrast-augment must be between 0 and 1, got {values['contrast_augment']}")
         for key in ("epochs", "batch"):
             if values[key] < 1:
                 raise ConfigError(f"--{key} must be at least 1")

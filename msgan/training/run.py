@@ -232,7 +232,8 @@ def train_and_keep(options: TrainOptions, traced: TracedFolds | None = None):
         open_run_dir(run_dir, config, opts.resume, opts.overwrite)
         copy_normalization(opts.data, index, run_dir)
     train_data, val_data = zoo.shard_datasets(opts.data, train_ids, val_ids, opts.batch, opts.seed,
-                                              repeat=opts.steps_per_epoch is not None)
+                                              repeat=opts.steps_per_epoch is not None,
+                                              contrast_augment=opts.contrast_augment)
     try:
         with stop_on_sigterm():
             stages = train_built_model(strategy, model, kind, opts, train_data, val_data, run_dir,

@@ -95,7 +95,8 @@ def tune(options, max_trials: int) -> list[dict]:
     index = zoo.read_shard_index(opts.data)
     train_ids, val_ids = split_subjects(list(zoo.index_subjects(index)), opts)
     train_data, val_data = zoo.shard_datasets(opts.data, train_ids, val_ids, opts.batch, opts.seed,
-                                              repeat=opts.steps_per_epoch is not None)
+                                              repeat=opts.steps_per_epoch is not None,
+                                              contrast_augment=opts.contrast_augment)
     strategy = choose_strategy()
     run_dir = Path(opts.run)
 

@@ -78,18 +78,23 @@ def index_subjects(index: ShardIndex) -> dict[str, str | None]:
     return index.subject_groups()
 
 
-def shard_datasets(folder, train_ids, val_ids, batch: int, seed: int, repeat: bool):
+def shard_datasets(folder, train_ids, val_ids, batch: int, seed: int, repeat: bool,
+                   contrast_augment: float = 0.0):
     """``(train_data(epoch), val_data(epoch) | None)`` over the shards, as the loop wants them.
 
     The training order of epoch e is seeded by ``seed + e`` (deterministic), so a resumed
-    run can skip to the exact batch it stopped at. The shards' checksums are verified once
-    by :func:`read_shard_index`, not at every epoch.
+    run can skip to the exact batch it stopped at; so are the draws of the training-time
+    contrast augmentation (:mod:`msgan.training.augment`, strength ``contrast_augment``;
+    validation batches are never augmented). The shards' checksums are verified once by
+    :func:`read_shard_index`, not at every epoch.
     """
     from data_tools.shards.tfrecords import make_dataset
+    from msgan.training.augment import with_random_contrast
 
     def train_data(epoch):
-        return make_dataset(folder, subjects=list(train_ids), batch_size=batch, shuffle=True,
-                            deterministic=True, repeat=repeat, seed=seed + epoch, verify=False)
+        ordered = make_dataset(folder, subjects=list(train_ids), batch_size=batch, shuffle=True,
+                               deterministic=True, repeat=repeat, seed=seed + epoch, verify=False)
+        return with_random_contrast(ordered, contrast_augment, seed + epoch)
 
     def val_data(epoch):
         return make_dataset(folder, subjects=list(val_ids), batch_size=batch, shuffle=False,
