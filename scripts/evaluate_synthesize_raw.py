@@ -5,7 +5,10 @@ T2W heads, written on the T1W's grid by :func:`msgan.inference.synthesize.synthe
 the leave-one-patient-out model given for that patient, against the real FLAIR brought onto
 the T1W grid with the dataset authors' own T1W->FLAIR transform, inside the authors'
 brain mask (brought the same way from their common space): Pearson r and the scale-free
-SSIM of ``msgan.evaluation.image_quality`` (the README's). Prints each step's seconds and a
+SSIM of ``msgan.evaluation.image_quality`` (the README's) of the two images brain-extracted
+by that mask, as every other table scores skull-stripped images; beside it, the same SSIM
+against the real FLAIR with its skull on, where the windows at the brain's edge compare the
+prediction's empty background with skull and scalp. Prints each step's seconds and a
 markdown table.
 
     PYTHONPATH=$PWD nice -n 10 python scripts/evaluate_synthesize_raw.py \
@@ -59,23 +62,34 @@ def on_t1_grid(folder: Path, study: str, t1):
 BLUR_SIGMAS_VOXELS = (1.0, 1.5, 2.0)
 
 
+def agreement(real: np.ndarray, synthetic: np.ndarray, mask: np.ndarray) -> dict:
+    """Pearson r inside ``mask``; scale-free SSIM of both images brain-extracted by ``mask``
+    (``ssim``) and against the real FLAIR with its skull on (``ssim_skull_on``)."""
+    from msgan.evaluation.image_quality import brain_correlation, scale_free_ssim
+
+    return {"r": brain_correlation(real, synthetic, mask),
+            "ssim": scale_free_ssim(np.where(mask, real, 0), np.where(mask, synthetic, 0), mask),
+            "ssim_skull_on": scale_free_ssim(real, synthetic, mask)}
+
+
 def blurred_truth(data: Path) -> None:
     """Print r and scale-free SSIM of each patient's real FLAIR (T1W grid) blurred against itself."""
     from scipy import ndimage
 
     from data_tools.io.nifti import load_volume
     from data_tools.preprocessing.itk_bridge import volume_to_itk
-    from msgan.evaluation.image_quality import brain_correlation, scale_free_ssim
 
-    print("| session | Gaussian SD (voxels of the T1W grid) | Pearson r | scale-free SSIM |")
-    print("| --- | --- | --- | --- |")
+    print("| session | Gaussian SD (voxels of the T1W grid) | Pearson r | scale-free SSIM (brain-extracted) "
+          "| scale-free SSIM (truth with skull) |")
+    print("| --- | --- | --- | --- | --- |")
     for patient, study in RAW.items():
         paths = raw_paths(data, patient)
         real, mask = on_t1_grid(paths["T1"].parent, study, volume_to_itk(load_volume(paths["T1"])))
         for sigma in BLUR_SIGMAS_VOXELS:
             blurred = ndimage.gaussian_filter(real.astype(np.float32), sigma)
-            print(f"| {patient}/{study} | {sigma:g} | {brain_correlation(real, blurred, mask):.3f} | "
-                  f"{scale_free_ssim(real, blurred, mask):.3f} |", flush=True)
+            score = agreement(real, blurred, mask)
+            print(f"| {patient}/{study} | {sigma:g} | {score['r']:.3f} | {score['ssim']:.3f} | "
+                  f"{score['ssim_skull_on']:.3f} |", flush=True)
 
 
 def main(argv=None):
@@ -95,7 +109,6 @@ def main(argv=None):
     models = dict(m.split("=", 1) for m in args.model)
     from data_tools.io.nifti import load_volume
     from data_tools.preprocessing.itk_bridge import volume_to_itk
-    from msgan.evaluation.image_quality import brain_correlation, scale_free_ssim
     from msgan.inference.synthesize import synthesize
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at start; wall seconds")
@@ -112,19 +125,20 @@ def main(argv=None):
                                 overwrite=True, progress=False)
             real, mask = on_t1_grid(paths["T1"].parent, study, volume_to_itk(load_volume(paths["T1"])))
             synthetic = load_volume(out).data
-            rows[patient] = {"r": brain_correlation(real, synthetic, mask), "ssim": scale_free_ssim(real, synthetic, mask),
-                             "seconds": result.seconds, "extractor": result.session.brain_extractor}
+            rows[patient] = {**agreement(real, synthetic, mask), "seconds": result.seconds}
             steps = ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items())
             print(f"{patient}/{study} (model {models[patient]}): r {rows[patient]['r']:.3f}, scale-free SSIM "
-                  f"{rows[patient]['ssim']:.3f}; brain by {result.session.brain_extractor}; seconds: {steps} "
+                  f"{rows[patient]['ssim']:.3f} (truth with skull {rows[patient]['ssim_skull_on']:.3f}); "
+                  f"brain by {result.session.brain_extractor}; seconds: {steps} "
                   f"(total {sum(result.seconds.values()):.0f})", flush=True)
     print()
     steps = list(next(iter(rows.values()))["seconds"]) if rows else []
-    print("| session | Pearson r | scale-free SSIM | " + " | ".join(f"{s} s" for s in steps) + " | total s |")
-    print("| --- | --- | --- |" + " --- |" * (len(steps) + 1))
+    print("| session | Pearson r | scale-free SSIM | SSIM, truth with skull | "
+          + " | ".join(f"{s} s" for s in steps) + " | total s |")
+    print("| --- | --- | --- | --- |" + " --- |" * (len(steps) + 1))
     for patient, row in rows.items():
         cells = " | ".join(f"{row['seconds'][s]:.0f}" for s in steps)
-        print(f"| {patient}/{RAW[patient]} | {row['r']:.3f} | {row['ssim']:.3f} | {cells} | "
+        print(f"| {patient}/{RAW[patient]} | {row['r']:.3f} | {row['ssim']:.3f} | {row['ssim_skull_on']:.3f} | {cells} | "
               f"{sum(row['seconds'].values()):.0f} |")
 
 

@@ -14,7 +14,8 @@
 # --only PATIENT   one fold: train without PATIENT (patient03 or patient04) and score it alone
 # TRAIN ARGS       appended to every `msgan train` (e.g. --loss mse+grad, --epochs 6)
 #
-# Default recipe: unet_small, --preset real-flair, 1500 steps (--epochs 15), seed 0.
+# Default recipe (the shipped flair-t1-t2's): unet_small, --preset real-flair, 4500 steps (--epochs 45),
+# seed 0; `-- --epochs 15` gives the 1500 steps of the earlier rows.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=""; SHARDS=""; PRETRAIN=0; FOLDS=(patient03 patient04)
@@ -35,7 +36,7 @@ MSGAN="${MSGAN:-msgan}"
 DATA="${OPEN_MS_DATA:-$REPO/../shared/data/open_ms_data}"
 [ -d "$DATA" ] || { echo "$0: $DATA not found (set OPEN_MS_DATA)" >&2; exit 2; }
 export TF_DETERMINISTIC_OPS=1 PYTHONHASHSEED=0
-RECIPE=(--model unet_small --preset real-flair --epochs 15 --seed 0 --overwrite --no-progress)
+RECIPE=(--model unet_small --preset real-flair --epochs 45 --seed 0 --overwrite --no-progress)
 
 if [ -z "$SHARDS" ]; then
   SHARDS="$WORK/template/shards"
