@@ -45,7 +45,7 @@ t1_t2_shards() {  # $1: the --mni-patients of prepare_raw_sessions (template|as-
   [ -d "$dir/shards" ] || $MSGAN make-tfrecords --manifest "$dir/raw-mni/manifest.csv" \
     --task flair --inputs T1,T2 --preset real-flair --out "$dir/shards"
 }
-T1_T2_NOTE="Trained on four real MS patients of one site (open_ms_data, Ljubljana), 1500 steps: patients 07 and 19 (published in MNI space) and the raw sessions of patients 03 and 04, all four brought onto MNI152 at the template's scale by msgan synthesize's chain (deepbrain brain masks). The same recipe scored leave-one-patient-out on the raw patients 03 and 04 (docs/synthesize.md): r 0.740 and 0.757, scale-free SSIM 0.681 and 0.768. A research tool, not a clinical model."
+T1_T2_NOTE="Trained on four real MS patients of one site (open_ms_data, Ljubljana), 4500 steps: patients 07 and 19 (published in MNI space) and the raw sessions of patients 03 and 04, all four brought onto MNI152 at the template's scale by msgan synthesize's chain (deepbrain brain masks). The same recipe scored leave-one-patient-out on the raw patients 03 and 04 (docs/synthesize.md): r 0.764 and 0.769, scale-free SSIM of the brain-extracted images 0.807 and 0.830. A research tool, not a clinical model."
 
 for which in "${WHICH[@]}"; do
   case "$which" in
@@ -76,10 +76,10 @@ for which in "${WHICH[@]}"; do
       --note "Trained on two real MS patients only (open_ms_data patient07 and patient19, Ljubljana: one site, skull-stripped, N4-corrected, registered to MNI at 1 mm); never validated on a patient it did not train on (the same recipe, leave-one-patient-out: README, 'FLAIR on real patients'). A research tool, not a clinical model."
     ;;
   flair-t1-t2)
-    # all four patients at the template's scale, 1500 steps: the recipe flair-t1-t2-lopo measures
+    # all four patients at the template's scale, 4500 steps: the recipe flair-t1-t2-lopo measures
     t1_t2_shards template
     $MSGAN train --model unet_small --data "$WORK/flair-t1-t2/template/shards" --run "$WORK/flair-t1-t2/run" \
-      --preset real-flair --epochs 15 --seed 0 --overwrite --no-progress
+      --preset real-flair --epochs 45 --seed 0 --overwrite --no-progress
     $MSGAN export --run "$WORK/flair-t1-t2/run" --out "msgan/saved_models/flair-t1-t2/1" --space mni152 --overwrite \
       --note "$T1_T2_NOTE"
     ;;
