@@ -127,6 +127,34 @@ def test_default_widths_build_without_a_forward_pass():
     assert counts["cgan"] > counts["unet"]
 
 
+def test_the_width_table_holds_each_class_default_and_sets_the_width_built():
+    import importlib
+    import inspect
+
+    from msgan.models.registry import GAN_PARTS, MODELS, WIDTHS, width_kwargs
+
+    for name, (key, default) in WIDTHS.items():
+        module, class_name = MODELS[name].cls.split(":")
+        cls = getattr(importlib.import_module(f"msgan.models.{module}"), class_name)
+        assert inspect.signature(cls).parameters[key].default == default, name
+    # every model has a width: its own, or its GAN family's generator's and discriminator's
+    assert all(name in WIDTHS or set(GAN_PARTS[MODELS[name].family]) <= set(WIDTHS) for name in MODEL_NAMES)
+    assert width_kwargs("fcn", {"n_layers": 2}, scale=1 / 16) == {"n_layers": 2, "filters": 4}
+    assert width_kwargs("mlp", {"units": 32}, scale=0.5) == {"units": 16}  # the width given, scaled
+    assert width_kwargs("unet_small", {}, scale=1 / 64) == {"base_filters": 1}  # at least one filter
+    assert width_kwargs("unet", {"dropout": 0.1}) == {"dropout": 0.1}  # scale 1: as given
+    # a GAN's generator and discriminator, each scaled from its own default (16 and 32 for CF-SAGAN)
+    assert width_kwargs("refiner_cfsagan", {}, scale=1 / 8) == {"generator_kwargs": {"base_filters": 2},
+                                                                "discriminator_kwargs": {"base_filters": 4}}
+    narrow = width_kwargs("cgan", {"discriminator_kwargs": {"patch_size": 16}}, width=2)
+    assert narrow == {"generator_kwargs": {"base_filters": 2},
+                      "discriminator_kwargs": {"patch_size": 16, "base_filters": 2}}
+    cgan = build("cgan", 2, **narrow)
+    assert cgan.generator.base_filters == 2 and cgan.discriminator.base_filters == 2
+    with pytest.raises(ConfigError, match="unknown model"):
+        width_kwargs("resnet", {}, width=2)
+
+
 def test_two_stage_models_chain_their_refiners():
     one = build("refiner_cfsagan", 4, **TINY["refiner_cfsagan"])
     two = build("refiner_cfsagan", 4, refinements=2, **TINY["refiner_cfsagan"])

@@ -8,7 +8,7 @@ on channels-last arrays (B, D, H, W, C) -> (B, D, H, W, 1).
   and their 3^3/7^3 means (not in the thesis: the quick baseline of issue 19).
 
 :mod:`msgan.classic.cohort` builds one by name and fits it on a cohort's sessions;
-:func:`msgan.classic.mean_image.mean_image_baseline` (the demo's) predicts the training
+:func:`msgan.classic.mean_image.mean_image_predictions` (the demo's) predicts the training
 subjects' mean image.
 """
 from msgan.classic.boosting import GradientBoostingSynthesis

@@ -26,6 +26,7 @@ from msgan.evaluation.collect import slice_through  # noqa: E402
 from msgan.evaluation.constants import TRUTH  # noqa: E402
 from msgan.evaluation.lesion_contrast import threshold_segmentation  # noqa: E402
 from msgan.evaluation.tables import BLAND_ALTMAN_REGIONS  # noqa: E402
+from msgan.inference.predict import prediction_path  # noqa: E402
 
 DPI = 110
 
@@ -262,7 +263,7 @@ def segmentation_examples(cohort, chosen: list[tuple[str, float]], pred_dir: Pat
     rows = []
     for subject, score in chosen:
         session = next(iter(cohort.select([subject]).sessions("t0")))
-        pred_path = pred_dir / subject / session.name / f"{target}_pred.nii.gz"
+        pred_path = prediction_path(pred_dir, subject, session.name, target)
         if not pred_path.is_file():
             continue
         truth = session.load(target).data

@@ -22,6 +22,7 @@ from data_tools.io.cohort import Cohort
 from msgan.evaluation import tables
 from msgan.evaluation.demyelination import DEFAULT_BIN_MM, check_threshold_options
 from msgan.evaluation.walk import CohortWalk, Options, find_prediction
+from msgan.inference.predict import prediction_path
 
 __all__ = ["EvaluationResult", "Options", "evaluate", "find_prediction"]
 
@@ -103,8 +104,8 @@ def evaluate(pred_dir: str | Path, cohort: Cohort, task: str, out: str | Path,
     if not with_target:
         raise InputFileError(f"no session of the cohort has a true {options.target} image", cohort.source)
     if not any(find_prediction(named[label], s, options.target) for s in with_target):
-        raise InputFileError(f"no {options.target}_pred.nii.gz for any subject of the cohort "
-                             "(expected <pred>/<subject>/<session>/<TARGET>_pred.nii.gz)", named[label])
+        expected = prediction_path("<pred>", "<subject>", "<session>", options.target)
+        raise InputFileError(f"no {expected.name} for any subject of the cohort (expected {expected})", named[label])
     out = Path(out)
     if out.exists() and not overwrite:
         raise OutputExistsError("output exists; pass --overwrite to replace it", out)

@@ -22,6 +22,7 @@ from data_tools.io.nifti import AFFINE_TOLERANCE, Volume, check_same_grid, load_
 from msgan.evaluation import collect
 from msgan.evaluation.constants import BASELINE, FOLLOW_UP, TRUTH
 from msgan.evaluation.demyelination import DEFAULT_BIN_MM, ControlThresholds, distance_to_csf, pool_control_statistics
+from msgan.inference.predict import prediction_path
 
 
 @dataclass
@@ -45,10 +46,10 @@ def find_prediction(pred_dir: Path, session: Session, target: str) -> Path | Non
     """``<pred>/[sub-]<id>/[ses-]<name>/<TARGET>_pred.nii[.gz]`` if present."""
     for sub in (f"sub-{session.subject}", session.subject):
         for ses in (f"ses-{session.name}", session.name):
-            for ext in (".nii.gz", ".nii"):
-                path = pred_dir / sub / ses / f"{target}_pred{ext}"
-                if path.is_file():
-                    return path
+            path = prediction_path(pred_dir, sub, ses, target)
+            for candidate in (path, path.with_suffix("")):  # .nii.gz, else .nii
+                if candidate.is_file():
+                    return candidate
     return None
 
 

@@ -22,7 +22,6 @@ from data_tools.errors import ConfigError
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort, parse_names
 from data_tools.io.masks import brain_mask
-from data_tools.io.nifti import save_like
 from msgan.classic.cohort import CLASSIC_MODELS
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.protocol import Config
@@ -74,9 +73,7 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
                            **ablation.train))
         predictor, _ = predictor_from_run(folder, tile=ablation.tile)
         volumes = [predict_session(predictor, session)[0] for session in ablation.sessions]
-        predicted = [(session, session.load(spec.target), volume) for session, volume in zip(ablation.sessions, volumes)]
-        for session, truth, volume in predicted:
-            save_like(volume, truth, run.predicted(config.name, session, spec.target))
+        predicted = run.save_held_out(config.name, ablation.sessions, volumes, spec.target)
     for session, truth, volume in predicted:
         ablation.rows.append({"model": config.model, "variant": config.label, "inputs": "+".join(config.inputs),
                               "subject": session.subject, "session": session.name, "mse_brain": image_quality(

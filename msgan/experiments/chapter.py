@@ -11,18 +11,21 @@ same two steps.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from data_tools.contracts import FoldPlan, ShardSpec
 from data_tools.io.atomic import atomic_output_dir
 from data_tools.io.cohort import Cohort
 from data_tools.io.nifti import save_like
 from msgan.experiments.chapter_report import ChapterReport
-from msgan.experiments.protocol import Config, cohort_for, merge_fold, select_configs, simulation_record, timed
+from msgan.experiments.protocol import (Config, cohort_for, discarded_on_stop, merge_fold, select_configs,
+                                        simulation_record, timed)
+from msgan.inference.predict import prediction_path
 
 TOY = "**Toy size (`--check`): every step of the protocol ran; the numbers mean nothing.**"
 
@@ -99,7 +102,7 @@ class ChapterRun:
         runs, predictions = self.tmp / "cv" / config.name, self.tmp / "predictions"
         cross_validate(TrainOptions(config.model, str(shards), str(runs), loss=config.loss,
                                     refiner_loss=config.refiner_loss, refinements=config.refinements,
-                                    progress=self.progress, **train),
+                                    progress=self.progress, **{**train, "model_kwargs": config.model_kwargs}),
                        folds=folds, val_per_fold=val_per_fold, early_stop_on_test=early_stop_on_test)
         plan = FoldPlan.from_json(runs / "folds.json").folds
         predictor = None
@@ -127,15 +130,22 @@ class ChapterRun:
             sessions = [s for s in self.data.select(fold["test"]).sessions(session) if s.has(target)]
             volumes = classic_predictions(config.model, shards, self.data, train_ids, sessions, list(inputs), target,
                                           seed, **config.model_kwargs)
-            for held_out, volume in zip(sessions, volumes):
-                truth = held_out.load(target)
-                save_like(volume, truth, self.predicted(config.name, held_out, target))
-                predicted.append((held_out, truth, volume))
+            predicted += self.save_held_out(config.name, sessions, volumes, target)
         return predicted
+
+    def save_held_out(self, name: str, sessions, volumes, target: str) -> list[tuple]:
+        """``name``'s predictions ``volumes`` of the held-out ``sessions`` saved on the truth's grid
+        where :meth:`predicted` says; ``[(session, truth, prediction)]``."""
+        saved = []
+        for session, volume in zip(sessions, volumes):
+            truth = session.load(target)
+            save_like(volume, truth, self.predicted(name, session, target))
+            saved.append((session, truth, volume))
+        return saved
 
     def predicted(self, name: str, session, target: str) -> Path:
         """Where ``name``'s prediction of ``session`` is (``msgan predict``'s layout)."""
-        return self.tmp / "predictions" / name / session.subject / session.name / f"{target}_pred.nii.gz"
+        return prediction_path(self.tmp / "predictions" / name, session.subject, session.name, target)
 
     def saliency(self, name: str, out: Path, **options):
         """``msgan saliency`` at t0 of :meth:`held_out_patient` by ``name``'s model of the fold that
@@ -207,17 +217,28 @@ def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = N
         sitk()  # SimpleITK missing: one ConfigError before any training
     settings = settings or chapter.settings(check)
     configs = select_configs(chapter.configs(settings), methods, chapter.reference)
-    out = Path(out)
     started = time.perf_counter()
     step = timed(echo, started)
-    with atomic_output_dir(out, overwrite=overwrite) as tmp:
-        design = settings.design
-        visits = ", one visit" if tuple(design.sessions) == ("t0",) else ""
-        step("cohort" + (f" (simulating {design.n_ms} MS + {design.n_hc} HC at {design.resolution:g} mm{visits})"
-                         if cohort is None else f" {cohort}"))
-        data, cohort_dir, simulated = cohort_for(cohort, design, tmp / "cohort", progress)
-        run = ChapterRun(chapter, settings, configs, check, tmp, out, data, cohort_dir, simulated, step, progress)
+    with opened([(chapter, configs)], settings, Path(out), cohort, check, overwrite, progress, step) as (run,):
         run.train_all()
         step(f"msgan evaluate --task {chapter.task} (all methods)")
         run.evaluate(threshold_space)
-        return chapter.report(run).finish(tmp, out, started)
+        return chapter.report(run).finish(run.tmp, run.out, started)
+
+
+@contextlib.contextmanager
+def opened(chapters: list[tuple[Chapter, tuple[Config, ...]]], settings, out: Path, cohort: str | Path | None,
+           check: bool, overwrite: bool, progress: bool, step: Callable, mark: str | None = None
+           ) -> Iterator[list[ChapterRun]]:
+    """The runner's opening, all or nothing in ``out`` (training stopped by SIGTERM discards it,
+    :func:`~msgan.experiments.protocol.discarded_on_stop`): the cohort (the user's, else
+    ``settings.design`` simulated into ``out/cohort``; its ``step`` named ``mark``), then a run
+    of each ``(chapter, its configurations)`` on it, in order (``msgan reproduce``: one; the demo: two)."""
+    design = settings.design
+    visits = ", one visit" if tuple(design.sessions) == ("t0",) else ""
+    with discarded_on_stop(out), atomic_output_dir(out, overwrite=overwrite) as tmp:
+        step("cohort" + (f" (simulating {design.n_ms} MS + {design.n_hc} HC at {design.resolution:g} mm{visits})"
+                         if cohort is None else f" {cohort}"), mark)
+        data, cohort_dir, simulated = cohort_for(cohort, design, tmp / "cohort", progress)
+        yield [ChapterRun(chapter, settings, configs, check, tmp, out, data, cohort_dir, simulated, step, progress)
+               for chapter, configs in chapters]

@@ -44,7 +44,7 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
     if config.model in CLASSIC_MODELS:
         run.classic_folds(config, shards, config.inputs or INPUTS, TARGET, settings.seed)
         return
-    train = {**settings.train, "model_kwargs": config.model_kwargs, "seed": settings.seed}
+    train = {**settings.train, "seed": settings.seed}
     run.cross_validate(config, shards, settings.folds, 0, train, early_stop_on_test=True,
                        window=whole_volume_window(run.data))
 

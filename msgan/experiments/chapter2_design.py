@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from data_tools.contracts import TASKS
 from msgan.classic.cohort import CLASSIC_MODELS
 from msgan.experiments.protocol import CohortDesign, Config
+from msgan.models.registry import width_kwargs
 
 INPUTS = TASKS["flair"].thesis_inputs
 TARGET = TASKS["flair"].target
@@ -69,15 +70,9 @@ class Chapter2Settings:
         return tuple(replace(c, model_kwargs=self.model_kwargs(c)) for c in CONFIGS)
 
     def model_kwargs(self, config: Config) -> dict:
-        kwargs = dict(config.model_kwargs)
         if config.model in CLASSIC_MODELS:
-            return {**kwargs, **self.classic.get(config.model, {})}
-        if self.width_scale == 1.0:
-            return kwargs
-        scaled = {"fcn": ("filters", 64), "unet_small": ("base_filters", 16), "mlp": ("units", 100)}
-        key, default = scaled[config.model]
-        kwargs[key] = max(1, round(kwargs.get(key, default) * self.width_scale))
-        return kwargs
+            return {**config.model_kwargs, **self.classic.get(config.model, {})}
+        return width_kwargs(config.model, config.model_kwargs, scale=self.width_scale)
 
 
 #: --check: 8 MS + 2 HC at 6 mm, networks 1/16 as wide, two epochs, 6 trees fitted on at

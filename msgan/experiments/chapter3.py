@@ -22,7 +22,7 @@ from msgan.evaluation.cells import QUALITY, measures_table
 from msgan.evaluation.figures import iterations_plot, stacked_images
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport
-from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs
+from msgan.experiments.protocol import CohortDesign, Config, narrowed
 from msgan.experiments.thesis_values import THESIS
 
 INPUTS = TASKS["myelin"].thesis_inputs
@@ -56,9 +56,6 @@ class Chapter3Settings:
     filters: int | None = None
     discriminator_patch: int | None = None
 
-    def model_kwargs(self, model: str) -> dict:
-        return narrow_model_kwargs(model, self.filters, self.discriminator_patch)
-
 
 #: --check: 6 MS + 3 HC at 6 mm, 32x48x32 crops, 2-filter networks, one epoch of 2 steps.
 CHECK = Chapter3Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0, sessions=("t0",)), crop=(32, 48, 32),
@@ -75,8 +72,7 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
     """Cross-validation without validation subjects (sec. 3.3.1)."""
     settings = run.settings
     run.step(f"{config.name}: {settings.folds}-fold cross-validation (no validation set), predictions")
-    train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
-    run.cross_validate(config, shards, settings.folds, 0, train, window=settings.crop)
+    run.cross_validate(config, shards, settings.folds, 0, settings.train, window=settings.crop)
 
 
 def _saliency_and_report(run: ChapterRun) -> ChapterReport:
@@ -89,7 +85,7 @@ def _saliency_and_report(run: ChapterRun) -> ChapterReport:
 
 
 #: chapter 3, declared
-CHAPTER = Chapter("ch3", "myelin", REFERENCE, lambda settings: CONFIGS,
+CHAPTER = Chapter("ch3", "myelin", REFERENCE, lambda s: narrowed(CONFIGS, s.filters, s.discriminator_patch),
                   lambda check: CHECK if check else Chapter3Settings(), _shards, _train, _saliency_and_report)
 
 DISCREPANCY = {roi: f"roi:{roi}" for roi in ROIS}

@@ -23,7 +23,7 @@ from msgan.evaluation.constants import TRUTH
 from msgan.evaluation.tables import clinical_regressions, right_categories
 from msgan.experiments.chapter import Chapter, ChapterRun
 from msgan.experiments.chapter_report import ChapterReport
-from msgan.experiments.protocol import CohortDesign, Config, narrow_model_kwargs, simulation_record
+from msgan.experiments.protocol import CohortDesign, Config, narrowed, simulation_record
 from msgan.experiments.thesis_values import THESIS
 
 INPUTS = TASKS["myelin-longitudinal"].thesis_inputs
@@ -60,9 +60,6 @@ class Chapter4Settings:
     train: dict = field(default_factory=dict)  # TrainOptions fields; {} = the thesis's presets
     filters: int | None = None  # None: the zoo's sizes; an int: every network that small
 
-    def model_kwargs(self, model: str) -> dict:
-        return narrow_model_kwargs(model, self.filters, self.patch)
-
 
 #: --check: 6 MS + 3 HC at 6 mm, 16^3 patches without augmentation, 2-filter networks, one
 #: epoch of 2 steps, no validation subjects (ch. 4's validation only monitors: every method
@@ -82,8 +79,7 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
     """Cross-validation with validation subjects out of the training folds (sec. 4.3.1)."""
     settings = run.settings
     run.step(f"{config.name}: {settings.folds}-fold cross-validation, predictions at t0 and t1")
-    train = {**settings.train, "model_kwargs": settings.model_kwargs(config.model)}
-    run.cross_validate(config, shards, settings.folds, settings.val_per_fold, train)
+    run.cross_validate(config, shards, settings.folds, settings.val_per_fold, settings.train)
 
 
 def _report(run: ChapterRun) -> ChapterReport:
@@ -139,7 +135,7 @@ def _report(run: ChapterRun) -> ChapterReport:
 
 
 #: chapter 4, declared
-CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda settings: CONFIGS,
+CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda s: narrowed(CONFIGS, s.filters, s.patch),
                   lambda check: CHECK if check else Chapter4Settings(), _shards, _train, _report, keep_maps=True)
 
 

@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from data_tools.contracts import BASELINE, TASKS, ShardSpec
-from data_tools.io.atomic import atomic_output_dir
-from msgan.experiments.chapter import Chapter, ChapterRun
+from msgan.experiments.chapter import Chapter, ChapterRun, opened
 from msgan.experiments.chapter_report import final_paths
-from msgan.experiments.protocol import (CohortDesign, Config, cohort_for, discarded_on_stop, merge_fold,
-                                        narrow_model_kwargs, timed)
+from msgan.experiments.protocol import CohortDesign, Config, narrowed, timed
 
 # the thesis's inputs: ch. 2 had no T1POST (sec. 2.2.3), although the simulator writes one
 FLAIR_INPUTS = list(TASKS["flair"].thesis_inputs)
@@ -40,11 +38,10 @@ MEAN_IMAGE = "mean-image"
 
 @dataclass
 class DemoSettings:
-    """Sizes of a demo run: cohort, resolution and training lengths (tiny networks on purpose)."""
+    """Sizes of a demo run: the simulated cohort (patients at t0 and t1, controls at t0; its seed
+    also the training's) and training lengths (tiny networks on purpose)."""
 
-    n_ms: int = 12
-    n_hc: int = 6
-    resolution: float = 2.0
+    design: CohortDesign = field(default_factory=lambda: CohortDesign(n_ms=12, n_hc=6, resolution=2.0))
     flair_epochs: int = 8
     fcn_filters: int = 16
     myelin_patch: int = 32
@@ -54,13 +51,7 @@ class DemoSettings:
     myelin_steps: int | None = 30  # steps per epoch, every batch full (None: one pass, the last batch partial)
     myelin_lr: float | None = 1e-3  # None: the thesis's 1e-4 / 5e-5 (sec. 4.3.1), too slow for 3 epochs
     gan_filters: int = 4
-    seed: int = 0
     optimize_graphs: bool = False  # TensorFlow's graph optimiser (grappler): see toy_graphs
-
-    @property
-    def design(self) -> CohortDesign:
-        """The simulated cohort: patients at t0 and t1, controls at t0."""
-        return CohortDesign(n_ms=self.n_ms, n_hc=self.n_hc, resolution=self.resolution, seed=self.seed)
 
     def chapters(self) -> tuple[Chapter, Chapter]:
         """The demo's two halves, declared: each a task, its configurations, the shards of the
@@ -74,9 +65,9 @@ class DemoSettings:
                         partial(_train, {"epochs": self.flair_epochs, "batch": 1, "optimizer": "adam", "lr": 1e-3}),
                         None, reference_first=True, evaluation="evaluation/flair", command="msgan demo")
         refiner_loss = "nwl1" if self.myelin_model == "refiner_cfsagan" else None
-        gan = Config(self.myelin_model, self.myelin_model, "l1", refiner_loss=refiner_loss,
-                     model_kwargs=narrow_model_kwargs(self.myelin_model, self.gan_filters, 16))
-        myelin = Chapter("demo-myelin", "myelin-longitudinal", gan.name, lambda _: (gan,), lambda _: self,
+        gan = Config(self.myelin_model, self.myelin_model, "l1", refiner_loss=refiner_loss)
+        myelin = Chapter("demo-myelin", "myelin-longitudinal", gan.name,
+                         lambda _: narrowed((gan,), self.gan_filters, 16), lambda _: self,
                          lambda run, config: ShardSpec("myelin", inputs=tuple(MYELIN_INPUTS), patch=self.myelin_patch,
                                                        overlap=self.myelin_overlap, session=BASELINE),
                          partial(_train, {"epochs": self.myelin_epochs, "steps_per_epoch": self.myelin_steps,
@@ -87,25 +78,25 @@ class DemoSettings:
 
 def _train(train: dict, run: ChapterRun, config: Config, shards: Path) -> None:
     """``msgan cv`` of a network (2 folds, no validation subjects, no early stopping) and its
-    held-out predictions; the mean-image baseline on the reference's folds."""
-    from msgan.classic.mean_image import mean_image_baseline
+    held-out predictions; the mean-image baseline on the reference's folds, saved as they are."""
+    from msgan.classic.mean_image import mean_image_predictions
 
     if config.model != MEAN_IMAGE:
-        train = {**train, "model_kwargs": config.model_kwargs, "seed": run.settings.seed, "early_stopping": False}
+        train = {**train, "seed": run.settings.design.seed, "early_stopping": False}
         run.cross_validate(config, shards, FOLDS, 0, train)
         return
+    target = TASKS[run.chapter.task].target
     for fold in run.plan:
-        fold_dir = run.tmp / "predictions" / f".mean-fold{fold['fold']}"
-        mean_image_baseline(run.data, fold["train"], fold["test"], TASKS[run.chapter.task].target, FLAIR_INPUTS,
-                            fold_dir)
-        merge_fold(fold_dir, run.tmp / "predictions" / config.name)
+        sessions = [s for s in run.data.select(fold["test"]).sessions() if s.has(target)]
+        run.save_held_out(config.name, sessions, mean_image_predictions(run.data, fold["train"], sessions, target,
+                                                                        FLAIR_INPUTS), target)
 
 
 #: --quick: 5 mm voxels, small patches, the one-stage CF-SAGAN and a faster learning rate,
 #: so the whole run takes a few minutes on two cores (scripts/time_demo.py)
-QUICK = DemoSettings(n_ms=12, n_hc=4, resolution=5.0, flair_epochs=10, fcn_filters=16, myelin_model="cfsagan",
-                     myelin_patch=16, myelin_overlap=0.0, myelin_epochs=3, myelin_steps=20, myelin_lr=1e-3,
-                     gan_filters=4)
+QUICK = DemoSettings(design=CohortDesign(n_ms=12, n_hc=4, resolution=5.0), flair_epochs=10, fcn_filters=16,
+                     myelin_model="cfsagan", myelin_patch=16, myelin_overlap=0.0, myelin_epochs=3, myelin_steps=20,
+                     myelin_lr=1e-3, gan_filters=4)
 
 
 @contextlib.contextmanager
@@ -132,17 +123,12 @@ def run_demo(out: str | Path = "demo_output", quick: bool = False, overwrite: bo
     from msgan.experiments.demo_report import write_demo_report
 
     settings = settings or (QUICK if quick else DemoSettings())
-    out = Path(out)
-    started = time.perf_counter()
-    timings: dict[str, float] = {}
+    started, timings = time.perf_counter(), {}
     step = timed(echo, started, timings)
-    with discarded_on_stop(out), toy_graphs(settings.optimize_graphs), \
-            atomic_output_dir(out, overwrite=overwrite) as tmp:
-        step(f"simulating {settings.n_ms} MS patients (2 visits) and {settings.n_hc} controls at "
-             f"{settings.resolution:g} mm", "simulate")
-        cohort, cohort_dir, _ = cohort_for(None, settings.design, tmp / "cohort", progress)
-        flair, myelin = (ChapterRun(declared, settings, declared.configs(settings), True, tmp, out, cohort, cohort_dir,
-                                    True, lambda message: None, progress) for declared in settings.chapters())
+    chapters = [(declared, declared.configs(settings)) for declared in settings.chapters()]
+    with toy_graphs(settings.optimize_graphs), opened(chapters, settings, Path(out), None, True, overwrite, progress,
+                                                      step, "simulate") as (flair, myelin):
+        tmp, out = flair.tmp, flair.out
         step("FLAIR (ch. 2): whole-volume shards, 2-fold fcn, mean-image baseline", "flair")
         flair.train_all()
         step(f"myelin (ch. 3-4): baseline-visit patch shards, 2-fold {settings.myelin_model}, applied to both "

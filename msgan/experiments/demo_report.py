@@ -35,8 +35,8 @@ def flair_headline(flair) -> str:
 def write_demo_report(flair: ChapterRun, myelin: ChapterRun, quick: bool, ranking, durations: dict) -> Path:
     """``report.md`` of the demo's two halves (run on one cohort, in one folder), the
     ``ranking`` of the saliency maps of the FLAIR half's held-out patient."""
-    tmp, settings = flair.tmp, flair.settings
-    report = ChapterReport("msgan demo report", _preamble(settings, quick, [f["test"] for f in flair.plan], durations))
+    tmp, settings, folds = flair.tmp, flair.settings, [f["test"] for f in flair.plan]
+    report = ChapterReport("msgan demo report", _preamble(settings.design, quick, folds, durations))
     _headlines(report, settings, flair.result, myelin.result)
     _saliency(report, flair.held_out_patient()[0], ranking)
     warnings = [w.replace(str(tmp), str(flair.out)) for w in flair.warnings + myelin.warnings]
@@ -46,8 +46,8 @@ def write_demo_report(flair: ChapterRun, myelin: ChapterRun, quick: bool, rankin
     return report.write(tmp)
 
 
-def _preamble(settings, quick: bool, folds, durations: dict) -> list[str]:
-    """What the data are, the run, the cohort and its folds."""
+def _preamble(design, quick: bool, folds, durations: dict) -> list[str]:
+    """What the data are, the run, the cohort (its ``design``) and its folds."""
     return [
         "**All data here are simulated** (`msgan simulate`): MNI152-based anatomy with synthetic MS "
         "lesions, MRI from signal equations and a PIB DVR map from a known myelin map. The numbers "
@@ -57,8 +57,8 @@ def _preamble(settings, quick: bool, folds, durations: dict) -> list[str]:
         f"Total time {durations['total']:.0f} s "
         f"({', '.join(f'{k} {v:.0f} s' for k, v in durations.items() if k != 'total')}).",
         "",
-        f"Cohort: {settings.n_ms} MS patients (t0 and t1) and {settings.n_hc} controls (t0), "
-        f"{settings.resolution:g} mm voxels, seed {settings.seed}. Two subject-level folds "
+        f"Cohort: {design.n_ms} MS patients (t0 and t1) and {design.n_hc} controls (t0), "
+        f"{design.resolution:g} mm voxels, seed {design.seed}. Two subject-level folds "
         f"(controls spread evenly); every subject is predicted by the model trained on the other fold:",
         "",
         markdown_table(["fold", "held-out subjects"], [[i + 1, ", ".join(f)] for i, f in enumerate(folds)])]

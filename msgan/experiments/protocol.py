@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -13,6 +13,7 @@ from data_tools.contracts import look_up_option
 from data_tools.errors import ConfigError
 from data_tools.io.cohort import Cohort, open_cohort
 from msgan.errors import TrainingStopped
+from msgan.models.registry import width_kwargs
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,20 @@ class CohortDesign:
     options: dict = field(default_factory=dict)
 
 
-def narrow_model_kwargs(model: str, filters: int | None, discriminator_patch: int | None) -> dict:
-    """Hyperparameters making a ch. 3-4 network ``filters`` wide (None: the zoo's sizes): the
-    DNN's filters, the U-Net's base filters, a GAN's generator and discriminator base filters
-    (the discriminator judging ``discriminator_patch``-voxel patches)."""
+def narrowed(configs: tuple[Config, ...], filters: int | None, discriminator_patch: int | None
+             ) -> tuple[Config, ...]:
+    """``configs`` with their ch. 3-4 networks ``filters`` wide (None: the zoo's sizes; a GAN's
+    generator and discriminator both, :func:`~msgan.models.registry.width_kwargs`), a GAN's
+    discriminator judging ``discriminator_patch``-voxel patches."""
     if filters is None:
-        return {}
-    if model == "dnn2":
-        return {"filters": filters}
-    if model == "unet":
-        return {"base_filters": filters}
-    return {"generator_kwargs": {"base_filters": filters},
-            "discriminator_kwargs": {"base_filters": filters, "patch_size": discriminator_patch}}
+        return configs
+    sized = []
+    for config in configs:
+        kwargs = width_kwargs(config.model, config.model_kwargs, filters)
+        if "discriminator_kwargs" in kwargs:
+            kwargs["discriminator_kwargs"]["patch_size"] = discriminator_patch
+        sized.append(replace(config, model_kwargs=kwargs))
+    return tuple(sized)
 
 
 def select_configs(configs: tuple[Config, ...], methods, reference: str) -> tuple[Config, ...]:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from msgan.errors import ConfigError
-from msgan.experiments.protocol import discarded_on_stop
 
 #: chapter -> the module declaring it (its ``CHAPTER``, run by :func:`msgan.experiments.chapter.run_chapter`)
 CHAPTERS = {name: f"msgan.experiments.chapter{name[-1]}" for name in ("ch2", "ch3", "ch4")}
@@ -33,6 +32,6 @@ def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, c
     from msgan.experiments.chapter import run_chapter
 
     declared = importlib.import_module(CHAPTERS[chapter]).CHAPTER
-    with discarded_on_stop(Path(out)), compute_settings(check_precision(precision, jit_compile), jit_compile):
+    with compute_settings(check_precision(precision, jit_compile), jit_compile):
         return run_chapter(declared, out, cohort=cohort, check=check, methods=methods, overwrite=overwrite,
                            progress=progress, echo=echo, threshold_space=threshold_space)

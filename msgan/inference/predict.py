@@ -38,6 +38,14 @@ log = logging.getLogger(__name__)
 MODEL_CARD = ModelCard.FILE
 
 
+def prediction_path(out: str | Path, subject: str, session: str, target: str, sd: bool = False) -> Path:
+    """``<out>/<subject>/<session>/<TARGET>_pred.nii.gz`` (``sd``: ``<TARGET>_pred_sd.nii.gz``, the
+    Monte-Carlo dropout SD): the one layout in which ``msgan predict`` writes a session's
+    prediction of ``target`` and every other writer (cross-validation, classic methods, the
+    chapters, ``msgan ablate``) and reader (``msgan evaluate``, its figures) names it."""
+    return Path(out) / subject / session / f"{target}_pred{'_sd' if sd else ''}.nii.gz"
+
+
 def check_task(task: str, target: str, expected_task: str | None, where) -> None:
     """Refuse a run/model of an unknown task, or of another task than the one asked for."""
     if task not in TASKS:
@@ -327,13 +335,11 @@ def predict_cohort(predictor, cohort: Cohort, out: str | Path | None, subjects: 
                                                         fingerprint=fingerprint, force=force,
                                                         warnings=warnings, timings=timings)
             with timed(timings, "write"):
-                if plain is not None:
-                    folder = Path(ses.subject) / ses.name
-                    save_like(prediction, reference, plain / folder / f"{predictor.target}_pred.nii.gz")
-                    written.append(Path(out) / folder / f"{predictor.target}_pred.nii.gz")
-                    if sd is not None:
-                        save_like(sd, reference, plain / folder / f"{predictor.target}_pred_sd.nii.gz")
-                        written.append(Path(out) / folder / f"{predictor.target}_pred_sd.nii.gz")
+                for image, is_sd in ((prediction, False), (sd, True)):
+                    if plain is not None and image is not None:
+                        where = (ses.subject, ses.name, predictor.target, is_sd)
+                        save_like(image, reference, prediction_path(plain, *where))
+                        written.append(prediction_path(out, *where))
                 if bids_tmp is not None:
                     files = bids.write_session(bids_tmp, ses, prediction, sd, reference, provenance,
                                                raw_root, samples, warnings)

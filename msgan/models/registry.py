@@ -41,6 +41,13 @@ MODELS = {
                                   "gan:TwoStageGAN", "cfsagan"),
 }
 MODEL_NAMES = tuple(MODELS)
+#: model -> the hyperparameter that sets its width (filters, base filters or units) and the
+#: class's default (FCN F = 64, sec. 2.2.1; U-Net 32 features, sec. 3.2.4; MLP 2 x 100 units)
+WIDTHS = {"fcn": ("filters", 64), "dnn2": ("filters", 64), "mlp": ("units", 100), "unet_small": ("base_filters", 16),
+          "unet": ("base_filters", 32), "cfsagan_generator": ("base_filters", 16),
+          "patch_discriminator": ("base_filters", 32), "cfsagan_discriminator": ("base_filters", 32)}
+#: a GAN family -> its generator and its discriminator, as models of :data:`MODELS`
+GAN_PARTS = {"unet": ("unet", "patch_discriminator"), "cfsagan": ("cfsagan_generator", "cfsagan_discriminator")}
 
 
 def model_kind(name: str) -> str:
@@ -51,6 +58,22 @@ def model_kind(name: str) -> str:
 
 def _check_name(name):
     look_up_option(name, MODEL_NAMES, "model")
+
+
+def width_kwargs(name: str, kwargs: dict, width: int | None = None, scale: float = 1.0) -> dict:
+    """``kwargs`` (model ``name``'s hyperparameters) making the network ``width`` filters (units)
+    wide, or ``scale`` times the width they give (else the default of :data:`WIDTHS`), rounded,
+    at least 1; a GAN's generator and discriminator alike (every stage of a two-stage GAN).
+    No ``width`` and a ``scale`` of 1: ``kwargs`` as given."""
+    _check_name(name)
+    if width is None and scale == 1:
+        return dict(kwargs)
+    entry = MODELS[name]
+    if entry.kind in ("gan", "two_stage_gan"):
+        parts = zip(("generator_kwargs", "discriminator_kwargs"), GAN_PARTS[entry.family])
+        return {**kwargs, **{key: width_kwargs(part, kwargs.get(key, {}), width, scale) for key, part in parts}}
+    key, default = WIDTHS[name]
+    return {**kwargs, key: width if width is not None else max(1, round(kwargs.get(key, default) * scale))}
 
 
 def build(name: str, n_inputs: int, **hyperparameters):
