@@ -1,13 +1,8 @@
-"""``msgan ablate``: what each input sequence is worth (Tables 2.4a-c, 3.3).
-
-Every variant (all inputs, each input removed in turn, and named combinations such as
-``T1+DIR``) is trained on the same training subjects and scored on the same held-out
-subjects by the MSE inside the brain, in the target's units. It is a chapter declaration
-run by :meth:`~msgan.experiments.chapter.ChapterRun.train_all` (one configuration per model
-and variant, each distinct set of shards written once): deep models train through
-:func:`msgan.training.run.train`; the classic baselines (``random_forest``,
-``modality_propagation``) are fitted on the same normalised voxels
-(:func:`msgan.classic.cohort.classic_predictions`).
+"""``msgan ablate``: what each input sequence is worth (Tables 2.4a-c, 3.3): every variant
+(all inputs, each removed in turn, named combinations) trained on the same subjects and
+scored on the same held-out ones by the MSE inside the brain, in the target's units; a
+chapter declaration run by :meth:`~msgan.experiments.chapter.ChapterRun.train_all`
+(docs/ARCHITECTURE.md, "Experiments").
 """
 from __future__ import annotations
 

@@ -1,13 +1,8 @@
 """One runner for every chapter of ``msgan reproduce`` and both halves of ``msgan demo``: a
-chapter is a :class:`Chapter` declaration (its task, reference method, configurations,
-sizes, how one configuration is trained and what its report says) and :func:`run_chapter`
-runs the steps they share once: the cohort (the user's, or the chapter's simulated one),
-each configuration's shards and cross-validation (:meth:`ChapterRun.train_all`),
-``msgan evaluate`` of all of them (:meth:`ChapterRun.evaluate`), then the chapter's report,
-all or nothing in ``out``. The steps hand each other a :class:`ChapterRun`: the fold plan
-(read once, from the first cross-validation), the evaluation and the folders. The demo
-(:mod:`msgan.experiments.demo`) runs two declarations on one simulated cohort through the
-same two steps.
+chapter is a :class:`Chapter` declaration and :func:`run_chapter` runs the steps they share
+(the cohort, each configuration's shards and cross-validation, ``msgan evaluate``, the
+report), all or nothing in ``out``, handing each other a :class:`ChapterRun`
+(docs/ARCHITECTURE.md, "Experiments").
 """
 from __future__ import annotations
 
@@ -32,32 +27,22 @@ TOY = "**Toy size (`--check`): every step of the protocol ran; the numbers mean 
 
 @dataclass(frozen=True)
 class Chapter:
-    """One chapter's protocol, declared.
-
-    ``task``: what ``msgan evaluate`` scores; ``reference``: the configuration every other
-    is compared with; ``configs(settings)``: all configurations; ``settings(check)``: the
-    full (thesis) or ``--check`` sizes; ``shards(run, config)``: the
-    :class:`~data_tools.contracts.ShardSpec` a configuration trains on (each distinct spec
-    written once); ``train(run, config, shards)``: its cross-validation (through
-    :meth:`ChapterRun.cross_validate`); ``report(run)``:
-    the chapter's extra steps and its report; ``reference_first``: the reference trains
-    before the others (whose folds follow its plan); ``keep_maps``: the evaluation keeps the
-    reference's classified maps (``run.result.classified``, Fig. 4.6); ``evaluation``: its
-    folder in the output; ``command``: what the evaluation report says ran (default
-    ``msgan reproduce <name>``)."""
+    """One chapter's protocol, declared: what ``msgan evaluate`` scores (``task``), the
+    configuration every other is compared with, and each step of :func:`run_chapter` as a
+    function (docs/ARCHITECTURE.md, "Experiments")."""
 
     name: str
     task: str
     reference: str
     configs: Callable[[Any], tuple[Config, ...]]
-    settings: Callable[[bool], Any]
-    shards: Callable[["ChapterRun", Config], ShardSpec]
-    train: Callable[["ChapterRun", Config, Path], None]
+    settings: Callable[[bool], Any]  # check -> the full (thesis) or --check sizes
+    shards: Callable[["ChapterRun", Config], ShardSpec]  # each distinct spec written once
+    train: Callable[["ChapterRun", Config, Path], None]  # its cross-validation (ChapterRun.cross_validate)
     report: Callable[["ChapterRun"], ChapterReport] | None  # None: the caller writes it (the demo)
-    reference_first: bool = False
-    keep_maps: bool = False
-    evaluation: str = "evaluation"
-    command: str = ""
+    reference_first: bool = False  # the reference trains first; the others follow its fold plan
+    keep_maps: bool = False  # the evaluation keeps the reference's classified maps (Fig. 4.6)
+    evaluation: str = "evaluation"  # its folder in the output
+    command: str = ""  # what the evaluation report says ran ("": msgan reproduce <name>)
 
 
 @dataclass
@@ -201,7 +186,7 @@ class ChapterRun:
 
 
 def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                settings=None, methods=None, overwrite: bool = False, progress: bool = True,
+                methods=None, overwrite: bool = False, progress: bool = True,
                 echo: Callable[[str], None] = print, threshold_space: str = "mni") -> Path:
     """Run ``chapter``'s protocol into ``out`` (all or nothing); return the path of ``report.md``.
 
@@ -215,7 +200,7 @@ def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = N
         from data_tools.preprocessing.itk_bridge import sitk
 
         sitk()  # SimpleITK missing: one ConfigError before any training
-    settings = settings or chapter.settings(check)
+    settings = chapter.settings(check)
     configs = select_configs(chapter.configs(settings), methods, chapter.reference)
     started = time.perf_counter()
     step = timed(echo, started)

@@ -1,18 +1,8 @@
-"""Chapter 2 the chapter's way (sec. 2.2.3-2.3): ``msgan reproduce ch2``.
-
-Protocol (sec. 2.2.3): 20 MS patients and 4 controls (the simulated cohort by default),
-T1, T2, PD, T1SE and DIR -> FLAIR, whole volumes normalised over all voxels of each
-sequence, no augmentation; 5-fold subject-level cross-validation with one control per fold
-where there are controls, the same folds for every method; SGD at 5e-4, batch 1, STOP_3
-early stopping on strips of 5 epochs whose generalisation error is the held-out fold's
-(the thesis had no separate validation set: "the testing error is used as an estimate of
-the generalization error", sec. 2.4; its test errors are therefore optimistic, and
-``cv/*/results.csv`` says so). Methods: the FCN at widths 32/64/96 (Table 2.1) and depths
-L = 2/3/4/6 (Fig. 2.3); U-Net, MLP, 60-tree random forest and modality propagation
-(Tables 2.2-2.3); the FCN without each input, every method without DIR and the FCN on five
-input combinations (Tables 2.4a-c, Fig. 2.7). Then ``msgan evaluate --task flair`` of all
-of them, the P3S maps of the FCN (Fig. 2.6) and one report titled as the thesis's tables
-and figures.
+"""Chapter 2's protocol (sec. 2.2.3-2.3), declared for ``msgan reproduce ch2``: T1, T2, PD,
+T1SE and DIR -> FLAIR on whole volumes, 5-fold cross-validation with early stopping on the
+held-out fold as the thesis did (its errors are therefore optimistic, sec. 2.4), the
+configurations of :mod:`~msgan.experiments.chapter2_design` and the report of
+:mod:`~msgan.experiments.chapter2_report` (docs/reproducing.md states it in full).
 """
 from __future__ import annotations
 
@@ -49,15 +39,11 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
                        window=whole_volume_window(run.data))
 
 
-def _report(run: ChapterRun):
-    run.step("P3S maps (Fig. 2.6), inference times, figures, report")
-    return write_report(run)
-
-
 #: chapter 2, declared: the reference trains first, its folds.json is the plan every
 #: classic method follows
 CHAPTER = Chapter("ch2", "flair", REFERENCE, lambda settings: settings.configs(),
-                  lambda check: CHECK if check else Chapter2Settings(), _shards, _train, _report, reference_first=True)
+                  lambda check: CHECK if check else Chapter2Settings(), _shards, _train, write_report,
+                  reference_first=True)
 
 
 def whole_volume_window(data, multiple: int = 8) -> tuple[int, int, int]:

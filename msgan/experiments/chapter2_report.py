@@ -64,6 +64,7 @@ def _parameters(config: Config) -> int:
 
 
 def write_report(run: ChapterRun) -> ChapterReport:
+    run.step("P3S maps (Fig. 2.6), inference times, figures, report")
     tables, settings, plan = run.result.tables, run.settings, run.plan
     ran = {c.name for c in run.configs}
     report = run.new_report(

@@ -1,17 +1,10 @@
-"""Chapter 3 the chapter's way (sec. 3.3): ``msgan reproduce ch3``.
-
-Protocol (sec. 3.3.1): 18 MS patients and 10 controls, one visit (the simulated cohort by
-default); 128x160x128 crops at 1.22 mm of MTR, FA, RD, AD -> PIB, no augmentation; 3-fold
-subject-level cross-validation with the controls spread 3/3/4 and no validation set, the
-same folds for every method. Methods: the six of Table 3.1, the Sketcher-Refiner with
-K = 2 and 3 refinements (Fig. 3.5; K = 0 is the Sketcher, K = 1 the Refiner), and the
-Refiner on MTR and MTR+RD (Tables 3.3-3.4). Then ``msgan evaluate --task myelin`` of all of
-them, the attention saliency maps of a U-Net trained with L1 and with WL1 (Fig. 3.9), and
-one report whose sections are the thesis's tables and figures.
+"""Chapter 3's protocol (sec. 3.3.1), declared for ``msgan reproduce ch3``: crops of MTR, FA,
+RD, AD -> PIB, 3-fold cross-validation without a validation set, the methods of Tables
+3.1-3.4 and Fig. 3.5, the attention maps of Fig. 3.9 (docs/reproducing.md states it in full).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -50,7 +43,8 @@ class Chapter3Settings:
 
     design: CohortDesign = field(default_factory=lambda: CohortDesign(n_ms=18, n_hc=10, resolution=1.22,
                                                                       sessions=("t0",)))
-    crop: tuple[int, int, int] = (128, 160, 128)
+    #: crops of the baseline visit, no augmentation (sec. 3.3.1); a configuration's own inputs replace INPUTS
+    shards: ShardSpec = ShardSpec("myelin", inputs=INPUTS, layout="crop", crop=(128, 160, 128), session="t0")
     folds: int = 3
     train: dict = field(default_factory=dict)  # TrainOptions fields; {} = the thesis's presets
     filters: int | None = None
@@ -58,21 +52,16 @@ class Chapter3Settings:
 
 
 #: --check: 6 MS + 3 HC at 6 mm, 32x48x32 crops, 2-filter networks, one epoch of 2 steps.
-CHECK = Chapter3Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0, sessions=("t0",)), crop=(32, 48, 32),
+CHECK = Chapter3Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0, sessions=("t0",)),
+                         shards=replace(Chapter3Settings.shards, crop=(32, 48, 32)),
                          train={"epochs": 1, "steps_per_epoch": 2, "batch": 2}, filters=2, discriminator_patch=16)
-
-
-def _shards(run: ChapterRun, config: Config) -> ShardSpec:
-    """Crops of the baseline visit, no augmentation (sec. 3.3.1)."""
-    return ShardSpec("myelin", inputs=config.inputs or INPUTS, layout="crop", crop=run.settings.crop,
-                     session="t0")
 
 
 def _train(run: ChapterRun, config: Config, shards: Path) -> None:
     """Cross-validation without validation subjects (sec. 3.3.1)."""
     settings = run.settings
     run.step(f"{config.name}: {settings.folds}-fold cross-validation (no validation set), predictions")
-    run.cross_validate(config, shards, settings.folds, 0, settings.train, window=settings.crop)
+    run.cross_validate(config, shards, settings.folds, 0, settings.train, window=settings.shards.crop)
 
 
 def _saliency_and_report(run: ChapterRun) -> ChapterReport:
@@ -80,13 +69,15 @@ def _saliency_and_report(run: ChapterRun) -> ChapterReport:
     patient, by the model of the fold that held it out), then the report."""
     run.step("attention saliency maps (Fig. 3.9): U-Net with L1 and with WL1")
     for name in [c.name for c in run.configs if c.name in ("unet-l1", "unet-wl1")]:
-        run.saliency(name, run.tmp / "saliency" / name, window=run.settings.crop)
+        run.saliency(name, run.tmp / "saliency" / name, window=run.settings.shards.crop)
     return _report(run, run.held_out_patient()[0])
 
 
 #: chapter 3, declared
 CHAPTER = Chapter("ch3", "myelin", REFERENCE, lambda s: narrowed(CONFIGS, s.filters, s.discriminator_patch),
-                  lambda check: CHECK if check else Chapter3Settings(), _shards, _train, _saliency_and_report)
+                  lambda check: CHECK if check else Chapter3Settings(),
+                  lambda run, config: replace(run.settings.shards, inputs=config.inputs or INPUTS), _train,
+                  _saliency_and_report)
 
 DISCREPANCY = {roi: f"roi:{roi}" for roi in ROIS}
 METHODS = {LABELS[name]: name for name in TABLE_3_1}
@@ -97,7 +88,7 @@ def _report(run: ChapterRun, patient: str) -> ChapterReport:
     table = partial(measures_table, tables, REFERENCE)
     report = run.new_report(
         "Chapter 3 reproduced: PIB myelin maps from MTR and DTI (msgan reproduce ch3)", "3.3.1",
-        f"Shards: {'x'.join(map(str, settings.crop))} crops of the brain, no augmentation; inputs "
+        f"Shards: {'x'.join(map(str, settings.shards.crop))} crops of the brain, no augmentation; inputs "
         f"{', '.join(INPUTS)} (Tables 3.3-3.4: MTR, MTR+RD), target PIB.",
         f"{settings.folds}-fold subject-level cross-validation, controls spread evenly, no validation set "
         "(sec. 3.3.1), the same folds for every method.", "sec. 3.3.1",

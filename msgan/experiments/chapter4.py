@@ -1,16 +1,10 @@
-"""Chapter 4 the chapter's way (sec. 4.3): ``msgan reproduce ch4``.
-
-Protocol (sec. 4.3.1): 18 MS patients with two visits and 10 controls (the simulated cohort
-by default); 64^3 patches at 50 % overlap of the baseline visit with the five augmentations;
-3-fold subject-level cross-validation, 3 validation subjects out of each fold's 2/3; every
-fold's model applied to its held-out subjects at t0 and t1. Methods: the six of Table 4.1,
-the nine {U-Net, cGAN, CF-SAGAN} x {L1, WL1, NWL1} of Table 4.2, and a Refiner CF-SAGAN
-with two Refiners (three CF-SAGANs, sec. 4.4). Then ``msgan evaluate`` of all of them, and
-one report whose sections are the thesis's tables and figures.
+"""Chapter 4's protocol (sec. 4.3.1), declared for ``msgan reproduce ch4``: patches of the
+baseline visit (MTR, FA, RD, AD -> PIB), 3-fold cross-validation, every fold's model applied
+at t0 and t1; the methods of Tables 4.1-4.2 and sec. 4.4 (docs/reproducing.md states it in full).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -52,9 +46,8 @@ class Chapter4Settings:
     """Sizes of one reproduction; the defaults are the thesis's (sec. 4.2.4, 4.3.1)."""
 
     design: CohortDesign = field(default_factory=lambda: CohortDesign(n_ms=18, n_hc=10, resolution=1.22))
-    patch: int = 64
-    overlap: float = 0.5
-    augment: bool = True
+    #: one set of patch shards of the baseline visit for every configuration (sec. 4.3.1)
+    shards: ShardSpec = ShardSpec("myelin", inputs=INPUTS, patch=64, overlap=0.5, augment=True, session="t0")
     folds: int = 3
     val_per_fold: int = 3
     train: dict = field(default_factory=dict)  # TrainOptions fields; {} = the thesis's presets
@@ -64,15 +57,9 @@ class Chapter4Settings:
 #: --check: 6 MS + 3 HC at 6 mm, 16^3 patches without augmentation, 2-filter networks, one
 #: epoch of 2 steps, no validation subjects (ch. 4's validation only monitors: every method
 #: ends with its last weights): every step of the protocol runs, its numbers mean nothing.
-CHECK = Chapter4Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0), patch=16, augment=False,
-                         folds=3, val_per_fold=0, train={"epochs": 1, "steps_per_epoch": 2, "batch": 2},
-                         filters=2)
-
-
-def _shards(run: ChapterRun, config: Config) -> ShardSpec:
-    """One set of patch shards of the baseline visit for every configuration (sec. 4.3.1)."""
-    return ShardSpec("myelin", inputs=INPUTS, patch=run.settings.patch,
-                     overlap=run.settings.overlap, augment=run.settings.augment, session="t0")
+CHECK = Chapter4Settings(design=CohortDesign(n_ms=6, n_hc=3, resolution=6.0),
+                         shards=replace(Chapter4Settings.shards, patch=16, augment=False), folds=3, val_per_fold=0,
+                         train={"epochs": 1, "steps_per_epoch": 2, "batch": 2}, filters=2)
 
 
 def _train(run: ChapterRun, config: Config, shards: Path) -> None:
@@ -84,13 +71,13 @@ def _train(run: ChapterRun, config: Config, shards: Path) -> None:
 
 def _report(run: ChapterRun) -> ChapterReport:
     run.step("report")
-    tables, settings = run.result.tables, run.settings
+    tables, settings, shards = run.result.tables, run.settings, run.settings.shards
     table = partial(measures_table, tables, REFERENCE)
     record = simulation_record(run.cohort_dir)
     report = run.new_report(
         "Chapter 4 reproduced: myelin content from multisequence MRI (msgan reproduce ch4)", "4.3.1",
-        f"Shards: baseline visit (t0), {settings.patch}^3 patches at {settings.overlap:.0%} overlap, "
-        f"augmentation of sec. 4.3.1 {'on' if settings.augment else 'off'}; inputs {', '.join(INPUTS)}, target PIB.",
+        f"Shards: baseline visit (t0), {shards.patch}^3 patches at {shards.overlap:.0%} overlap, "
+        f"augmentation of sec. 4.3.1 {'on' if shards.augment else 'off'}; inputs {', '.join(INPUTS)}, target PIB.",
         f"{settings.folds}-fold subject-level cross-validation, {settings.val_per_fold} validation subject(s) per "
         "fold out of its training folds, the same folds for every method; each fold's model predicts its "
         "held-out subjects at t0 and t1 (sec. 4.3.1).", "sec. 4.3.1",
@@ -135,8 +122,9 @@ def _report(run: ChapterRun) -> ChapterReport:
 
 
 #: chapter 4, declared
-CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda s: narrowed(CONFIGS, s.filters, s.patch),
-                  lambda check: CHECK if check else Chapter4Settings(), _shards, _train, _report, keep_maps=True)
+CHAPTER = Chapter("ch4", "myelin-longitudinal", REFERENCE, lambda s: narrowed(CONFIGS, s.filters, s.shards.patch),
+                  lambda check: CHECK if check else Chapter4Settings(), lambda run, config: run.settings.shards,
+                  _train, _report, keep_maps=True)
 
 
 def _losses_table(tables, what: str, published: dict) -> pd.DataFrame:

@@ -1,10 +1,6 @@
-"""One chapter's report: sections titled as the thesis names its tables and figures.
-
-Each table section is written twice: as a markdown table in ``report.md`` and as
-``tables/<slug>.csv``; figures live in ``figures/``. The thesis's value sits in its own
-column beside msgan's wherever the thesis prints one; where the thesis says in words what
-a section shows (a sentence in :data:`~msgan.experiments.thesis_values.THESIS` under the
-section's title, up to its colon), the note ends with it.
+"""One chapter's report: sections titled as the thesis names its tables and figures, each
+table also ``tables/<slug>.csv``, figures in ``figures/``, the thesis's values beside msgan's
+(docs/reproducing.md).
 """
 from __future__ import annotations
 

@@ -1,25 +1,17 @@
 """``msgan demo``: the whole system on the built-in simulated cohort, in one command.
 
-Two chapter declarations at toy size (:class:`~msgan.experiments.chapter.Chapter`,
-:meth:`DemoSettings.chapters`), run on one simulated cohort by the chapters' own steps
-(:meth:`~msgan.experiments.chapter.ChapterRun.train_all`: shards, ``msgan cv`` whose later
-fold reuses the first fold's traced steps, each fold's held-out predictions;
-:meth:`~msgan.experiments.chapter.ChapterRun.evaluate`: ``msgan evaluate``):
-- FLAIR (ch. 2): shards of whole volumes, an ``fcn`` trained on T1, T2, PD, T1SE and DIR,
-  compared with the mean-image baseline on the same folds;
-- myelin (ch. 3-4): patch shards of the baseline visit, a short ``refiner_cfsagan``
-  (Sketcher L1, Refiner NWL1; ``--quick``: its Sketcher alone, ``cfsagan``) applied to
-  both visits;
-both in the same 2-fold subject-level split (every subject is predicted by the model that
-never saw it); then P3S and attention saliency maps of one test subject, and ``report.md``
-that ties them together. Not :func:`~msgan.experiments.chapter.run_chapter` itself: the two
-halves share one cohort, one output folder and one report.
+Two chapter declarations at toy size (:meth:`DemoSettings.chapters`: FLAIR, ch. 2; myelin,
+ch. 3-4) run on one simulated cohort by the chapters' own steps in one 2-fold subject-level
+split, then P3S (eq. 2.3) and attention (eq. 3.7) saliency maps of one test subject and one
+``report.md`` (docs/ARCHITECTURE.md, "Experiments"). Not
+:func:`~msgan.experiments.chapter.run_chapter` itself: the two halves share one cohort, one
+output folder and one report.
 """
 from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -44,8 +36,7 @@ class DemoSettings:
     design: CohortDesign = field(default_factory=lambda: CohortDesign(n_ms=12, n_hc=6, resolution=2.0))
     flair_epochs: int = 8
     fcn_filters: int = 16
-    myelin_patch: int = 32
-    myelin_overlap: float = 0.0
+    myelin_shards: ShardSpec = ShardSpec("myelin", inputs=tuple(MYELIN_INPUTS), patch=32, overlap=0.0, session=BASELINE)
     myelin_model: str = "refiner_cfsagan"  # or its Sketcher alone, "cfsagan" (one stage to train)
     myelin_epochs: int = 3
     myelin_steps: int | None = 30  # steps per epoch, every batch full (None: one pass, the last batch partial)
@@ -68,8 +59,7 @@ class DemoSettings:
         gan = Config(self.myelin_model, self.myelin_model, "l1", refiner_loss=refiner_loss)
         myelin = Chapter("demo-myelin", "myelin-longitudinal", gan.name,
                          lambda _: narrowed((gan,), self.gan_filters, 16), lambda _: self,
-                         lambda run, config: ShardSpec("myelin", inputs=tuple(MYELIN_INPUTS), patch=self.myelin_patch,
-                                                       overlap=self.myelin_overlap, session=BASELINE),
+                         lambda run, config: self.myelin_shards,
                          partial(_train, {"epochs": self.myelin_epochs, "steps_per_epoch": self.myelin_steps,
                                           "batch": 4, **rates}),
                          None, evaluation="evaluation/myelin", command="msgan demo")
@@ -95,8 +85,8 @@ def _train(train: dict, run: ChapterRun, config: Config, shards: Path) -> None:
 #: --quick: 5 mm voxels, small patches, the one-stage CF-SAGAN and a faster learning rate,
 #: so the whole run takes a few minutes on two cores (scripts/time_demo.py)
 QUICK = DemoSettings(design=CohortDesign(n_ms=12, n_hc=4, resolution=5.0), flair_epochs=10, fcn_filters=16,
-                     myelin_model="cfsagan", myelin_patch=16, myelin_overlap=0.0, myelin_epochs=3, myelin_steps=20,
-                     myelin_lr=1e-3, gan_filters=4)
+                     myelin_model="cfsagan", myelin_shards=replace(DemoSettings.myelin_shards, patch=16),
+                     myelin_epochs=3, myelin_steps=20, myelin_lr=1e-3, gan_filters=4)
 
 
 @contextlib.contextmanager

@@ -78,7 +78,7 @@ def _headlines(report: ChapterReport, settings, flair, myelin) -> None:
         + ("Sketcher L1, Refiner NWL1 eq. 4.4" if settings.myelin_model == "refiner_cfsagan"
            else "the Sketcher alone, L1")
         + f"; {settings.gan_filters} base filters, {settings.myelin_epochs} epoch(s) of "
-        f"{settings.myelin_steps or 'all'} steps per stage on {settings.myelin_patch}^3 patches of the "
+        f"{settings.myelin_steps or 'all'} steps per stage on {settings.myelin_shards.patch}^3 patches of the "
         "baseline visit), applied to both visits. Far too short a training to be accurate: it shows the "
         "pipeline, including every table "
         "of the myelin evaluation.",

@@ -43,7 +43,6 @@ class CohortDesign:
     resolution: float
     sessions: tuple[str, ...] = ("t0", "t1")
     seed: int = 0
-    options: dict = field(default_factory=dict)
 
 
 def narrowed(configs: tuple[Config, ...], filters: int | None, discriminator_patch: int | None
@@ -79,11 +78,10 @@ def cohort_for(cohort: str | Path | None, design: CohortDesign, folder: Path, pr
     """``(cohort, its folder, simulated here?)``: the user's cohort, else the chapter's simulated one."""
     if cohort is not None:
         return open_cohort(cohort=cohort), Path(cohort), False
-    from data_tools.simulation.cohort import SimulationOptions, default_jobs, simulate_cohort
+    from data_tools.simulation.cohort import default_jobs, simulate_cohort
 
     path = simulate_cohort(folder, n_ms=design.n_ms, n_hc=design.n_hc, resolution=design.resolution,
-                           seed=design.seed, sessions=design.sessions,
-                           options=SimulationOptions(**design.options), jobs=default_jobs(), progress=progress)
+                           seed=design.seed, sessions=design.sessions, jobs=default_jobs(), progress=progress)
     return open_cohort(cohort=path), path, True
 
 

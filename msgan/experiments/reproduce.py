@@ -18,11 +18,9 @@ def reproduce(chapter: str, out: str | Path, cohort: str | Path | None = None, c
               methods: Sequence[str] | None = None, overwrite: bool = False, progress: bool = True,
               echo: Callable[[str], None] = print, precision: str = "float32", jit_compile: bool = False,
               threshold_space: str = "mni") -> Path:
-    """Run ``chapter``'s protocol into ``out``; the path of its ``report.md``. ``methods``:
-    the names of the chapter's configurations to run (None: all; the report's other cells
-    read n/a). ``precision``/``jit_compile``: of every training and prediction in it
-    (:func:`msgan.training.precision.compute_settings`). ``threshold_space``: of the
-    demyelination thresholds (``mni``, the thesis's; ``native``: each subject's own space)."""
+    """Run ``chapter``'s protocol into ``out`` (:func:`~msgan.experiments.chapter.run_chapter`);
+    the path of its ``report.md``. ``precision``/``jit_compile``: of every training and
+    prediction in it (:func:`msgan.training.precision.compute_settings`)."""
     import importlib
 
     from msgan.training.precision import check_precision, compute_settings

@@ -1,10 +1,7 @@
-"""The thesis's published numbers that the chapter reports print beside msgan's.
-
-They are data, kept in ``thesis_values.json`` beside this module (copied from
-../shared/reference/thesis.txt, each entry citing its section): keyed by the title of the
-thesis's table or figure, which is also the title of the report's section. A table's entry
-holds ``cites`` and ``values`` (mean (SD) as printed, ``*`` the thesis's star); a string is
-what the thesis says in words where it gives no table.
+"""The thesis's published numbers printed beside msgan's: ``thesis_values.json`` (copied from
+../shared/reference/thesis.txt, each entry citing its section), keyed by the title of the
+thesis's table or figure; a table's entry holds ``cites`` and ``values`` (mean (SD) as
+printed, ``*`` the thesis's star), a string what the thesis says in words.
 """
 from __future__ import annotations
 
