@@ -186,7 +186,7 @@ class ChapterRun:
 
 
 def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = None, check: bool = False,
-                methods=None, overwrite: bool = False, progress: bool = True,
+                settings=None, methods=None, overwrite: bool = False, progress: bool = True,
                 echo: Callable[[str], None] = print, threshold_space: str = "mni") -> Path:
     """Run ``chapter``'s protocol into ``out`` (all or nothing); return the path of ``report.md``.
 
@@ -200,7 +200,7 @@ def run_chapter(chapter: Chapter, out: str | Path, cohort: str | Path | None = N
         from data_tools.preprocessing.itk_bridge import sitk
 
         sitk()  # SimpleITK missing: one ConfigError before any training
-    settings = chapter.settings(check)
+    settings = settings or chapter.settings(check)
     configs = select_configs(chapter.configs(settings), methods, chapter.reference)
     started = time.perf_counter()
     step = timed(echo, started)

@@ -53,16 +53,13 @@ COMBINED = {c: "fcn-" + c.replace("+", "-") for c in COMBINATIONS}
 
 @dataclass
 class Chapter2Settings:
-    """Sizes of one reproduction; the defaults are the thesis's (sec. 2.2.3).
-
-    ``width_scale`` multiplies every network's width (FCN filters, U-Net base filters, MLP
-    units; 1 = the thesis's)."""
+    """Sizes of one reproduction; the defaults are the thesis's (sec. 2.2.3)."""
 
     design: CohortDesign = field(default_factory=lambda: CohortDesign(n_ms=20, n_hc=4, resolution=1.22,
                                                                       sessions=("t0",)))
     folds: int = 5
     train: dict = field(default_factory=dict)  # TrainOptions fields; {} = the thesis's presets
-    width_scale: float = 1.0
+    width_scale: float = 1.0  # x every network's width (FCN filters, U-Net base filters, MLP units)
     classic: dict = field(default_factory=dict)  # classic method -> its hyperparameters (sizes)
     seed: int = 0
 

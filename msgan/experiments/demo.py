@@ -1,11 +1,8 @@
-"""``msgan demo``: the whole system on the built-in simulated cohort, in one command.
-
-Two chapter declarations at toy size (:meth:`DemoSettings.chapters`: FLAIR, ch. 2; myelin,
-ch. 3-4) run on one simulated cohort by the chapters' own steps in one 2-fold subject-level
-split, then P3S (eq. 2.3) and attention (eq. 3.7) saliency maps of one test subject and one
-``report.md`` (docs/ARCHITECTURE.md, "Experiments"). Not
-:func:`~msgan.experiments.chapter.run_chapter` itself: the two halves share one cohort, one
-output folder and one report.
+"""``msgan demo``: the whole system on the built-in simulated cohort, in one command: two
+chapter declarations at toy size (:meth:`DemoSettings.chapters`: FLAIR, ch. 2; myelin, ch.
+3-4) on one cohort and one 2-fold split, then P3S (eq. 2.3) and attention (eq. 3.7) maps of
+one test subject and one ``report.md``; not :func:`~msgan.experiments.chapter.run_chapter`
+itself, as the halves share one cohort, folder and report (docs/ARCHITECTURE.md, "Experiments").
 """
 from __future__ import annotations
 
